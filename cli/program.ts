@@ -1,0 +1,35 @@
+/**
+ * The `siftrust` command tree.
+ *
+ * @module
+ */
+
+import { Command } from "@commander-js/extra-typings";
+import denoJson from "../deno.json" with { type: "json" };
+import { registerSif } from "./commands/sif.ts";
+import { log } from "./output.ts";
+
+/** The siftrust version. */
+export const VERSION: string = denoJson.version;
+
+/** Builds the command tree. Errors surface as exceptions (commander's `exitOverride`). */
+export function buildProgram(): Command {
+  const program = new Command("siftrust")
+    .description(
+      "Decide whether to trust Singularity/Apptainer (SIF) container images: inspect, sign and verify\n" +
+        "them byte-compatibly with Apptainer.",
+    )
+    .version(`siftrust ${VERSION} (deno ${Deno.version.deno})`, "-V, --version")
+    .exitOverride()
+    .showHelpAfterError("(add --help for usage)")
+    .configureOutput({
+      outputError: (text) => {
+        for (const line of text.trimEnd().split("\n")) {
+          if (line.startsWith("error: ")) log("error", line.slice("error: ".length));
+          else log("info", line);
+        }
+      },
+    });
+  registerSif(program);
+  return program;
+}

@@ -1,0 +1,23 @@
+/**
+ * `core/sif`: the SIF container format. Reading (constant memory: positioned reads of the
+ * header, the descriptor table and, on demand, object data), creating, and appending
+ * objects. This layer knows nothing of signatures or keys.
+ *
+ * @example
+ * ```ts
+ * import { dataTypeName, SifImage } from "./mod.ts";
+ * using image = await SifImage.open("examples/example.sif");
+ * console.log(image.descriptors.map((d) => `${d.id} ${dataTypeName(d.dataType)}`));
+ * ```
+ *
+ * @module
+ */
+
+export * from "./format.ts";
+export * from "./errors.ts";
+export { formatUuid, isDeterministic, type SifHeader } from "./header.ts";
+export { type Descriptor, descriptorName, type ObjectLink } from "./descriptor.ts";
+export * from "./extra.ts";
+export { CHUNK_SIZE, type OpenOptions, SifImage } from "./image.ts";
+export { appendObject, type AppendOptions, type ObjectInput } from "./append.ts";
+export { createImage, type CreateOptions } from "./create.ts";
