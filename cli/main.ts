@@ -25,8 +25,11 @@ export async function main(args: string[]): Promise<number> {
 /** Prints an error and returns its exit code. */
 function report(error: unknown): number {
   if (error instanceof CommanderError) {
-    // Commander has printed the message already; help and --version are not errors.
-    return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    // Commander has printed the message already; help and --version are not errors. A group
+    // called without a subcommand prints its help to stderr: say why.
+    if (error.exitCode === 0) return ExitCode.Ok;
+    if (error.code === "commander.help") log("error", "a subcommand is needed: see the list above");
+    return ExitCode.Usage;
   }
   if (error instanceof CliError) {
     log("error", error.message);

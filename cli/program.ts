@@ -16,18 +16,15 @@ export const VERSION: string = denoJson.version;
 export function buildProgram(): Command {
   const program = new Command("siftrust")
     .description(
-      "Decide whether to trust Singularity/Apptainer (SIF) container images: inspect, sign and verify\n" +
-        "them byte-compatibly with Apptainer.",
+      "Decide whether to trust Singularity/Apptainer (SIF) container images: inspect, sign and " +
+        "verify them byte-compatibly with Apptainer.",
     )
     .version(`siftrust ${VERSION} (deno ${Deno.version.deno})`, "-V, --version")
     .exitOverride()
-    .showHelpAfterError("(add --help for usage)")
     .configureOutput({
       outputError: (text) => {
-        for (const line of text.trimEnd().split("\n")) {
-          if (line.startsWith("error: ")) log("error", line.slice("error: ".length));
-          else log("info", line);
-        }
+        log("error", text.trim().replace(/^error: /, ""));
+        log("info", "(add --help for usage)");
       },
     });
   registerSif(program);

@@ -22,7 +22,7 @@ export function registerSif(program: Command): void {
   sif.command("list")
     .description("list the objects of an image")
     .argument("<image>", "SIF image")
-    .option("--json", "print JSON (see docs/sif-json.md)")
+    .option("--json", "print JSON (see docs/sif.md)")
     .addHelpText("after", "\nExample:\n  siftrust sif list image.sif")
     .action(async (path, options) => {
       using image = await SifImage.open(path);
@@ -34,7 +34,7 @@ export function registerSif(program: Command): void {
     .description("show the metadata of one object")
     .argument("<id>", "object ID (see `sif list`)")
     .argument("<image>", "SIF image")
-    .option("--json", "print JSON (see docs/sif-json.md)")
+    .option("--json", "print JSON (see docs/sif.md)")
     .addHelpText("after", "\nExample:\n  siftrust sif info 1 image.sif")
     .action(async (id, path, options) => {
       const objectId = parseObjectId(id);
@@ -47,7 +47,7 @@ export function registerSif(program: Command): void {
   sif.command("header")
     .description("show the global header of an image")
     .argument("<image>", "SIF image")
-    .option("--json", "print JSON (see docs/sif-json.md)")
+    .option("--json", "print JSON (see docs/sif.md)")
     .addHelpText("after", "\nExample:\n  siftrust sif header image.sif")
     .action(async (path, options) => {
       using image = await SifImage.open(path);

@@ -1,5 +1,5 @@
 /**
- * The `--json` shapes of `sif list|info|header` (documented in docs/sif-json.md).
+ * The `--json` shapes of `sif list|info|header` (documented in docs/sif.md).
  *
  * @module
  */

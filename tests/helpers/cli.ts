@@ -1,0 +1,76 @@
+/**
+ * Runs the siftrust CLI as a user would: a separate process, with the permissions the
+ * binary has (`deno task siftrust`'s flags). `SIFTRUST_CLI` may name another entry point,
+ * e.g. the bundle `dist/siftrust.js`, so the same tests run against what ships.
+ *
+ * @module
+ */
+
+import { REPO_ROOT } from "./peers.ts";
+
+/** What a CLI run printed and how it ended. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout as bytes, for binary output such as `sif dump`. */
+  stdoutBytes: Uint8Array;
+}
+
+/** Options of {@linkcode runCli}. */
+export interface CliOptions {
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Text for stdin (default: none, stdin closed). */
+  stdin?: string;
+  /** Working directory (default: the repository root). */
+  cwd?: string;
+}
+
+const ENTRY = Deno.env.get("SIFTRUST_CLI") ?? `${REPO_ROOT}cli/main.ts`;
+
+/** The permission flags of the shipped binary (kept equal to deno.json's `siftrust` task). */
+export const PERMISSIONS: string[] = await (async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
+  const task: string = config.tasks.siftrust;
+  return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
+})();
+
+/** Runs `siftrust ARGS…` and collects its output. */
+export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...PERMISSIONS, ENTRY, ...args],
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = command.spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const { code, stdout, stderr } = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+    stdoutBytes: stdout,
+  };
+}
+
+/** Runs a command (a test peer such as siftool) and collects its output. */
+export async function runTool(
+  program: string,
+  args: string[],
+): Promise<{ code: number; stdout: Uint8Array; stderr: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(program, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code, stdout, stderr: new TextDecoder().decode(stderr) };
+}
