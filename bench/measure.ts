@@ -1,0 +1,159 @@
+/**
+ * What the benchmarks share: running the CLI under GNU time, summarising the runs, and the
+ * shape of a benchmark's result, which `bench/run.ts` prints as a Markdown table.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
+
+/** GNU time, which reports a process's peak RSS (`%M`, KiB) and wall time (`%e`, s). */
+export const GNU_TIME = "/usr/bin/time";
+
+/** One row of a benchmark's table: a command measured over several runs. */
+export interface Measurement {
+  /** The command, e.g. `sif list`. */
+  command: string;
+  /** Which image, e.g. `4 GiB squashfs`. */
+  image: string;
+  /** The image's size in bytes. */
+  imageBytes: number;
+  /** Measured runs (after one warm-up run). */
+  runs: number;
+  /** Median wall time, seconds. */
+  medianWallSeconds: number;
+  /** Largest peak RSS over the runs, MiB. */
+  peakRssMiB: number;
+}
+
+/** A goal a benchmark checks, and whether the measurement met it. */
+export interface Target {
+  /** What is promised, e.g. `sif list of a 4 GiB image peaks under 100 MiB RSS`. */
+  goal: string;
+  /** What was measured. */
+  measured: string;
+  /** Whether the goal was met. */
+  pass: boolean;
+}
+
+/** What one benchmark returns. */
+export interface BenchResult {
+  /** A heading for its table. */
+  title: string;
+  /** Lines printed before the table (what was measured, on which files). */
+  notes: string[];
+  measurements: Measurement[];
+  targets: Target[];
+}
+
+/** The CLI's permission flags, as `deno task siftrust` (the shipped binary) has them. */
+async function cliPermissions(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
+  const task: string = config.tasks.siftrust;
+  return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
+}
+
+/** One run of the CLI: its peak RSS (KiB) and wall time (seconds) as GNU time measured them. */
+interface Sample {
+  maxRssKiB: number;
+  wallSeconds: number;
+}
+
+async function runOnce(args: string[], permissions: string[], report: string): Promise<Sample> {
+  const command = new Deno.Command(GNU_TIME, {
+    args: [
+      "-o",
+      report,
+      "-f",
+      "%M %e",
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      ...permissions,
+      `${REPO_ROOT}cli/main.ts`,
+      ...args,
+    ],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  });
+  const { code, stderr } = await command.output();
+  if (code !== 0) {
+    throw new Error(
+      `siftrust ${args.join(" ")} exited with ${code}: ${new TextDecoder().decode(stderr).trim()}`,
+    );
+  }
+  // The last line holds the format; an earlier one may say "Command exited with …".
+  const line = (await Deno.readTextFile(report)).trim().split("\n").at(-1) ?? "";
+  const [rss, wall] = line.split(" ").map(Number);
+  if (!Number.isFinite(rss) || !Number.isFinite(wall)) {
+    throw new Error(`cannot read GNU time's report "${line}"`);
+  }
+  return { maxRssKiB: rss, wallSeconds: wall };
+}
+
+/**
+ * Runs `siftrust ARGS…` once to warm up, then `runs` times, each as a separate process under
+ * GNU time, and summarises the runs.
+ */
+export async function measureCli(
+  args: string[],
+  runs: number,
+  describe: { command: string; image: string; imageBytes: number },
+): Promise<Measurement> {
+  const permissions = await cliPermissions();
+  const report = await Deno.makeTempFile({ prefix: "siftrust-bench-time-" });
+  try {
+    await runOnce(args, permissions, report);
+    const samples: Sample[] = [];
+    for (let i = 0; i < runs; i++) samples.push(await runOnce(args, permissions, report));
+    return {
+      ...describe,
+      runs,
+      medianWallSeconds: median(samples.map((s) => s.wallSeconds)),
+      peakRssMiB: Math.max(...samples.map((s) => s.maxRssKiB)) / 1024,
+    };
+  } finally {
+    await Deno.remove(report);
+  }
+}
+
+/** The median of some numbers. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** A size in bytes for people: `4.00 GiB`, `296.2 KiB`. */
+export function humanSize(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+/** A Markdown table of measurements. */
+export function markdownTable(measurements: Measurement[]): string {
+  const header = ["command", "image", "image size", "runs", "median wall (s)", "peak RSS (MiB)"];
+  const rows = measurements.map((m) => [
+    `\`${m.command}\``,
+    m.image,
+    humanSize(m.imageBytes),
+    String(m.runs),
+    m.medianWallSeconds.toFixed(2),
+    m.peakRssMiB.toFixed(1),
+  ]);
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  const align = header.map((_, i) => i < 2 ? "---" : "---:");
+  return [line(header), line(align), ...rows.map(line)].join("\n");
+}
