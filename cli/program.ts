@@ -7,6 +7,8 @@
 import { Command } from "@commander-js/extra-typings";
 import denoJson from "../deno.json" with { type: "json" };
 import { registerSif } from "./commands/sif.ts";
+import { registerSign } from "./commands/sign.ts";
+import { registerVerify } from "./commands/verify.ts";
 import { log } from "./output.ts";
 
 /** The siftrust version. */
@@ -28,5 +30,7 @@ export function buildProgram(): Command {
       },
     });
   registerSif(program);
+  registerSign(program);
+  registerVerify(program);
   return program;
 }

@@ -9,6 +9,7 @@ import type { Command } from "@commander-js/extra-typings";
 import { SifImage } from "../../core/sif/mod.ts";
 import { usageError } from "../exit.ts";
 import { print, printJson } from "../output.ts";
+import { parseId } from "./common.ts";
 import { headerJson, objectJson } from "../render/sif_json.ts";
 import { headerText, infoText, listText } from "../render/sif_text.ts";
 
@@ -37,7 +38,7 @@ export function registerSif(program: Command): void {
     .option("--json", "print JSON (see docs/sif.md)")
     .addHelpText("after", "\nExample:\n  siftrust sif info 1 image.sif")
     .action(async (id, path, options) => {
-      const objectId = parseObjectId(id);
+      const objectId = parseId(id, "object ID");
       using image = await SifImage.open(path);
       const d = findObject(image, objectId);
       if (options.json) printJson({ image: path, object: objectJson(d) });
@@ -61,19 +62,10 @@ export function registerSif(program: Command): void {
     .argument("<image>", "SIF image")
     .addHelpText("after", "\nExample:\n  siftrust sif dump 1 image.sif > deffile.txt")
     .action(async (id, path) => {
-      const objectId = parseObjectId(id);
+      const objectId = parseId(id, "object ID");
       using image = await SifImage.open(path);
       for await (const chunk of image.objectChunks(findObject(image, objectId))) print(chunk);
     });
-}
-
-/** Parses an object ID argument: a whole number from 1 to 2^32 − 1. */
-function parseObjectId(text: string): number {
-  const id = /^[0-9]+$/.test(text) ? Number(text) : NaN;
-  if (!(id >= 1 && id <= 0xffffffff)) {
-    throw usageError(`invalid object ID "${text}": give a number from 1 up, as \`sif list\` shows`);
-  }
-  return id;
 }
 
 function findObject(image: SifImage, id: number) {

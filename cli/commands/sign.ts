@@ -1,0 +1,220 @@
+/**
+ * `siftrust sign`: sign an image as Apptainer's `sign` does — an OpenPGP key from the user's
+ * secret keyring, or a PEM key (`--key`) for a DSSE signature.
+ *
+ * @module
+ */
+
+import { type Command, Option } from "@commander-js/extra-typings";
+import * as openpgp from "openpgp";
+import {
+  DsseError,
+  readPemPrivateKey,
+  signImage,
+  type SigningKey,
+  TaskError,
+} from "../../core/integrity/mod.ts";
+import { KeyringError, readKeyringFile } from "../../core/keys/mod.ts";
+import { SifImage } from "../../core/sif/mod.ts";
+import { CliError, ExitCode, usageError } from "../exit.ts";
+import { locations } from "../keys.ts";
+import { log, print } from "../output.ts";
+import { hashingProgress } from "../progress.ts";
+import { ask, askSecret } from "../prompt.ts";
+import { keyPickerText } from "../render/keys_text.ts";
+import { parseId, readPemFile } from "./common.ts";
+
+/** Adds `sign` to the program. */
+export function registerSign(program: Command): void {
+  program.command("sign")
+    .description("sign a SIF image (Apptainer's `sign`): one signature per object group by default")
+    .argument("<image>", "SIF image")
+    .option("-i, --sif-id <id>", "sign only this object")
+    .addOption(new Option("--id <id>", "deprecated: use --sif-id").hideHelp())
+    .option("-g, --group-id <id>", "sign only this group")
+    .addOption(new Option("--groupid <id>", "deprecated: use --group-id").hideHelp())
+    .option(
+      "-k, --keyidx <n>",
+      "use the key with this index in the secret keyring (see `siftrust key list --secret`)",
+    )
+    .addOption(
+      new Option("--key <pem>", "sign with this PEM private key (a DSSE signature)").env(
+        "APPTAINER_SIGN_KEY",
+      ),
+    )
+    .option(
+      "--passphrase-file <file>",
+      "read the key's passphrase from this file (or set SIFTRUST_PASSPHRASE)",
+    )
+    .addOption(new Option("-a, --all", "deprecated: signing every group is the default").hideHelp())
+    .addHelpText(
+      "after",
+      "\nExamples:\n  siftrust sign image.sif\n  siftrust sign --keyidx 1 --group-id 1 image.sif\n" +
+        "  SIFTRUST_PASSPHRASE=… siftrust sign image.sif\n  siftrust sign --key cosign.key image.sif",
+    )
+    .action(async (path, options) => {
+      const sifId = options.sifId ?? options.id;
+      const groupId = options.groupId ?? options.groupid;
+      const request = {
+        objects: sifId === undefined ? [] : [parseId(sifId, "--sif-id")],
+        groups: groupId === undefined ? [] : [parseId(groupId, "--group-id")],
+      };
+      const passphrases = passphraseSource(options.passphraseFile);
+      let key: SigningKey;
+      if (options.key !== undefined) {
+        log("info", `Signing image with key material from '${options.key}'`);
+        key = { kind: "dsse", key: await pemSigningKey(options.key, passphrases) };
+      } else {
+        log("info", "Signing image with PGP key material");
+        const chosen = await choosePgpKey(options.keyidx);
+        key = { kind: "pgp", key: await unlock(chosen, passphrases) };
+        await ensureCanSign(key.key);
+      }
+      using image = await SifImage.open(path, { write: true });
+      const progress = hashingProgress(image.fileSize);
+      try {
+        await signImage(image, key, { ...request, onProgress: progress.onProgress });
+      } catch (error) {
+        if (error instanceof TaskError) {
+          throw new CliError(
+            `Failed to sign container: integrity: ${error.message}`,
+            ExitCode.Failed,
+          );
+        }
+        throw error;
+      } finally {
+        progress.done();
+      }
+      log("info", `Signature created and applied to image '${path}'`);
+    });
+}
+
+/** Passphrases: `SIFTRUST_PASSPHRASE`, `--passphrase-file`, else a prompt (3 tries). */
+interface PassphraseSource {
+  /** The fixed passphrase, when one was given; prompting is then not allowed. */
+  fixed?: string;
+}
+
+function passphraseSource(file: string | undefined): PassphraseSource {
+  const fromEnv = Deno.env.get("SIFTRUST_PASSPHRASE");
+  if (file !== undefined) {
+    try {
+      return { fixed: Deno.readTextFileSync(file).replace(/\r?\n$/, "") };
+    } catch (error) {
+      throw usageError(`cannot read the passphrase file ${file}: ${(error as Error).message}`);
+    }
+  }
+  return { fixed: fromEnv };
+}
+
+const PROMPT_ALTERNATIVE = "set SIFTRUST_PASSPHRASE or use --passphrase-file";
+
+async function withPassphrase<T>(
+  source: PassphraseSource,
+  what: string,
+  attempt: (passphrase: string) => Promise<T | undefined>,
+): Promise<T> {
+  if (source.fixed !== undefined) {
+    const result = await attempt(source.fixed);
+    if (result === undefined) {
+      throw new CliError(`wrong passphrase for ${what}`, ExitCode.KeyUnavailable);
+    }
+    return result;
+  }
+  for (let tries = 0; tries < 3; tries++) {
+    const result = await attempt(await askSecret("Enter key passphrase : ", PROMPT_ALTERNATIVE));
+    if (result !== undefined) return result;
+    log("error", "wrong passphrase");
+  }
+  throw new CliError(`wrong passphrase for ${what}, 3 times`, ExitCode.KeyUnavailable);
+}
+
+async function pemSigningKey(path: string, passphrases: PassphraseSource) {
+  const pem = await readPemFile(path);
+  try {
+    return readPemPrivateKey(pem);
+  } catch (error) {
+    if (!(error instanceof DsseError)) throw error;
+    if (!/passphrase/.test(error.message)) throw usageError(`${path}: ${error.message}`);
+  }
+  return await withPassphrase(passphrases, path, (passphrase) => {
+    try {
+      return Promise.resolve(readPemPrivateKey(pem, passphrase));
+    } catch {
+      return Promise.resolve(undefined);
+    }
+  });
+}
+
+/** The secret key to sign with: the only one, the `--keyidx`th, or the user's choice. */
+async function choosePgpKey(keyidx: string | undefined): Promise<openpgp.PrivateKey> {
+  const { secretKeyring } = locations();
+  let keys: openpgp.PrivateKey[];
+  try {
+    const keyring = await readKeyringFile(secretKeyring);
+    keys = keyring.keys.map(({ key }) => key).filter((key): key is openpgp.PrivateKey =>
+      key.isPrivate()
+    );
+  } catch (error) {
+    if (error instanceof KeyringError) {
+      throw new CliError(`${error.message}: fix or replace the keyring file`, ExitCode.Usage);
+    }
+    throw error;
+  }
+  if (keys.length === 0) {
+    throw new CliError(
+      `Failed to sign container: keyring is empty: ${secretKeyring} holds no secret key; ` +
+        "create one with `siftrust key newpair` or import one with `siftrust key import`",
+      ExitCode.KeyUnavailable,
+    );
+  }
+  if (keyidx !== undefined) {
+    const index = /^[0-9]+$/.test(keyidx) ? Number(keyidx) : NaN;
+    if (!(index < keys.length)) {
+      throw new CliError(
+        `Failed to sign container: index out of range: --keyidx ${keyidx}, the keyring holds ${keys.length} keys (0 to ${
+          keys.length - 1
+        })`,
+        ExitCode.Usage,
+      );
+    }
+    return keys[index];
+  }
+  if (keys.length === 1) return keys[0];
+  print(await keyPickerText(keys));
+  const answer = await ask("Enter # of private key to use : ", "choose the key with --keyidx N");
+  const index = /^[0-9]+$/.test(answer.trim()) ? Number(answer.trim()) : NaN;
+  if (!(index < keys.length)) throw usageError(`invalid key number "${answer.trim()}"`);
+  return keys[index];
+}
+
+async function unlock(
+  key: openpgp.PrivateKey,
+  passphrases: PassphraseSource,
+): Promise<openpgp.PrivateKey> {
+  if (key.isDecrypted()) return key;
+  return await withPassphrase(
+    passphrases,
+    `key ${key.getFingerprint().toUpperCase()}`,
+    async (passphrase) => {
+      try {
+        return await openpgp.decryptKey({ privateKey: key, passphrase });
+      } catch {
+        return undefined;
+      }
+    },
+  );
+}
+
+/** A revoked or expired key, or one with no signing (sub)key, cannot sign. */
+async function ensureCanSign(key: openpgp.PrivateKey): Promise<void> {
+  try {
+    await key.getSigningKey();
+  } catch (error) {
+    const reason = (error as Error).message.replace(/^.*: /, "").replace(/\.$/, "").toLowerCase();
+    throw new CliError(
+      `key ${key.getFingerprint().toUpperCase()} cannot sign: ${reason}; choose another key with --keyidx`,
+      ExitCode.KeyUnavailable,
+    );
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * `siftrust verify`: verify an image's signatures as Apptainer's `verify` does, with the
+ * same report on stdout, and `--json` for scripts.
+ *
+ * @module
+ */
+
+import { type Command, Option } from "@commander-js/extra-typings";
+import {
+  readPemPublicKey,
+  type TaskRequest,
+  type VerifyEvent,
+  verifyImage,
+  type VerifyReport,
+} from "../../core/integrity/mod.ts";
+import { DataType, partitionInfo, PartType, SifImage } from "../../core/sif/mod.ts";
+import { CliError, ExitCode } from "../exit.ts";
+import { verificationKeys } from "../keys.ts";
+import { log, print, printJson } from "../output.ts";
+import { hashingProgress } from "../progress.ts";
+import { verifyJson } from "../render/verify_json.ts";
+import { eventText } from "../render/verify_text.ts";
+import { parseId, readPemFile } from "./common.ts";
+
+/** Adds `verify` to the program. */
+export function registerVerify(program: Command): void {
+  program.command("verify")
+    .description("verify the signatures of a SIF image (Apptainer's `verify`)")
+    .argument("<image>", "SIF image")
+    .option("-i, --sif-id <id>", "verify only this object")
+    .addOption(new Option("--id <id>", "deprecated: use --sif-id").hideHelp())
+    .option("-g, --group-id <id>", "verify only this group")
+    .addOption(new Option("--groupid <id>", "deprecated: use --group-id").hideHelp())
+    .option("-a, --all", "with --legacy-insecure: verify every object on its own")
+    .option(
+      "--legacy-insecure",
+      "verify legacy (Singularity < 3.6) signatures, which do not protect the header or descriptors",
+    )
+    .addOption(
+      new Option("-l, --local", "use only local keyrings, never the network").env(
+        "APPTAINER_LOCAL_VERIFY",
+      ),
+    )
+    .option(
+      "--keyring <file>",
+      "also use this keyring file, armored or binary (repeatable)",
+      collect,
+      [] as string[],
+    )
+    .addOption(
+      new Option("--key <pem>", "verify DSSE signatures with this PEM public key").env(
+        "APPTAINER_VERIFY_KEY",
+      ),
+    )
+    .option("-j, --json", "print a JSON report (see docs/signing.md)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  siftrust verify image.sif\n  siftrust verify --keyring site-keys.asc --json image.sif\n" +
+        "  siftrust verify --key cosign.pub image.sif",
+    )
+    .action(async (path, options) => {
+      const sifId = options.sifId ?? options.id;
+      const groupId = options.groupId ?? options.groupid;
+      const dsseKey = options.key === undefined
+        ? undefined
+        : readPemPublicKey(await readPemFile(options.key));
+      log(
+        "info",
+        options.key === undefined
+          ? "Verifying image with PGP key material"
+          : `Verifying image with key material from '${options.key}'`,
+      );
+      const keys = dsseKey === undefined ? await verificationKeys(options.keyring) : undefined;
+      using image = await SifImage.open(path);
+      const request = taskRequest(image, {
+        sifId: sifId === undefined ? undefined : parseId(sifId, "--sif-id"),
+        groupId: groupId === undefined ? undefined : parseId(groupId, "--group-id"),
+        legacy: options.legacyInsecure ?? false,
+        all: options.all ?? false,
+      });
+      const progress = hashingProgress(image.fileSize);
+      const report = await verifyImage(image, {
+        ...request,
+        keys,
+        dsseKeys: dsseKey === undefined ? undefined : [dsseKey],
+        onProgress: progress.onProgress,
+      });
+      progress.done();
+      if (options.json) printJson(verifyJson(path, report));
+      else printEvents(report.outcome.events);
+      finish(path, report, options.json ?? false);
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Apptainer's task options: legacy mode without ids verifies the primary partition. */
+function taskRequest(
+  image: SifImage,
+  flags: { sifId?: number; groupId?: number; legacy: boolean; all: boolean },
+): TaskRequest {
+  const request: TaskRequest = {
+    groups: flags.groupId === undefined ? [] : [flags.groupId],
+    objects: flags.sifId === undefined ? [] : [flags.sifId],
+    legacy: flags.legacy,
+    legacyAll: flags.legacy && flags.all,
+  };
+  if (flags.legacy && !flags.all && flags.sifId === undefined && flags.groupId === undefined) {
+    const primary = image.descriptors.find((d) =>
+      d.dataType === DataType.Partition && partitionInfo(d).partType === PartType.PrimarySystem
+    );
+    if (primary === undefined) {
+      throw new CliError(
+        "Failed to verify container: the image has no primary partition: name what to verify with --sif-id, --group-id or --all",
+        ExitCode.Failed,
+      );
+    }
+    request.objects = [primary.id];
+  }
+  return request;
+}
+
+function printEvents(events: VerifyEvent[]): void {
+  const color = Deno.stdout.isTerminal() && Deno.env.get("NO_COLOR") === undefined;
+  for (const event of events) {
+    if (event.check.signer !== undefined && event.check.signer.userId === undefined) {
+      log("warning", "Primary identity unknown");
+    }
+    print(eventText(event, color));
+  }
+}
+
+/** Ends the command: the closing line, and the exit code of a failure. */
+function finish(path: string, report: VerifyReport, json: boolean): void {
+  const error = report.outcome.error;
+  if (error === undefined) {
+    if (!json) log("info", `Verified signature(s) from image '${path}'`);
+    return;
+  }
+  const failed = report.outcome.events.at(-1);
+  const missingKey = failed?.error !== undefined &&
+    (failed.check.authenticity === "unknown-key" ||
+      failed.check.authenticity === "no-key-material");
+  if (!missingKey) throw new CliError(`Failed to verify container: ${error}`, ExitCode.Failed);
+  log("error", `Failed to verify container: ${error}`);
+  throw new CliError(keyHint(failed.check), ExitCode.KeyUnavailable);
+}
+
+function keyHint(check: VerifyEvent["check"]): string {
+  if (check.signature.format === "dsse") {
+    return "the image has a DSSE signature: pass its signer's PEM public key with --key";
+  }
+  if (check.authenticity === "no-key-material") {
+    return "the image has an OpenPGP signature: verify without --key to use your keyrings";
+  }
+  const id = check.issuerKeyIds?.[0] ?? "unknown";
+  const fingerprint = check.signature.fingerprint === undefined
+    ? ""
+    : ` (fingerprint ${check.signature.fingerprint})`;
+  return `the signer's key ${id}${fingerprint} is in none of the keyrings searched: ` +
+    "import it with `siftrust key import FILE`, or pass it with --keyring FILE";
+}

@@ -1,0 +1,96 @@
+/**
+ * One pass over the image data: every object that any signature needs is read once, in
+ * file order, and fed to every digest algorithm asked of it at the same time — and to the
+ * digest of its group's concatenated data, which legacy group signatures sign.
+ *
+ * @module
+ */
+
+import type { Hash } from "node:crypto";
+import type { Descriptor, SifImage } from "../sif/mod.ts";
+import { createHasher, type Digest, type DigestAlgorithm } from "./digest.ts";
+
+/** Reports hashing progress: bytes read so far, and in all. */
+export type ProgressCallback = (done: number, total: number) => void;
+
+/** The digests a verification needs, computed in one pass. */
+export class DigestPlan {
+  readonly #objects = new Map<number, Set<DigestAlgorithm>>();
+  readonly #groups = new Map<number, Set<DigestAlgorithm>>();
+  readonly #objectDigests = new Map<string, string>();
+  readonly #groupDigests = new Map<string, string>();
+
+  /** Asks for the digest of an object's data. */
+  needObject(id: number, algorithm: DigestAlgorithm): void {
+    add(this.#objects, id, algorithm);
+  }
+
+  /** Asks for the digest of a group's objects' data, concatenated in descriptor order. */
+  needGroup(groupId: number, algorithm: DigestAlgorithm): void {
+    add(this.#groups, groupId, algorithm);
+  }
+
+  /** Reads what is needed and computes every digest asked for. */
+  async run(image: SifImage, onProgress?: ProgressCallback): Promise<void> {
+    const work = image.descriptors.filter((d) =>
+      this.#objects.has(d.id) || this.#groups.has(d.groupId)
+    );
+    const total = work.reduce((sum, d) => sum + d.size, 0);
+    const groupHashers = new Map<number, Map<DigestAlgorithm, Hash>>();
+    for (const [groupId, algorithms] of this.#groups) {
+      groupHashers.set(groupId, hashers(algorithms));
+    }
+    let done = 0;
+    onProgress?.(0, total);
+    for (const d of work) {
+      const own = hashers(this.#objects.get(d.id));
+      const targets = [...own.values(), ...(groupHashers.get(d.groupId)?.values() ?? [])];
+      for await (const chunk of image.objectChunks(d)) {
+        for (const hasher of targets) hasher.update(chunk);
+        done += chunk.length;
+        onProgress?.(done, total);
+      }
+      for (const [algorithm, hasher] of own) {
+        this.#objectDigests.set(key(d.id, algorithm), hasher.digest("hex"));
+      }
+    }
+    for (const [groupId, byAlgorithm] of groupHashers) {
+      for (const [algorithm, hasher] of byAlgorithm) {
+        this.#groupDigests.set(key(groupId, algorithm), hasher.digest("hex"));
+      }
+    }
+  }
+
+  /** The hex digest of an object's data; throws if it was not asked for. */
+  objectDigest(id: number, algorithm: DigestAlgorithm): string {
+    return lookup(this.#objectDigests, id, algorithm);
+  }
+
+  /** Whether an object's data has this digest; throws if it was not asked for. */
+  objectMatches(d: Descriptor, digest: Digest): boolean {
+    return lookup(this.#objectDigests, d.id, digest.algorithm) === digest.hex;
+  }
+
+  /** Whether a group's concatenated data has this digest; throws if it was not asked for. */
+  groupMatches(groupId: number, digest: Digest): boolean {
+    return lookup(this.#groupDigests, groupId, digest.algorithm) === digest.hex;
+  }
+}
+
+function add(map: Map<number, Set<DigestAlgorithm>>, id: number, algorithm: DigestAlgorithm) {
+  const set = map.get(id) ?? new Set();
+  set.add(algorithm);
+  map.set(id, set);
+}
+
+function hashers(algorithms: Set<DigestAlgorithm> | undefined): Map<DigestAlgorithm, Hash> {
+  return new Map([...(algorithms ?? [])].map((algorithm) => [algorithm, createHasher(algorithm)]));
+}
+
+const key = (id: number, algorithm: DigestAlgorithm) => `${id}/${algorithm}`;
+
+function lookup(map: Map<string, string>, id: number, algorithm: DigestAlgorithm): string {
+  const value = map.get(key(id, algorithm));
+  if (value === undefined) throw new Error(`digest ${key(id, algorithm)} was not planned`);
+  return value;
+}

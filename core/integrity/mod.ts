@@ -1,0 +1,25 @@
+/**
+ * `core/integrity`: signing and verifying SIF images byte-compatibly with Apptainer — the
+ * signed image metadata, OpenPGP clear signatures, DSSE envelopes, legacy signatures, and
+ * the reference's verification tasks.
+ *
+ * @module
+ */
+
+export * from "./analyze.ts";
+export { type Digest, type DigestAlgorithm, formatDigest, parseDigest } from "./digest.ts";
+export {
+  DSSE_PAYLOAD_TYPE,
+  DsseError,
+  dsseKeyId,
+  readPemPrivateKey,
+  readPemPublicKey,
+} from "./dsse.ts";
+export type { ProgressCallback } from "./hashing.ts";
+export { type ImageMetadata } from "./metadata.ts";
+export * from "./outcome.ts";
+export { type PgpStatus, primaryUserId, type Signer } from "./pgp.ts";
+export * from "./sign.ts";
+export * from "./signatures.ts";
+export * from "./tasks.ts";
+export * from "./verify.ts";

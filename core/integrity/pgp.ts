@@ -1,0 +1,194 @@
+/**
+ * OpenPGP clear signatures: verification as the reference (go-crypto) judges it, and signing.
+ *
+ * The signing key is looked up by the issuer key ID. The cryptographic check is openpgp.js's;
+ * then, as go-crypto does, the key is checked at the current time: revoked or expired keys
+ * fail even when they were valid when they signed. Failures carry go-crypto's wording.
+ *
+ * @module
+ */
+
+import * as openpgp from "openpgp";
+import type { FoundKey, KeyFinder } from "../keys/keyset.ts";
+import type { ClearsignedBlock } from "./clearsign.ts";
+
+/** The authenticity verdict of a signature. */
+export type PgpStatus = "ok" | "unknown-key" | "bad-signature" | "expired" | "revoked";
+
+/** The outcome of verifying a clear-signed block. */
+export interface PgpVerification {
+  status: PgpStatus;
+  /** go-crypto's error text, e.g. `openpgp: signature made by unknown entity`; none when ok. */
+  error?: string;
+  /** The issuer key IDs the signature names (16 upper-case hex digits). */
+  issuerKeyIds: string[];
+  /** The signer, whenever its key was found (also when the key is expired or revoked). */
+  signer?: Signer;
+}
+
+/** The key that made a signature. */
+export interface Signer extends FoundKey {
+  /** Primary key fingerprint, 40 upper-case hex digits. */
+  fingerprint: string;
+  /** The primary user ID (`Name (Comment) <email>`), or undefined when the key has none. */
+  userId?: string;
+}
+
+/** Hash algorithms the reference accepts for these signatures. */
+const ACCEPTED_HASHES = new Set<number>([
+  openpgp.enums.hash.sha224,
+  openpgp.enums.hash.sha256,
+  openpgp.enums.hash.sha384,
+  openpgp.enums.hash.sha512,
+]);
+
+/**
+ * The reference accepts signatures made before the key's current self-signatures (a key
+ * re-signed later, as the reference test key is); openpgp.js needs this to agree.
+ */
+const VERIFY_CONFIG = { allowInsecureVerificationWithReformattedKeys: true };
+
+/**
+ * openpgp.js's `CleartextMessage(text, signature)` constructor, which its type declarations
+ * leave out. The text is the plaintext as the reference decodes it (see clearsign.ts).
+ */
+const ClearsignedMessage = openpgp.CleartextMessage as unknown as new (
+  text: string,
+  signature: openpgp.Signature,
+) => openpgp.CleartextMessage;
+
+/** Verifies a clear-signed block with the keys that `keys` can find. */
+export async function verifyClearsigned(
+  block: ClearsignedBlock,
+  keys: KeyFinder,
+  now: Date = new Date(),
+): Promise<PgpVerification> {
+  let signature: openpgp.Signature;
+  try {
+    signature = await openpgp.readSignature({ armoredSignature: block.armoredSignature });
+  } catch (error) {
+    return {
+      status: "bad-signature",
+      error: `openpgp: invalid data: ${(error as Error).message}`,
+      issuerKeyIds: [],
+    };
+  }
+  const packet = signature.packets[0];
+  const issuerKeyIds = Array.from(signature.getSigningKeyIDs(), (id) => id.toHex().toUpperCase());
+  if (packet === undefined) {
+    return {
+      status: "bad-signature",
+      error: "openpgp: invalid data: no signature packet",
+      issuerKeyIds,
+    };
+  }
+  if (packet.hashAlgorithm === null || !ACCEPTED_HASHES.has(packet.hashAlgorithm)) {
+    return {
+      status: "bad-signature",
+      error: "openpgp: invalid signature: hash algorithm not accepted",
+      issuerKeyIds,
+    };
+  }
+  const found = await keys.find(signature.getSigningKeyIDs());
+  if (found === undefined) {
+    return {
+      status: "unknown-key",
+      error: "openpgp: signature made by unknown entity",
+      issuerKeyIds,
+    };
+  }
+  const signer = await describeSigner(found);
+  const message = new ClearsignedMessage(block.plaintext, signature);
+  try {
+    const [result] = await message.verify([found.key as openpgp.PublicKey], now, {
+      ...openpgp.config,
+      ...VERIFY_CONFIG,
+    });
+    await result.verified;
+    await checkValidNow(found.key, packet.issuerKeyID, now);
+  } catch (error) {
+    return { ...goError((error as Error).message, found.key), issuerKeyIds, signer };
+  }
+  return { status: "ok", issuerKeyIds, signer };
+}
+
+/** Like go-crypto: the key and its signing (sub)key must be neither revoked nor expired now. */
+async function checkValidNow(key: openpgp.Key, keyId: openpgp.KeyID, now: Date): Promise<void> {
+  await key.verifyPrimaryKey(now);
+  await key.getSigningKey(keyId, now, undefined, { ...openpgp.config, ...VERIFY_CONFIG });
+}
+
+function goError(message: string, key: openpgp.Key): { status: PgpStatus; error: string } {
+  if (/revoked/i.test(message)) {
+    return { status: "revoked", error: "openpgp: signature made by revoked key" };
+  }
+  if (/Signature is expired/.test(message)) {
+    return { status: "expired", error: "openpgp: signature expired" };
+  }
+  if (/expired/i.test(message)) return { status: "expired", error: "openpgp: key expired" };
+  if (/Signed digest did not match/.test(message)) {
+    return { status: "bad-signature", error: "openpgp: invalid signature: hash tag doesn't match" };
+  }
+  if (/Signature verification failed/.test(message)) {
+    return {
+      status: "bad-signature",
+      error: `openpgp: invalid signature: ${algorithmName(key)} verification failure`,
+    };
+  }
+  return { status: "bad-signature", error: `openpgp: invalid signature: ${message}` };
+}
+
+function algorithmName(key: openpgp.Key): string {
+  const algorithm = key.getAlgorithmInfo().algorithm;
+  if (algorithm.startsWith("rsa")) return "RSA";
+  if (algorithm === "ecdsa") return "ECDSA";
+  return "EdDSA";
+}
+
+async function describeSigner(found: FoundKey): Promise<Signer> {
+  return {
+    ...found,
+    fingerprint: found.key.getFingerprint().toUpperCase(),
+    userId: await primaryUserId(found.key),
+  };
+}
+
+/** The primary user ID (the one flagged primary, else the first), as `Name (Comment) <email>`. */
+export async function primaryUserId(key: openpgp.Key): Promise<string | undefined> {
+  try {
+    const primary = await key.getPrimaryUser(undefined, undefined, {
+      ...openpgp.config,
+      ...VERIFY_CONFIG,
+    });
+    if (primary.user.userID) return primary.user.userID.userID;
+  } catch {
+    // An expired or revoked key has no valid primary user: fall back to the first user ID.
+  }
+  return key.users.find((user) => user.userID !== null)?.userID?.userID;
+}
+
+/** Options of {@linkcode signCleartext}. */
+export interface SignOptions {
+  /** Signature creation time (default now). */
+  date?: Date;
+}
+
+/**
+ * Clear-signs `text` with a decrypted private key, with SHA-256 where the key allows it
+ * (legacy Ed25519 keys always sign with SHA-512). The result has no trailing newline, as the
+ * reference writes it.
+ */
+export async function signCleartext(
+  text: string,
+  key: openpgp.PrivateKey,
+  options: SignOptions = {},
+): Promise<string> {
+  const message = await openpgp.createCleartextMessage({ text });
+  const armored = await openpgp.sign({
+    message,
+    signingKeys: key,
+    date: options.date,
+    config: { preferredHashAlgorithm: openpgp.enums.hash.sha256 },
+  });
+  return armored.replace(/\n+$/, "");
+}

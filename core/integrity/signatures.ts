@@ -1,0 +1,68 @@
+/**
+ * Signature objects: reading them and telling their formats apart (the reference's rules):
+ * a DSSE envelope, an OpenPGP clear-signed metadata document, a legacy (Singularity < 3.6)
+ * clear-signed `SIFHASH`, or nothing recognizable.
+ *
+ * @module
+ */
+
+import { DataType, type Descriptor, SifError, type SifImage, signatureInfo } from "../sif/mod.ts";
+import { type ClearsignedBlock, findClearsigned, LEGACY_PREFIX } from "./clearsign.ts";
+import { isDsseEnvelope } from "./dsse.ts";
+
+/** The format of a signature object. */
+export type SignatureFormat = "pgp" | "legacy" | "dsse" | "unknown";
+
+/** A signature object, read and classified. */
+export interface SignatureObject {
+  descriptor: Descriptor;
+  format: SignatureFormat;
+  /** The object's bytes. */
+  data: Uint8Array;
+  /** The clear-signed block (pgp and legacy). */
+  block?: ClearsignedBlock;
+  /** Descriptor hash type (1–5 are valid). */
+  hashType: number;
+  /** Descriptor fingerprint (40 upper-case hex digits), when not all zero. */
+  fingerprint?: string;
+}
+
+/** The largest signature object siftrust reads (real ones are a few KiB). */
+export const MAX_SIGNATURE_SIZE: number = 16 << 20;
+
+/** Reads and classifies every signature object of an image, in descriptor order. */
+export async function readSignatureObjects(image: SifImage): Promise<SignatureObject[]> {
+  const signatures: SignatureObject[] = [];
+  for (const descriptor of image.descriptors) {
+    if (descriptor.dataType !== DataType.Signature) continue;
+    if (descriptor.size > MAX_SIGNATURE_SIZE) {
+      throw new SifError(
+        "invalid",
+        `signature object ${descriptor.id} is ${descriptor.size} bytes, more than the ${MAX_SIGNATURE_SIZE} siftrust reads`,
+        image.path,
+      );
+    }
+    const data = await image.objectData(descriptor);
+    const { hashType, entity } = signatureInfo(descriptor);
+    signatures.push({
+      descriptor,
+      data,
+      hashType,
+      fingerprint: entity === undefined ? undefined : toHex(entity).toUpperCase(),
+      ...classify(data),
+    });
+  }
+  return signatures;
+}
+
+function classify(data: Uint8Array): { format: SignatureFormat; block?: ClearsignedBlock } {
+  if (isDsseEnvelope(data)) return { format: "dsse" };
+  const block = findClearsigned(new TextDecoder().decode(data));
+  if (block === undefined) return { format: "unknown" };
+  return { format: block.plaintext.startsWith(LEGACY_PREFIX) ? "legacy" : "pgp", block };
+}
+
+/** Lower-case hex of bytes. */
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,61 @@
+/**
+ * Finding the public key that made a signature, in an ordered list of keyrings: the global
+ * keyring, the user's, extra keyring files, and (when configured) keyservers.
+ *
+ * @module
+ */
+
+import type * as openpgp from "openpgp";
+
+/** Where a key came from. */
+export interface KeySource {
+  /** `global`: the system keyring; `local`: the user's; `file`: a keyring named on the
+   * command line or in a policy; `remote`: a keyserver. */
+  kind: "global" | "local" | "file" | "remote";
+  /** The file path or keyserver URL. */
+  location: string;
+}
+
+/** A key and where it was found. */
+export interface FoundKey {
+  key: openpgp.Key;
+  source: KeySource;
+}
+
+/** Looks up the key that owns one of these key IDs (the issuer of a signature). */
+export interface KeyFinder {
+  find(keyIds: openpgp.KeyID[]): Promise<FoundKey | undefined>;
+}
+
+/** Keys held in memory, searched in order: the first key that has the key ID wins. */
+export class KeySet implements KeyFinder {
+  readonly #entries: FoundKey[];
+
+  constructor(entries: FoundKey[]) {
+    this.#entries = entries;
+  }
+
+  /** The keys, in search order. */
+  get entries(): readonly FoundKey[] {
+    return this.#entries;
+  }
+
+  find(keyIds: openpgp.KeyID[]): Promise<FoundKey | undefined> {
+    return Promise.resolve(
+      this.#entries.find((entry) => keyIds.some((id) => entry.key.getKeys(id).length > 0)),
+    );
+  }
+}
+
+/** Searches several finders in order (e.g. the keyrings, then keyservers). */
+export function chainFinders(...finders: KeyFinder[]): KeyFinder {
+  return {
+    async find(keyIds) {
+      for (const finder of finders) {
+        const found = await finder.find(keyIds);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    },
+  };
+}
