@@ -1,8 +1,8 @@
 /**
  * siftrust: decide whether to trust Singularity/Apptainer (SIF) container images.
  *
- * This is the library API. Today it reads and writes the SIF format (`core/sif`); signing,
- * verification and the site policy are added by later modules.
+ * This is the library API: the SIF format (`core/sif`), signing and verification
+ * byte-compatible with Apptainer (`core/integrity`), and OpenPGP keyrings (`core/keys`).
  *
  * @example Print the objects of an image
  * ```ts
@@ -18,3 +18,5 @@
  */
 
 export * from "./core/sif/mod.ts";
+export * from "./core/integrity/mod.ts";
+export * from "./core/keys/mod.ts";

@@ -27,6 +27,8 @@ export interface Measurement {
   medianWallSeconds: number;
   /** Largest peak RSS over the runs, MiB. */
   peakRssMiB: number;
+  /** How the wall time compares with another row's, e.g. `1.08× openssl` (optional column). */
+  relative?: string;
 }
 
 /** A goal a benchmark checks, and whether the measurement met it. */
@@ -56,45 +58,88 @@ async function cliPermissions(): Promise<string[]> {
   return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
 }
 
-/** One run of the CLI: its peak RSS (KiB) and wall time (seconds) as GNU time measured them. */
-interface Sample {
-  maxRssKiB: number;
-  wallSeconds: number;
+/** The program and arguments that run `siftrust ARGS…` as `deno task siftrust` does. */
+export async function siftrustCommand(
+  args: string[],
+): Promise<{ program: string; args: string[] }> {
+  return {
+    program: Deno.execPath(),
+    args: ["run", "--quiet", ...await cliPermissions(), `${REPO_ROOT}cli/main.ts`, ...args],
+  };
 }
 
-async function runOnce(args: string[], permissions: string[], report: string): Promise<Sample> {
-  const command = new Deno.Command(GNU_TIME, {
-    args: [
-      "-o",
-      report,
-      "-f",
-      "%M %e",
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      ...permissions,
-      `${REPO_ROOT}cli/main.ts`,
-      ...args,
-    ],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  });
-  const { code, stderr } = await command.output();
-  if (code !== 0) {
-    throw new Error(
-      `siftrust ${args.join(" ")} exited with ${code}: ${new TextDecoder().decode(stderr).trim()}`,
-    );
+/** One run of a command: its peak RSS (KiB) and wall time (seconds) as GNU time measured them. */
+export interface Sample {
+  maxRssKiB: number;
+  wallSeconds: number;
+  /** The command's stdout, when it was asked for. */
+  stdout?: string;
+}
+
+/** Options of {@linkcode timeOnce}. */
+export interface TimeOptions {
+  /** Extra environment variables (added to this process's environment and `NO_COLOR=1`). */
+  env?: Record<string, string>;
+  /** Keep the command's stdout (default: discarded). */
+  captureStdout?: boolean;
+  /** The command as error messages show it (default: the program and its arguments). */
+  label?: string;
+}
+
+/**
+ * Runs `program ARGS…` once under GNU time, in the repository root, and returns what GNU time
+ * measured; throws when the command exits non-zero.
+ */
+export async function timeOnce(
+  program: string,
+  args: string[],
+  options: TimeOptions = {},
+): Promise<Sample> {
+  const report = await Deno.makeTempFile({ prefix: "siftrust-bench-time-" });
+  try {
+    const command = new Deno.Command(GNU_TIME, {
+      args: ["-o", report, "-f", "%M %e", program, ...args],
+      cwd: REPO_ROOT,
+      env: { NO_COLOR: "1", ...options.env },
+      stdin: "null",
+      stdout: options.captureStdout ? "piped" : "null",
+      stderr: "piped",
+    });
+    const { code, stdout, stderr } = await command.output();
+    if (code !== 0) {
+      throw new Error(
+        `${options.label ?? [program, ...args].join(" ")} exited with ${code}: ${
+          new TextDecoder().decode(stderr).trim()
+        }`,
+      );
+    }
+    // The last line holds the format; an earlier one may say "Command exited with …".
+    const line = (await Deno.readTextFile(report)).trim().split("\n").at(-1) ?? "";
+    const [rss, wall] = line.split(" ").map(Number);
+    if (!Number.isFinite(rss) || !Number.isFinite(wall)) {
+      throw new Error(`cannot read GNU time's report "${line}"`);
+    }
+    return {
+      maxRssKiB: rss,
+      wallSeconds: wall,
+      stdout: options.captureStdout ? new TextDecoder().decode(stdout) : undefined,
+    };
+  } finally {
+    await Deno.remove(report);
   }
-  // The last line holds the format; an earlier one may say "Command exited with …".
-  const line = (await Deno.readTextFile(report)).trim().split("\n").at(-1) ?? "";
-  const [rss, wall] = line.split(" ").map(Number);
-  if (!Number.isFinite(rss) || !Number.isFinite(wall)) {
-    throw new Error(`cannot read GNU time's report "${line}"`);
-  }
-  return { maxRssKiB: rss, wallSeconds: wall };
+}
+
+/** What a table row says about its command, besides the figures. */
+export type Describe = Pick<Measurement, "command" | "image" | "imageBytes" | "relative">;
+
+/** A table row from some runs: their median wall time and their largest peak RSS. */
+export function summarize(samples: Sample[], describe: Describe): Measurement {
+  return {
+    ...describe,
+    runs: samples.length,
+    medianWallSeconds: median(samples.map((s) => s.wallSeconds)),
+    peakRssMiB: Math.max(...samples.map((s) => s.maxRssKiB)) / 1024,
+  };
 }
 
 /**
@@ -104,23 +149,15 @@ async function runOnce(args: string[], permissions: string[], report: string): P
 export async function measureCli(
   args: string[],
   runs: number,
-  describe: { command: string; image: string; imageBytes: number },
+  describe: Describe,
 ): Promise<Measurement> {
-  const permissions = await cliPermissions();
-  const report = await Deno.makeTempFile({ prefix: "siftrust-bench-time-" });
-  try {
-    await runOnce(args, permissions, report);
-    const samples: Sample[] = [];
-    for (let i = 0; i < runs; i++) samples.push(await runOnce(args, permissions, report));
-    return {
-      ...describe,
-      runs,
-      medianWallSeconds: median(samples.map((s) => s.wallSeconds)),
-      peakRssMiB: Math.max(...samples.map((s) => s.maxRssKiB)) / 1024,
-    };
-  } finally {
-    await Deno.remove(report);
-  }
+  const command = await siftrustCommand(args);
+  const options = { label: `siftrust ${args.join(" ")}` };
+  const run = () => timeOnce(command.program, command.args, options);
+  await run();
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs; i++) samples.push(await run());
+  return summarize(samples, describe);
 }
 
 /** The median of some numbers. */
@@ -142,9 +179,11 @@ export function humanSize(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
 
-/** A Markdown table of measurements. */
+/** A Markdown table of measurements; the `relative` column only when a row has one. */
 export function markdownTable(measurements: Measurement[]): string {
+  const relative = measurements.some((m) => m.relative !== undefined);
   const header = ["command", "image", "image size", "runs", "median wall (s)", "peak RSS (MiB)"];
+  if (relative) header.push("relative wall");
   const rows = measurements.map((m) => [
     `\`${m.command}\``,
     m.image,
@@ -152,6 +191,7 @@ export function markdownTable(measurements: Measurement[]): string {
     String(m.runs),
     m.medianWallSeconds.toFixed(2),
     m.peakRssMiB.toFixed(1),
+    ...(relative ? [m.relative ?? ""] : []),
   ]);
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   const align = header.map((_, i) => i < 2 ? "---" : "---:");

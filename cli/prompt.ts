@@ -42,9 +42,10 @@ export async function ask(question: string, alternative: string): Promise<string
 /** Asks for a secret on stderr and reads it with echo off. */
 export async function askSecret(question: string, alternative: string): Promise<string> {
   requireTerminal("a passphrase", alternative);
-  Deno.stderr.writeSync(encoder.encode(question));
+  // Echo goes off before the prompt shows, so nothing typed in answer is ever echoed.
   Deno.stdin.setRaw(true);
   try {
+    Deno.stderr.writeSync(encoder.encode(question));
     return await readLine();
   } finally {
     Deno.stdin.setRaw(false);

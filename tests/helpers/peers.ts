@@ -27,6 +27,7 @@ const PACKAGE_OF: Record<string, string> = {
   go: "golang-go",
   mksquashfs: "squashfs-tools",
   gpg: "gnupg",
+  script: "bsdutils",
   [REFERENCE_IMAGES]: "golang-github-sylabs-sif-dev",
 };
 
