@@ -3,17 +3,20 @@
  * `bench/` that returns its measurements and targets; this runs them in turn, prints a
  * Markdown table and a PASS/FAIL line per target, and exits 1 when a target is missed.
  *
- * `SIFTRUST_BENCH_RUNS` sets how many measured runs each command gets (default 5).
+ * `SIFTRUST_BENCH_RUNS` sets how many measured runs each command gets (default 5). Names given
+ * as arguments (`deno task bench verify_speed`) run only those benchmarks.
  *
  * @module
  */
 
 import { type BenchResult, GNU_TIME, humanSize, markdownTable } from "./measure.ts";
 import { sifListRss } from "./sif_list_rss.ts";
+import { verifySpeed } from "./verify_speed.ts";
 
 /** The benchmarks, in the order they run. Add new ones here. */
 const BENCHMARKS: { name: string; run: (runs: number) => Promise<BenchResult> }[] = [
   { name: "sif_list_rss", run: sifListRss },
+  { name: "verify_speed", run: verifySpeed },
 ];
 
 function runsFromEnv(): number {
@@ -41,9 +44,19 @@ async function main(): Promise<number> {
     return 2;
   }
   const runs = runsFromEnv();
+  const unknown = Deno.args.filter((name) => !BENCHMARKS.some((b) => b.name === name));
+  if (unknown.length > 0) {
+    console.error(
+      `bench: no benchmark named ${unknown.join(", ")} (there are: ${
+        BENCHMARKS.map((b) => b.name).join(", ")
+      })`,
+    );
+    return 2;
+  }
+  const chosen = BENCHMARKS.filter((b) => Deno.args.length === 0 || Deno.args.includes(b.name));
   console.log(`# siftrust benchmarks\n\n${machine()}\n`);
   let missed = 0;
-  for (const benchmark of BENCHMARKS) {
+  for (const benchmark of chosen) {
     const result = await benchmark.run(runs);
     console.log(`## ${result.title}\n`);
     for (const note of result.notes) console.log(`- ${note}`);

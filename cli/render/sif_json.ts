@@ -23,9 +23,9 @@ import {
   sbomFormatName,
   type SifHeader,
   signatureInfo,
+  toHex,
   ZERO_TIME,
 } from "../../core/sif/mod.ts";
-import { hex } from "./sif_text.ts";
 
 /** A time as Unix seconds, or null for Go's zero time (which means "not set"). */
 const time = (seconds: number) => seconds === ZERO_TIME ? null : seconds;
@@ -65,7 +65,7 @@ function typeFields(d: Descriptor): Record<string, unknown> {
         signature: {
           hashType: hashTypeName(s.hashType) ?? null,
           hashTypeCode: s.hashType,
-          entity: s.entity === undefined ? null : hex(s.entity).toUpperCase(),
+          entity: s.entity === undefined ? null : toHex(s.entity).toUpperCase(),
         },
       };
     }

@@ -23,6 +23,7 @@ import {
   sbomFormatName,
   type SifHeader,
   signatureInfo,
+  toHex,
   ZERO_TIME,
 } from "../../core/sif/mod.ts";
 import { displayText } from "../output.ts";
@@ -112,7 +113,7 @@ export function infoText(d: Descriptor): string {
     case DataType.Signature: {
       const s = signatureInfo(d);
       rows.push(["Hash Type", hashName(s.hashType)]);
-      if (s.entity !== undefined) rows.push(["Entity", hex(s.entity).toUpperCase()]);
+      if (s.entity !== undefined) rows.push(["Entity", toHex(s.entity).toUpperCase()]);
       break;
     }
     case DataType.CryptoMessage: {
@@ -154,9 +155,4 @@ export function headerText(h: Readonly<SifHeader>): string {
     ["Data Size", readableSize(h.dataSize)],
   );
   return tabwrite(rows.map(([key, value]) => `${key}:\t${value}\n`).join(""), 1);
-}
-
-/** Lower-case hex of bytes. */
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

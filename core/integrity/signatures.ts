@@ -6,7 +6,14 @@
  * @module
  */
 
-import { DataType, type Descriptor, SifError, type SifImage, signatureInfo } from "../sif/mod.ts";
+import {
+  DataType,
+  type Descriptor,
+  SifError,
+  type SifImage,
+  signatureInfo,
+  toHex,
+} from "../sif/mod.ts";
 import { type ClearsignedBlock, findClearsigned, LEGACY_PREFIX } from "./clearsign.ts";
 import { isDsseEnvelope } from "./dsse.ts";
 
@@ -60,9 +67,4 @@ function classify(data: Uint8Array): { format: SignatureFormat; block?: Clearsig
   const block = findClearsigned(new TextDecoder().decode(data));
   if (block === undefined) return { format: "unknown" };
   return { format: block.plaintext.startsWith(LEGACY_PREFIX) ? "legacy" : "pgp", block };
-}
-
-/** Lower-case hex of bytes. */
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }

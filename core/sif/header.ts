@@ -4,7 +4,15 @@
  * @module
  */
 
-import { bytesEqual, FieldRangeError, isZero, readInt64, trimNuls, writeInt64 } from "./binary.ts";
+import {
+  bytesEqual,
+  FieldRangeError,
+  isZero,
+  readInt64,
+  toHex,
+  trimNuls,
+  writeInt64,
+} from "./binary.ts";
 import { SifError } from "./errors.ts";
 import { HEADER_SIZE, LAUNCH_SCRIPT_LENGTH, MAGIC, VERSION, ZERO_TIME } from "./format.ts";
 
@@ -129,7 +137,7 @@ export function isDeterministic(header: SifHeader): boolean {
 
 /** The image UUID in its canonical 8-4-4-4-12 lower-case form. */
 export function formatUuid(id: Uint8Array): string {
-  const hex = Array.from(id, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  const hex = toHex(id);
   return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)]
     .join("-");
 }

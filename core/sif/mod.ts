@@ -15,6 +15,7 @@
 
 export * from "./format.ts";
 export * from "./errors.ts";
+export { toHex } from "./binary.ts";
 export { formatUuid, isDeterministic, type SifHeader } from "./header.ts";
 export { type Descriptor, descriptorName, type ObjectLink } from "./descriptor.ts";
 export * from "./extra.ts";

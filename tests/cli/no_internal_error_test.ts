@@ -7,32 +7,14 @@
  */
 
 import assert from "node:assert/strict";
-import { type CliResult, runCli } from "../helpers/cli.ts";
+import { type CliResult, runCli, runCliWithin } from "../helpers/cli.ts";
 import { BAD_CASES, writeCases } from "../helpers/bad_images.ts";
 
 const COMMANDS = [["sif", "list"], ["sif", "header"], ["sif", "info", "1"]];
 
-/**
- * `runCli` with a deadline. Were the CLI to open a FIFO, it would block until a writer came;
- * the watchdog then opens the FIFO for writing to release it, and the run counts as failed.
- */
+/** `runCliWithin`, with a timeout as a failure message. */
 async function runWithin(args: string[], fifo: string | undefined): Promise<CliResult | string> {
-  const run = runCli(args);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), 20_000);
-  });
-  try {
-    const result = await Promise.race([run, late]);
-    if (result !== undefined) return result;
-    if (fifo !== undefined) {
-      (await Deno.open(fifo, { write: true })).close();
-      await run;
-    }
-    return "did not finish within 20 s";
-  } finally {
-    clearTimeout(timer);
-  }
+  return await runCliWithin(args, fifo) ?? "did not finish within 20 s";
 }
 
 Deno.test("no bad image makes sif list|header|info exit 70 or print `internal error`", async () => {

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type CliResult, PERMISSIONS, runCli } from "../helpers/cli.ts";
+import { type CliResult, PERMISSIONS, runCli, runCliWithin } from "../helpers/cli.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 import {
   createImage,
@@ -56,27 +56,10 @@ async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>
   return results;
 }
 
-/**
- * `runCli` with a deadline. A CLI that opened a FIFO would block until a writer came; when
- * `fifo` is given, the watchdog opens it for writing to release the child, then fails.
- */
+/** `runCliWithin`, failing the test on a timeout. */
 async function runWithin(args: string[], fifo?: string): Promise<CliResult> {
-  const run = runCli(args);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), 20_000);
-  });
-  try {
-    const result = await Promise.race([run, late]);
-    if (result !== undefined) return result;
-    if (fifo !== undefined) {
-      (await Deno.open(fifo, { write: true })).close();
-      await run;
-    }
+  return await runCliWithin(args, fifo) ??
     assert.fail(`siftrust ${args.join(" ")} did not finish within 20 s`);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** stderr as lines, without the final newline. */

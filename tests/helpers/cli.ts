@@ -74,3 +74,27 @@ export async function runTool(
   }).output();
   return { code, stdout, stderr: new TextDecoder().decode(stderr) };
 }
+
+/**
+ * `runCli` with a 20 s deadline; undefined when it did not finish. Were the CLI to open a
+ * FIFO (`fifo`), it would block until a writer came: the watchdog then opens the FIFO for
+ * writing to release the child.
+ */
+export async function runCliWithin(args: string[], fifo?: string): Promise<CliResult | undefined> {
+  const run = runCli(args);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), 20_000);
+  });
+  try {
+    const result = await Promise.race([run, late]);
+    if (result !== undefined) return result;
+    if (fifo !== undefined) {
+      (await Deno.open(fifo, { write: true })).close();
+      await run;
+    }
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
