@@ -105,7 +105,8 @@ export async function timeOnce(
       stdout: options.captureStdout ? "piped" : "null",
       stderr: "piped",
     });
-    const { code, stdout, stderr } = await command.output();
+    const output = await command.output();
+    const { code, stderr } = output;
     if (code !== 0) {
       throw new Error(
         `${options.label ?? [program, ...args].join(" ")} exited with ${code}: ${
@@ -122,7 +123,8 @@ export async function timeOnce(
     return {
       maxRssKiB: rss,
       wallSeconds: wall,
-      stdout: options.captureStdout ? new TextDecoder().decode(stdout) : undefined,
+      // Deno throws on reading `stdout` when it was not piped.
+      stdout: options.captureStdout ? new TextDecoder().decode(output.stdout) : undefined,
     };
   } finally {
     await Deno.remove(report);

@@ -6,6 +6,7 @@
 
 import { Command } from "@commander-js/extra-typings";
 import denoJson from "../deno.json" with { type: "json" };
+import { registerKey } from "./commands/key.ts";
 import { registerSif } from "./commands/sif.ts";
 import { registerSign } from "./commands/sign.ts";
 import { registerVerify } from "./commands/verify.ts";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
         log("info", "(add --help for usage)");
       },
     });
+  registerKey(program);
   registerSif(program);
   registerSign(program);
   registerVerify(program);

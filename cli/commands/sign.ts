@@ -20,7 +20,8 @@ import { CliError, ExitCode, usageError } from "../exit.ts";
 import { locations } from "../keys.ts";
 import { log, print } from "../output.ts";
 import { hashingProgress } from "../progress.ts";
-import { ask, askSecret } from "../prompt.ts";
+import { type PassphraseSource, passphraseSource, withPassphrase } from "../passphrase.ts";
+import { ask } from "../prompt.ts";
 import { keyPickerText } from "../render/keys_text.ts";
 import { parseId, readPemFile } from "./common.ts";
 
@@ -87,46 +88,6 @@ export function registerSign(program: Command): void {
       }
       log("info", `Signature created and applied to image '${path}'`);
     });
-}
-
-/** Passphrases: `SIFTRUST_PASSPHRASE`, `--passphrase-file`, else a prompt (3 tries). */
-interface PassphraseSource {
-  /** The fixed passphrase, when one was given; prompting is then not allowed. */
-  fixed?: string;
-}
-
-function passphraseSource(file: string | undefined): PassphraseSource {
-  const fromEnv = Deno.env.get("SIFTRUST_PASSPHRASE");
-  if (file !== undefined) {
-    try {
-      return { fixed: Deno.readTextFileSync(file).replace(/\r?\n$/, "") };
-    } catch (error) {
-      throw usageError(`cannot read the passphrase file ${file}: ${(error as Error).message}`);
-    }
-  }
-  return { fixed: fromEnv };
-}
-
-const PROMPT_ALTERNATIVE = "set SIFTRUST_PASSPHRASE or use --passphrase-file";
-
-async function withPassphrase<T>(
-  source: PassphraseSource,
-  what: string,
-  attempt: (passphrase: string) => Promise<T | undefined>,
-): Promise<T> {
-  if (source.fixed !== undefined) {
-    const result = await attempt(source.fixed);
-    if (result === undefined) {
-      throw new CliError(`wrong passphrase for ${what}`, ExitCode.KeyUnavailable);
-    }
-    return result;
-  }
-  for (let tries = 0; tries < 3; tries++) {
-    const result = await attempt(await askSecret("Enter key passphrase : ", PROMPT_ALTERNATIVE));
-    if (result !== undefined) return result;
-    log("error", "wrong passphrase");
-  }
-  throw new CliError(`wrong passphrase for ${what}, 3 times`, ExitCode.KeyUnavailable);
 }
 
 async function pemSigningKey(path: string, passphrases: PassphraseSource) {

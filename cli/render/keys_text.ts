@@ -7,6 +7,7 @@
 import type * as openpgp from "openpgp";
 import { primaryUserId } from "../../core/integrity/mod.ts";
 import { goUtcTime } from "./go_format.ts";
+import { tabwrite } from "./tabwriter.ts";
 
 /** Bit length of a key's primary key (curve keys: 256 for Ed25519, else the curve size). */
 export function keyBits(key: openpgp.Key): number {
@@ -26,4 +27,30 @@ export async function keyPickerText(keys: openpgp.Key[]): Promise<string> {
     ),
   );
   return blocks.join("");
+}
+
+/** A user ID as Apptainer prints it: `Name (Comment) <email>`, brackets even when empty. */
+function userText(user: openpgp.User): string | undefined {
+  const id = user.userID;
+  if (id === null) return undefined;
+  return `${id.name} (${id.comment}) <${id.email}>`;
+}
+
+/**
+ * The `key list` entries: one block per key, aligned per key as Apptainer's tab writer
+ * does, a `User:` row per user ID, a blank line after each.
+ */
+export function keyListText(keys: openpgp.Key[]): string {
+  return keys.map((key, i) => {
+    const users = key.users.map(userText).filter((u) => u !== undefined);
+    const rows = (users.length === 0 ? ["unknown"] : users).map((user, j) =>
+      `${j === 0 ? `${i})` : ""}\tUser:\t${user}\n`
+    );
+    rows.push(
+      `\tCreation time:\t${goUtcTime(Math.floor(key.getCreationTime().getTime() / 1000))}\n`,
+      `\tFingerprint:\t${key.getFingerprint().toUpperCase()}\n`,
+      `\tLength (in bits):\t${keyBits(key)}\n`,
+    );
+    return tabwrite(rows.join(""), 2) + "\n";
+  }).join("");
 }

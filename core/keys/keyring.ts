@@ -25,8 +25,12 @@ export interface SkippedKey {
 
 /** The keys of a keyring file. */
 export interface Keyring {
+  /** The keys openpgp.js can use. */
   keys: KeyringKey[];
+  /** The keys it cannot use. */
   skipped: SkippedKey[];
+  /** Every key's raw bytes, usable or not, in file order: what a rewrite writes back. */
+  blocks: Uint8Array[];
 }
 
 /** Why a keyring could not be read at all. */
@@ -47,9 +51,7 @@ export async function readKeyringFile(
   try {
     bytes = await Deno.readFile(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound && !options.mustExist) {
-      return { keys: [], skipped: [] };
-    }
+    if (error instanceof Deno.errors.NotFound && !options.mustExist) return emptyKeyring();
     const reason = error instanceof Deno.errors.NotFound
       ? "no such file"
       : (error as Error).message;
@@ -65,7 +67,7 @@ export async function readKeyringFile(
 
 /** Parses keyring bytes: binary packets, or one or more ASCII-armored key blocks. */
 export async function parseKeyring(bytes: Uint8Array): Promise<Keyring> {
-  const keyring: Keyring = { keys: [], skipped: [] };
+  const keyring = emptyKeyring();
   for (const binary of await dearmor(bytes)) {
     let raws: Uint8Array[];
     try {
@@ -75,6 +77,7 @@ export async function parseKeyring(bytes: Uint8Array): Promise<Keyring> {
       throw new KeyringError(`not an OpenPGP keyring: ${error.message}`);
     }
     for (const raw of raws) {
+      keyring.blocks.push(raw);
       try {
         keyring.keys.push({ key: await openpgp.readKey({ binaryKey: raw }), raw });
       } catch (error) {
@@ -83,6 +86,11 @@ export async function parseKeyring(bytes: Uint8Array): Promise<Keyring> {
     }
   }
   return keyring;
+}
+
+/** A keyring with no keys. */
+export function emptyKeyring(): Keyring {
+  return { keys: [], skipped: [], blocks: [] };
 }
 
 const ARMOR_BEGIN = "-----BEGIN PGP ";

@@ -7,4 +7,6 @@
 export * from "./keyring.ts";
 export * from "./keyset.ts";
 export * from "./locations.ts";
+export * from "./manage.ts";
+export * from "./store.ts";
 export * from "./sources.ts";

@@ -8,7 +8,7 @@ import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import * as openpgp from "openpgp";
 import { createImage, DataType, FsType, partitionExtra, PartType } from "../../core/sif/mod.ts";
-import { runCli } from "../helpers/cli.ts";
+import { DENO_DIR, runCli } from "../helpers/cli.ts";
 import { peerTest } from "../helpers/peers.ts";
 
 interface Home {
@@ -190,7 +190,7 @@ async function onTerminal(
     .join(" ");
   const child = new Deno.Command("script", {
     args: ["-qec", cli, "/dev/null"],
-    env: { ...env, NO_COLOR: "1" },
+    env: { ...env, NO_COLOR: "1", DENO_DIR },
     stdin: "piped",
     stdout: "piped",
     stderr: "null",

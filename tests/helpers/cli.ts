@@ -29,6 +29,12 @@ export interface CliOptions {
 
 const ENTRY = Deno.env.get("SIFTRUST_CLI") ?? `${REPO_ROOT}cli/main.ts`;
 
+/**
+ * Deno's cache, pinned: tests give the CLI a throw-away HOME, which would otherwise send
+ * Deno to fetch its npm packages again into that HOME.
+ */
+export const DENO_DIR: string = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
+
 /** The permission flags of the shipped binary (kept equal to deno.json's `siftrust` task). */
 export const PERMISSIONS: string[] = await (async () => {
   const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
@@ -41,7 +47,7 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
   const command = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...PERMISSIONS, ENTRY, ...args],
     cwd: options.cwd ?? REPO_ROOT,
-    env: { NO_COLOR: "1", ...options.env },
+    env: { NO_COLOR: "1", DENO_DIR, ...options.env },
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

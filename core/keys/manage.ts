@@ -1,0 +1,211 @@
+/**
+ * Changing keyrings: import, remove, add a new key pair. Each change reads the keyrings,
+ * checks everything, then writes — all under the folder's lock, each file replaced
+ * atomically. Keys that openpgp.js cannot use are carried over byte for byte, and removing
+ * one secret key leaves the others (and their private material) untouched.
+ *
+ * @module
+ */
+
+import * as openpgp from "openpgp";
+import { type Keyring, KeyringError, readKeyringFile } from "./keyring.ts";
+import { keyringBytes, withKeyringLock, writeFileAtomic } from "./store.ts";
+
+/** The keyrings a change applies to. */
+export interface KeyringFiles {
+  /** Their folder (locked while changing). */
+  dir: string;
+  /** The public keyring. */
+  publicKeyring: string;
+  /** The secret keyring; absent for the global keyring, which holds public keys only. */
+  secretKeyring?: string;
+  /** The mode keyring files are written with. */
+  mode: number;
+}
+
+/** A change that cannot be made; the message says why, in words a user can act on. */
+export class KeyManagementError extends Error {}
+
+/** What importing one key did. */
+export interface ImportedKey {
+  fingerprint: string;
+  keyring: "public" | "secret";
+  /** `added`, or `present` (the public part of an imported secret key was there already). */
+  status: "added" | "present";
+}
+
+/** Options of {@linkcode importKeys}. */
+export interface ImportOptions {
+  /** Re-encrypts a secret key before it is stored (`--new-password`); default: stored as is. */
+  reencrypt?: (key: openpgp.PrivateKey) => Promise<openpgp.PrivateKey>;
+}
+
+const fingerprintOf = (key: openpgp.Key) => key.getFingerprint().toUpperCase();
+
+/**
+ * Imports every key of `input`: secret keys into the secret keyring (and their public part
+ * into the public keyring), public keys into the public keyring. All or nothing: a key that
+ * cannot be used or is already there stops the import before anything is written.
+ */
+export async function importKeys(
+  files: KeyringFiles,
+  input: Keyring,
+  options: ImportOptions = {},
+): Promise<ImportedKey[]> {
+  if (input.skipped.length > 0) {
+    throw new KeyManagementError(
+      `the file holds a key siftrust cannot use: ${input.skipped[0].reason}`,
+    );
+  }
+  if (input.keys.length === 0) throw new KeyManagementError("the file holds no OpenPGP key");
+  const additions = await Promise.all(input.keys.map(async ({ key, raw }) => ({
+    key,
+    secret: key.isPrivate()
+      ? (options.reencrypt ? (await options.reencrypt(key)).write() : raw)
+      : undefined,
+    public: key.isPrivate() ? key.toPublic().write() : raw,
+  })));
+  return await withKeyringLock(files.dir, async () => {
+    const publicRing = await readKeyringFile(files.publicKeyring);
+    const secretRing = files.secretKeyring === undefined
+      ? undefined
+      : await readKeyringFile(files.secretKeyring);
+    const results: ImportedKey[] = [];
+    const newPublic: Uint8Array[] = [];
+    const newSecret: Uint8Array[] = [];
+    for (const addition of additions) {
+      const fingerprint = fingerprintOf(addition.key);
+      const alreadyPublic = has(publicRing, fingerprint) ||
+        results.some((r) => r.fingerprint === fingerprint && r.keyring === "public");
+      if (addition.secret !== undefined) {
+        if (secretRing === undefined) {
+          throw new KeyManagementError(
+            `the key ${fingerprint} is a secret key, and the global keyring holds public keys only`,
+          );
+        }
+        if (
+          has(secretRing, fingerprint) ||
+          results.some((r) => r.fingerprint === fingerprint && r.keyring === "secret")
+        ) {
+          throw new KeyManagementError(
+            `the key with fingerprint ${fingerprint} already belongs to the keyring`,
+          );
+        }
+        newSecret.push(addition.secret);
+        results.push({ fingerprint, keyring: "secret", status: "added" });
+        if (alreadyPublic) {
+          results.push({ fingerprint, keyring: "public", status: "present" });
+          continue;
+        }
+      } else if (alreadyPublic) {
+        throw new KeyManagementError(
+          `the key with fingerprint ${fingerprint} already belongs to the keyring`,
+        );
+      }
+      newPublic.push(addition.public);
+      results.push({ fingerprint, keyring: "public", status: "added" });
+    }
+    if (newSecret.length > 0) {
+      await rewrite(files.secretKeyring!, [...secretRing!.blocks, ...newSecret], files.mode);
+    }
+    if (newPublic.length > 0) {
+      await rewrite(files.publicKeyring, [...publicRing.blocks, ...newPublic], files.mode);
+    }
+    return results;
+  });
+}
+
+/** Adds a newly generated key pair: the secret key and its public part. */
+export async function addKeyPair(files: KeyringFiles, key: openpgp.PrivateKey): Promise<void> {
+  await importKeys(files, {
+    keys: [{ key, raw: key.write() }],
+    skipped: [],
+    blocks: [key.write()],
+  });
+}
+
+/** Which keyrings to remove a key from. */
+export interface RemoveTargets {
+  public: boolean;
+  secret: boolean;
+}
+
+/**
+ * Removes the first key with this primary fingerprint from each keyring asked for. Returns,
+ * per keyring, whether a key was removed.
+ */
+export async function removeKey(
+  files: KeyringFiles,
+  fingerprint: string,
+  targets: RemoveTargets,
+): Promise<{ public?: boolean; secret?: boolean }> {
+  return await withKeyringLock(files.dir, async () => {
+    const removed: { public?: boolean; secret?: boolean } = {};
+    if (targets.public) {
+      removed.public = await removeFrom(files.publicKeyring, fingerprint, files.mode);
+    }
+    if (targets.secret) {
+      if (files.secretKeyring === undefined) {
+        throw new KeyManagementError("the global keyring holds no secret keys");
+      }
+      removed.secret = await removeFrom(files.secretKeyring, fingerprint, files.mode);
+    }
+    return removed;
+  });
+}
+
+async function removeFrom(path: string, fingerprint: string, mode: number): Promise<boolean> {
+  const keyring = await readKeyringFile(path);
+  const match = keyring.keys.find(({ key }) => fingerprintOf(key) === fingerprint);
+  if (match === undefined) return false;
+  await rewrite(path, keyring.blocks.filter((block) => block !== match.raw), mode);
+  return true;
+}
+
+/** The key with this primary fingerprint in a keyring, if any. */
+export async function findKey(
+  path: string,
+  fingerprint: string,
+): Promise<Keyring["keys"][number] | undefined> {
+  const keyring = await readKeyringFile(path);
+  return keyring.keys.find(({ key }) => fingerprintOf(key) === fingerprint);
+}
+
+function has(keyring: Keyring, fingerprint: string): boolean {
+  return keyring.keys.some(({ key }) => fingerprintOf(key) === fingerprint);
+}
+
+async function rewrite(path: string, blocks: Uint8Array[], mode: number): Promise<void> {
+  await writeFileAtomic(path, keyringBytes(blocks), mode);
+}
+
+/** What a new key pair is made of. */
+export interface NewKeyPair {
+  name: string;
+  email: string;
+  comment: string;
+  /** Encrypts the secret key; empty for none. */
+  passphrase: string;
+  /** `rsa` (default, 4096 bits) or `ed25519` (a v4 legacy EdDSA key, which gpg accepts). */
+  type: "rsa" | "ed25519";
+  /** RSA key size in bits. */
+  bits: number;
+}
+
+/** Generates a key pair: a signing primary key and an encryption subkey. */
+export async function generateKeyPair(spec: NewKeyPair): Promise<openpgp.PrivateKey> {
+  if (spec.type === "rsa" && (spec.bits < 2048 || spec.bits > 8192)) {
+    throw new KeyManagementError(
+      `an RSA key of ${spec.bits} bits is not supported: choose from 2048 to 8192`,
+    );
+  }
+  const { privateKey } = await openpgp.generateKey({
+    ...(spec.type === "rsa"
+      ? { type: "rsa", rsaBits: spec.bits }
+      : { type: "ecc", curve: "ed25519Legacy" }),
+    userIDs: [{ name: spec.name, email: spec.email, comment: spec.comment }],
+    passphrase: spec.passphrase === "" ? undefined : spec.passphrase,
+    format: "object",
+  });
+  return privateKey;
+}
