@@ -23,6 +23,7 @@ import {
   readKeyringFile,
   removeKey,
 } from "../../core/keys/mod.ts";
+import { FileWriteError } from "../../core/files/atomic.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
 import { log, print } from "../output.ts";
 import { newPassphrase, passphraseSource, withPassphrase } from "../passphrase.ts";
@@ -95,6 +96,9 @@ async function keyOperation<T>(what: string, operation: () => Promise<T>): Promi
   } catch (error) {
     if (error instanceof KeyManagementError || error instanceof KeyringError) {
       throw new CliError(`${what}: ${error.message}`, ExitCode.Usage);
+    }
+    if (error instanceof FileWriteError) {
+      throw new CliError(`${what}: ${error.message}`, ExitCode.Failed);
     }
     throw error;
   }

@@ -5,8 +5,7 @@
  * @module
  */
 
-/** Reads an environment variable. */
-export type EnvReader = (name: string) => string | undefined;
+import { type EnvReader, systemConfigDir, userConfigDir } from "../config/locations.ts";
 
 /** The keyring files siftrust uses. */
 export interface KeyringLocations {
@@ -26,14 +25,12 @@ export interface KeyringLocations {
  * `$HOME/.apptainer`) + `/keys`.
  */
 export function keyringLocations(env: EnvReader): KeyringLocations {
-  const configDir = env("APPTAINER_CONFIGDIR") ?? env("SINGULARITY_CONFIGDIR") ??
-    `${env("HOME") ?? "/"}/.apptainer`;
-  const keysDir = env("APPTAINER_KEYSDIR") ?? env("SINGULARITY_SYPGPDIR") ?? `${configDir}/keys`;
-  const sysconfDir = env("SIFTRUST_SYSCONFDIR") ?? "/etc";
+  const keysDir = env("APPTAINER_KEYSDIR") ?? env("SINGULARITY_SYPGPDIR") ??
+    `${userConfigDir(env)}/keys`;
   return {
     keysDir,
     publicKeyring: `${keysDir}/pgp-public`,
     secretKeyring: `${keysDir}/pgp-secret`,
-    globalKeyring: `${sysconfDir}/apptainer/global-pgp-public`,
+    globalKeyring: `${systemConfigDir(env)}/global-pgp-public`,
   };
 }

@@ -9,7 +9,8 @@
 
 import * as openpgp from "openpgp";
 import { type Keyring, KeyringError, readKeyringFile } from "./keyring.ts";
-import { keyringBytes, withKeyringLock, writeFileAtomic } from "./store.ts";
+import { withDirLock, writeFileAtomic } from "../files/atomic.ts";
+import { keyringBytes } from "./store.ts";
 
 /** The keyrings a change applies to. */
 export interface KeyringFiles {
@@ -65,7 +66,7 @@ export async function importKeys(
       : undefined,
     public: key.isPrivate() ? key.toPublic().write() : raw,
   })));
-  return await withKeyringLock(files.dir, async () => {
+  return await withDirLock(files.dir, async () => {
     const publicRing = await readKeyringFile(files.publicKeyring);
     const secretRing = files.secretKeyring === undefined
       ? undefined
@@ -139,7 +140,7 @@ export async function removeKey(
   fingerprint: string,
   targets: RemoveTargets,
 ): Promise<{ public?: boolean; secret?: boolean }> {
-  return await withKeyringLock(files.dir, async () => {
+  return await withDirLock(files.dir, async () => {
     const removed: { public?: boolean; secret?: boolean } = {};
     if (targets.public) {
       removed.public = await removeFrom(files.publicKeyring, fingerprint, files.mode);

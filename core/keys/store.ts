@@ -1,13 +1,9 @@
 /**
- * Safe keyring writes: under an exclusive lock on the keyring's folder (`flock`, released
- * by the kernel even if the process is killed), each file is replaced atomically — written
- * to a temporary file, flushed, then renamed over the old one. Concurrent writers queue;
- * a crash leaves the old file or the new one, never a mix.
+ * The key folder and its files: modes as Apptainer keeps them, and the raw bytes a rewrite
+ * writes back. The writes themselves are atomic and locked (core/files).
  *
  * @module
  */
-
-import { KeyringError } from "./keyring.ts";
 
 /** Modes of Apptainer's key files. */
 export const KEYS_DIR_MODE = 0o700;
@@ -47,53 +43,6 @@ async function fixMode(path: string, mode: number, fixes: ModeFix[]): Promise<vo
   if (current === mode) return;
   await Deno.chmod(path, mode);
   fixes.push({ path, from: current, to: mode });
-}
-
-/**
- * Runs `update` with an exclusive lock on `dir` (the folder of the keyrings it changes), so
- * that concurrent siftrust processes, and concurrent calls in one process, take turns.
- */
-export async function withKeyringLock<T>(dir: string, update: () => Promise<T>): Promise<T> {
-  const lock = await Deno.open(dir, { read: true });
-  try {
-    await lock.lock(true);
-    return await update();
-  } finally {
-    lock.close();
-  }
-}
-
-/** Replaces a file atomically: temporary file, fsync, rename, fsync of the folder. */
-export async function writeFileAtomic(path: string, data: Uint8Array, mode: number): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash === -1 ? "." : path.slice(0, slash) || "/";
-  const temporary = `${dir}/.${path.slice(slash + 1)}.${crypto.randomUUID()}.tmp`;
-  try {
-    const file = await Deno.open(temporary, { write: true, createNew: true, mode });
-    try {
-      for (let done = 0; done < data.length;) done += await file.write(data.subarray(done));
-      await Deno.chmod(temporary, mode);
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temporary, path);
-  } catch (error) {
-    await Deno.remove(temporary).catch(() => undefined);
-    throw new KeyringError(`cannot write ${path}: ${(error as Error).message}`);
-  }
-  await syncDir(dir);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await Deno.open(dir, { read: true });
-  try {
-    await handle.sync();
-  } catch {
-    // Some file systems cannot sync a folder; the rename is still atomic.
-  } finally {
-    handle.close();
-  }
 }
 
 /** A keyring's transferable keys as raw bytes, in file order: what a rewrite writes back. */

@@ -1,0 +1,58 @@
+/**
+ * Safe writes for configuration and keyrings: a lock on the folder, and files replaced
+ * atomically — written to a temporary file, flushed, then renamed over the old one. A crash
+ * leaves the old file or the new one, never a mix.
+ *
+ * @module
+ */
+
+/** A file could not be written; the message names it and says why. */
+export class FileWriteError extends Error {}
+
+/**
+ * Runs `update` with an exclusive lock on `dir` (the folder of the files it changes): `flock`,
+ * released by the kernel even if the process is killed. Concurrent siftrust processes, and
+ * concurrent calls in one process, take turns.
+ */
+export async function withDirLock<T>(dir: string, update: () => Promise<T>): Promise<T> {
+  const lock = await Deno.open(dir, { read: true });
+  try {
+    await lock.lock(true);
+    return await update();
+  } finally {
+    lock.close();
+  }
+}
+
+/** Replaces a file atomically: temporary file, fsync, rename, fsync of the folder. */
+export async function writeFileAtomic(path: string, data: Uint8Array, mode: number): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash === -1 ? "." : path.slice(0, slash) || "/";
+  const temporary = `${dir}/.${path.slice(slash + 1)}.${crypto.randomUUID()}.tmp`;
+  try {
+    const file = await Deno.open(temporary, { write: true, createNew: true, mode });
+    try {
+      for (let done = 0; done < data.length;) done += await file.write(data.subarray(done));
+      await Deno.chmod(temporary, mode);
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temporary, path);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => undefined);
+    throw new FileWriteError(`cannot write ${path}: ${(error as Error).message}`);
+  }
+  await syncDir(dir);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.sync();
+  } catch {
+    // Some file systems cannot sync a folder; the rename is still atomic.
+  } finally {
+    handle.close();
+  }
+}
