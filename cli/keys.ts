@@ -5,7 +5,14 @@
  * @module
  */
 
-import { KeyringError, keyringLocations, type KeySet, loadKeySet } from "../core/keys/mod.ts";
+import type { Keyserver } from "../core/config/mod.ts";
+import {
+  type KeyFinder,
+  KeyringError,
+  keyringLocations,
+  KeySet,
+  loadKeySet,
+} from "../core/keys/mod.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
 
@@ -33,4 +40,9 @@ export async function verificationKeys(files: string[]): Promise<KeySet> {
     }
     throw error;
   }
+}
+
+/** A finder of keys on keyservers, tried in order. TODO: wire core/keyserver. */
+export function remoteKeyFinder(_keyservers: Keyserver[]): KeyFinder {
+  return new KeySet([]);
 }

@@ -32,7 +32,7 @@ function report(error: unknown): number {
     return ExitCode.Usage;
   }
   if (error instanceof CliError) {
-    log("error", error.message);
+    if (error.message !== "") log("error", error.message);
     return error.exitCode;
   }
   if (error instanceof SifError) {

@@ -6,6 +6,7 @@
 
 import { Command } from "@commander-js/extra-typings";
 import denoJson from "../deno.json" with { type: "json" };
+import { registerCheck } from "./commands/check.ts";
 import { registerKey } from "./commands/key.ts";
 import { registerSif } from "./commands/sif.ts";
 import { registerSign } from "./commands/sign.ts";
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
         log("info", "(add --help for usage)");
       },
     });
+  registerCheck(program);
   registerKey(program);
   registerSif(program);
   registerSign(program);

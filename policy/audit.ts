@@ -1,0 +1,81 @@
+/**
+ * The audit log: one JSON line per decision, appended with a single write (O_APPEND), so
+ * concurrent checks never interleave their lines.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { DESCRIPTOR_SIZE, HEADER_SIZE, type SifImage } from "../core/sif/mod.ts";
+import type { ImageDecision } from "./evaluate.ts";
+import type { Policy } from "./model.ts";
+
+/** One audit record. */
+export interface AuditRecord {
+  time: string;
+  user: string;
+  host: string;
+  slurmJobId: string | null;
+  image: string;
+  /** SHA-256 of the header and the descriptor table: identifies the image's layout. */
+  imageDigest: string | null;
+  decision: ImageDecision["decision"];
+  exitCode: number;
+  rule: string;
+  signers: { fingerprint: string | null; name: string | null; trusted: boolean }[];
+  policy: string;
+  policyDigest: string;
+}
+
+/** SHA-256 of an image's header and descriptor table. */
+export async function layoutDigest(image: SifImage): Promise<string> {
+  const hash = createHash("sha256").update(await image.readAt(0, HEADER_SIZE));
+  const { descriptorsOffset, descriptorsTotal } = image.header;
+  hash.update(await image.readAt(descriptorsOffset, descriptorsTotal * DESCRIPTOR_SIZE));
+  return hash.digest("hex");
+}
+
+/** Who and where: from the environment (passed in). */
+export interface AuditContext {
+  user: string;
+  host: string;
+  slurmJobId: string | null;
+}
+
+/** The record of a decision. */
+export function auditRecord(
+  decision: ImageDecision,
+  policy: Policy,
+  imageDigest: string | null,
+  context: AuditContext,
+  now: Date = new Date(),
+): AuditRecord {
+  return {
+    time: now.toISOString(),
+    ...context,
+    image: decision.image,
+    imageDigest,
+    decision: decision.decision,
+    exitCode: decision.exitCode,
+    rule: decision.rule,
+    signers: decision.signatures.map((s) => ({
+      fingerprint: s.signer,
+      name: s.signerName,
+      trusted: s.trusted,
+    })),
+    policy: policy.path,
+    policyDigest: policy.digest,
+  };
+}
+
+/** Appends records to the log (created 0640 if missing). */
+export async function appendAudit(path: string, records: AuditRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const file = await Deno.open(path, { append: true, create: true, mode: 0o640 });
+  try {
+    const bytes = new TextEncoder().encode(records.map((r) => JSON.stringify(r) + "\n").join(""));
+    for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
+  } finally {
+    file.close();
+  }
+}

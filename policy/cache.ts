@@ -1,0 +1,123 @@
+/**
+ * The verify-once cache: a decision is kept under a key made of the image file's identity
+ * (device, inode, size, modification and change times), the policy's digest and the state of
+ * the keyring files it used. Any change to any of them misses. A corrupt entry is never
+ * trusted: it is reported and the image is checked again.
+ *
+ * Decisions that depended on the network (a key fetched from, or missing on, a keyserver)
+ * are not kept: the answer may change without any file changing.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { writeFileAtomic } from "../core/files/atomic.ts";
+import type { ImageDecision } from "./evaluate.ts";
+
+const FORMAT = 1;
+
+/** Where cache entries live: `$XDG_CACHE_HOME/siftrust/decisions`, else `~/.cache/…`. */
+export function cacheDir(env: (name: string) => string | undefined): string {
+  const base = env("XDG_CACHE_HOME") ?? `${env("HOME") ?? "/"}/.cache`;
+  return `${base}/siftrust/decisions`;
+}
+
+function identity(info: Deno.FileInfo): unknown[] {
+  return [
+    info.dev,
+    info.ino,
+    info.size,
+    info.mtime?.getTime() ?? null,
+    info.ctime?.getTime() ?? null,
+  ];
+}
+
+/** The cache key of a check: image, policy and key files. Undefined when a file cannot be read. */
+export async function cacheKey(
+  imagePath: string,
+  policyDigest: string,
+  keyFiles: string[],
+): Promise<string> {
+  const keyState = await Promise.all(keyFiles.map(async (path) => {
+    try {
+      return [path, ...identity(await Deno.stat(path))];
+    } catch {
+      return [path, "missing"];
+    }
+  }));
+  const material = JSON.stringify([
+    FORMAT,
+    imagePath,
+    identity(await Deno.stat(imagePath)),
+    policyDigest,
+    keyState,
+  ]);
+  return createHash("sha256").update(material).digest("hex");
+}
+
+/** What the cache keeps for a check. */
+export interface CachedCheck {
+  decision: ImageDecision;
+  /** The image's layout digest (for audit records). */
+  imageDigest: string;
+}
+
+/** What a cache lookup found. */
+export type CacheLookup = { hit: CachedCheck } | { miss: true; problem?: string };
+
+/** Looks a decision up. */
+export async function readCached(dir: string, key: string): Promise<CacheLookup> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(`${dir}/${key}.json`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { miss: true };
+    return {
+      miss: true,
+      problem: `cannot read the cache entry ${dir}/${key}.json: ${(error as Error).message}`,
+    };
+  }
+  try {
+    const entry = JSON.parse(text);
+    const decision = entry?.decision;
+    const valid = entry?.format === FORMAT && entry?.key === key &&
+      typeof decision?.image === "string" &&
+      (decision.decision === "allow" || decision.decision === "deny") &&
+      Number.isInteger(decision.exitCode) &&
+      Array.isArray(decision.signatures) && Array.isArray(decision.reasons);
+    if (valid) {
+      return { hit: { decision: decision as ImageDecision, imageDigest: entry.imageDigest } };
+    }
+  } catch {
+    // fall through: corrupt
+  }
+  return { miss: true, problem: `ignoring a corrupt cache entry ${dir}/${key}.json` };
+}
+
+/** Whether a decision may be cached: it must not depend on the network. */
+export function cacheable(decision: ImageDecision): boolean {
+  return decision.decision !== "error" &&
+    !decision.signatures.some((s) =>
+      s.keySource === "remote" || s.authenticity === "key-unavailable" ||
+      s.authenticity === "unknown-key"
+    );
+}
+
+/** Stores a decision. Returns a problem to report when it could not be stored. */
+export async function writeCached(
+  dir: string,
+  key: string,
+  check: CachedCheck,
+): Promise<string | undefined> {
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(
+      `${dir}/${key}.json`,
+      new TextEncoder().encode(JSON.stringify({ format: FORMAT, key, ...check })),
+      0o600,
+    );
+    return undefined;
+  } catch (error) {
+    return `cannot write the cache in ${dir}: ${(error as Error).message}`;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Checking one image under a policy: from the verify-once cache when nothing changed, else
+ * open it (a bad image is an `error` decision, exit 3), check its signatures in one pass,
+ * decide, and keep the decision for next time.
+ *
+ * @module
+ */
+
+import {
+  analyzeSignatures,
+  type ProgressCallback,
+  readSignatureObjects,
+} from "../core/integrity/mod.ts";
+import { SifError, SifImage } from "../core/sif/mod.ts";
+import { cacheable, cacheKey, readCached, writeCached } from "./cache.ts";
+import { evaluateImage, type ImageDecision, matchingRule } from "./evaluate.ts";
+import { layoutDigest } from "./audit.ts";
+import type { PolicyKeys } from "./keys.ts";
+import type { Policy } from "./model.ts";
+
+/** What checks share. */
+export interface CheckContext {
+  policy: Policy;
+  keys: PolicyKeys;
+  /** The cache folder; none disables the cache (`--no-cache`). */
+  cacheDir?: string;
+  now?: Date;
+}
+
+/** The outcome of checking one image. */
+export interface CheckResult {
+  decision: ImageDecision;
+  /** The image's layout digest, or null when it could not be read. */
+  imageDigest: string | null;
+  /** Whether the decision came from the cache. */
+  cached: boolean;
+  /** Things to tell the user (cache problems). */
+  notices: string[];
+}
+
+/** Checks one image. */
+export async function checkImage(
+  path: string,
+  context: CheckContext,
+  onProgress?: ProgressCallback,
+): Promise<CheckResult> {
+  const notices: string[] = [];
+  let real: string;
+  try {
+    real = await Deno.realPath(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : (error as Error).message;
+    return errorResult(path, `${path}: ${reason}`);
+  }
+  let key: string | undefined;
+  if (context.cacheDir !== undefined) {
+    key = await cacheKey(real, context.policy.digest, context.keys.files);
+    const lookup = await readCached(context.cacheDir, key);
+    if ("hit" in lookup) return { ...lookup.hit, cached: true, notices };
+    if (lookup.problem !== undefined) notices.push(lookup.problem);
+  }
+  let image: SifImage;
+  try {
+    image = await SifImage.open(real);
+  } catch (error) {
+    if (error instanceof SifError) return errorResult(real, error.message);
+    throw error;
+  }
+  try {
+    const rule = matchingRule(context.policy, real);
+    const checks = rule?.action !== undefined
+      ? []
+      : await analyzeSignatures(image, await readSignatureObjects(image), {
+        keys: context.keys.finder,
+        now: context.now,
+        onProgress,
+      });
+    const decision = evaluateImage(context.policy, real, image, checks, context.now);
+    const imageDigest = await layoutDigest(image);
+    if (context.cacheDir !== undefined && key !== undefined && cacheable(decision)) {
+      const problem = await writeCached(context.cacheDir, key, { decision, imageDigest });
+      if (problem !== undefined) notices.push(problem);
+    }
+    return { decision, imageDigest, cached: false, notices };
+  } catch (error) {
+    if (error instanceof SifError) return errorResult(real, error.message);
+    throw error;
+  } finally {
+    image.close();
+  }
+}
+
+function errorResult(image: string, reason: string): CheckResult {
+  return {
+    decision: {
+      image,
+      decision: "error",
+      exitCode: 3,
+      rule: "none",
+      reasons: [reason],
+      signatures: [],
+      requirements: [],
+      hints: [],
+    },
+    imageDigest: null,
+    cached: false,
+    notices: [],
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * Loading a policy file: YAML with positions, the strict schema, then the checks the schema
+ * cannot express (declared signers, shared fingerprints, threshold ranges, http keyservers,
+ * absolute rule paths). Every problem is reported as `file:line:column: message`; nothing is
+ * evaluated with a policy that did not load.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { type Document, isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import type { z } from "zod";
+import { effectivePolicy, type Policy } from "./model.ts";
+import { type PolicyFile, PolicySchema, type SignedByExpression } from "./schema.ts";
+
+/** A policy that did not load: one line per problem, each naming file, line and column. */
+export class PolicyError extends Error {
+  /** The problems, each `file:line:column: message`. */
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "PolicyError";
+    this.problems = problems;
+  }
+}
+
+type Path = (string | number)[];
+
+/** Reads, parses and checks a policy file. */
+export async function loadPolicy(path: string): Promise<Policy> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file: pass --policy FILE, or install one at /etc/siftrust/policy.yaml"
+      : (error as Error).message;
+    throw new PolicyError([`${path}: cannot read the policy: ${reason}`]);
+  }
+  const absolute = await Deno.realPath(path);
+  const folder = absolute.slice(0, absolute.lastIndexOf("/")) || "/";
+  const file = parsePolicy(new TextDecoder().decode(bytes), path);
+  return effectivePolicy(file, absolute, createHash("sha256").update(bytes).digest("hex"), folder);
+}
+
+/** Parses and checks a policy's text; `path` is used in messages. */
+export function parsePolicy(text: string, path: string): PolicyFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined) => {
+    const { line, col } = lineCounter.linePos(offset ?? 0);
+    return `${path}:${line}:${col}`;
+  };
+  if (doc.errors.length > 0) {
+    throw new PolicyError(
+      doc.errors.map((e) =>
+        `${at(e.pos[0])}: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`
+      ),
+    );
+  }
+  const parsed = PolicySchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const [node, message] = describe(doc, issue);
+      return { offset: node?.range?.[0] ?? 0, line: `${at(node?.range?.[0])}: ${message}` };
+    });
+    throw new PolicyError(problems.sort((a, b) => a.offset - b.offset).map((p) => p.line));
+  }
+  const problems = semanticProblems(parsed.data, doc).map(([nodePath, message]) => {
+    const node = doc.getIn(nodePath, true) as Node | undefined;
+    return { offset: node?.range?.[0] ?? 0, line: `${at(node?.range?.[0])}: ${message}` };
+  });
+  if (problems.length > 0) {
+    throw new PolicyError(problems.sort((a, b) => a.offset - b.offset).map((p) => p.line));
+  }
+  return parsed.data;
+}
+
+const FIELDS: Record<string, string[]> = {
+  "": ["version", "mode", "signers", "keys", "remote", "require", "rules"],
+  signer: ["fingerprint", "expires"],
+  keys: ["files", "local", "keyservers", "offline"],
+  keyserver: ["uri", "insecure"],
+  remote: ["name", "uri", "exclusive"],
+  require: ["signed-by", "groups", "unsigned-objects", "legacy"],
+  "signed-by": ["any-of", "all-of", "threshold", "of"],
+  rule: ["name", "paths", "require", "action"],
+};
+
+/** Which kind of mapping a path leads to, for "did you mean" hints. */
+function mappingKind(path: Path): string {
+  const names = path.filter((p) => typeof p === "string") as string[];
+  if (names.length === 0) return "";
+  if (path[0] === "signers" && path.length === 2) return "signer";
+  if (path[0] === "keys" && path[1] === "keyservers") return "keyserver";
+  if (path[0] === "rules" && path.length === 2) return "rule";
+  return names.at(-1)!;
+}
+
+function describe(doc: Document, issue: z.core.$ZodIssue): [Node | undefined, string] {
+  const path = issue.path as Path;
+  const field = path.length === 0 ? "the policy" : path.join(".");
+  const node = doc.getIn(path, true) as Node | undefined;
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const parent = doc.getIn(path, true);
+      const key = issue.keys[0];
+      const pair = isMap(parent)
+        ? parent.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === key)
+        : undefined;
+      const known = FIELDS[mappingKind(path)] ?? [];
+      const hint = closest(key, known);
+      const where = path.length === 0 ? "" : ` in ${field}`;
+      return [
+        (pair?.key as Node) ?? node,
+        `unknown field "${key}"${where}${hint ? ` (did you mean "${hint}"?)` : ""}`,
+      ];
+    }
+    case "invalid_type":
+      if (
+        node === undefined ||
+        (node as { value?: unknown }).value === undefined && !isMap(node) && !isSeq(node)
+      ) {
+        return [nearest(doc, path), `${field} is required`];
+      }
+      return [
+        node,
+        `${field} must be ${article(issue.expected)}${
+          issue.expected === "string" && path.at(-1) === "fingerprint" ? " (quote it)" : ""
+        }`,
+      ];
+    case "invalid_value":
+      return [node, `${field} must be ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`];
+    default:
+      return [
+        node ?? nearest(doc, path),
+        path.length === 0 || issue.code === "custom" ? issue.message : `${field}: ${issue.message}`,
+      ];
+  }
+}
+
+function article(expected: string): string {
+  return {
+    string: "a string",
+    number: "a number",
+    int: "a whole number",
+    boolean: "true or false",
+    array: "a list",
+    object: "a mapping",
+  }[expected] ?? expected;
+}
+
+/** The deepest node on a path that exists (for a field that is missing). */
+function nearest(doc: Document, path: Path): Node | undefined {
+  for (let n = path.length - 1; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true) as Node | undefined;
+    if (node !== undefined && n > 0) return node;
+  }
+  return doc.contents ?? undefined;
+}
+
+/** The known name closest to a misspelt one, if close enough. */
+function closest(word: string, names: string[]): string | undefined {
+  let best: [string, number] | undefined;
+  for (const name of names) {
+    const d = distance(word, name);
+    if (d <= 2 && (best === undefined || d < best[1])) best = [name, d];
+  }
+  return best?.[0];
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}
+
+/** Checks across fields: each problem is the path of the node at fault and a message. */
+function semanticProblems(policy: PolicyFile, doc: Document): [Path, string][] {
+  const problems: [Path, string][] = [];
+  const declared = new Set(Object.keys(policy.signers));
+  const checkSignedBy = (expression: SignedByExpression | undefined, base: Path) => {
+    if (expression === undefined) return;
+    for (const key of ["any-of", "all-of", "of"] as const) {
+      for (const [i, name] of (expression[key] ?? []).entries()) {
+        if (!declared.has(name)) {
+          problems.push([[...base, key, i], `signer "${name}" is not declared under signers`]);
+        }
+      }
+    }
+    if (
+      expression.threshold !== undefined && expression.of !== undefined &&
+      expression.threshold > expression.of.length
+    ) {
+      problems.push([
+        [...base, "threshold"],
+        `threshold ${expression.threshold} is more than the ${expression.of.length} signers of the list`,
+      ]);
+    }
+  };
+  checkSignedBy(policy.require?.["signed-by"], ["require", "signed-by"]);
+  for (const [i, rule] of (policy.rules ?? []).entries()) {
+    checkSignedBy(rule.require?.["signed-by"], ["rules", i, "require", "signed-by"]);
+    for (const [j, pattern] of rule.paths.entries()) {
+      if (!pattern.startsWith("/")) {
+        problems.push([
+          ["rules", i, "paths", j],
+          `path pattern "${pattern}" must be absolute (start with /)`,
+        ]);
+      }
+    }
+  }
+  const owner = new Map<string, string>();
+  for (const [name, signer] of Object.entries(policy.signers)) {
+    const other = owner.get(signer.fingerprint);
+    if (other !== undefined) {
+      problems.push([
+        ["signers", name, "fingerprint"],
+        `signers ${other} and ${name} share the fingerprint ${signer.fingerprint}`,
+      ]);
+    }
+    owner.set(signer.fingerprint, name);
+  }
+  for (const [i, keyserver] of (policy.keys?.keyservers ?? []).entries()) {
+    if (keyserver.uri.startsWith("http://") && keyserver.insecure !== true) {
+      problems.push([
+        ["keys", "keyservers", i, "uri"],
+        `${keyserver.uri} is plain http: add insecure: true to use it`,
+      ]);
+    }
+  }
+  if (doc.contents === null) problems.push([[], "the policy is empty"]);
+  return problems;
+}

@@ -1,0 +1,16 @@
+/**
+ * `policy`: the site policy (version 1) — loading with file:line:column errors, the rules
+ * that decide an image, key material, the verify-once cache and the audit log.
+ *
+ * @module
+ */
+
+export * from "./audit.ts";
+export * from "./cache.ts";
+export * from "./check.ts";
+export * from "./evaluate.ts";
+export * from "./glob.ts";
+export * from "./keys.ts";
+export * from "./load.ts";
+export * from "./model.ts";
+export type { PolicyFile } from "./schema.ts";

@@ -1,0 +1,121 @@
+/**
+ * The site policy, version 1 (docs/policy-v1.md): its schema, and the TypeScript types
+ * derived from it. Parsing is strict: unknown fields and wrong types are errors.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+/** A signer name: letters, digits, `.`, `_`, `-`. */
+const SignerName = z.string().regex(
+  /^[A-Za-z0-9._-]+$/,
+  "a signer name may hold only letters, digits, '.', '_' and '-'",
+);
+
+/** 40 hex digits, case-insensitive, spaces ignored; normalised to upper case. */
+const Fingerprint = z.string()
+  .transform((text) => text.replace(/\s+/g, "").toUpperCase())
+  .refine(
+    (hex) => /^[0-9A-F]{40}$/.test(hex),
+    "a fingerprint must be 40 hex digits (spaces are allowed)",
+  );
+
+/** A day, `YYYY-MM-DD` (UTC). */
+const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date must be written YYYY-MM-DD")
+  .refine((day) => !Number.isNaN(Date.parse(`${day}T00:00:00Z`)), "not a valid date");
+
+const Signer = z.strictObject({ fingerprint: Fingerprint, expires: Day.optional() });
+
+/** `{any-of: […]}`, `{all-of: […]}`, or `{threshold: N, of: […]}`. */
+const SignedBy = z.strictObject({
+  "any-of": z.array(SignerName).min(1).optional(),
+  "all-of": z.array(SignerName).min(1).optional(),
+  threshold: z.int().min(1).optional(),
+  of: z.array(SignerName).min(1).optional(),
+}).check((ctx) => {
+  const value = ctx.value;
+  const forms = [
+    value["any-of"] !== undefined,
+    value["all-of"] !== undefined,
+    value.threshold !== undefined || value.of !== undefined,
+  ];
+  if (forms.filter(Boolean).length !== 1) {
+    ctx.issues.push({
+      code: "custom",
+      input: value,
+      message:
+        "signed-by takes exactly one of: any-of: [names], all-of: [names], or threshold: N with of: [names]",
+    });
+  } else if ((value.threshold === undefined) !== (value.of === undefined)) {
+    ctx.issues.push({
+      code: "custom",
+      input: value,
+      message: "threshold and of go together: threshold: N, of: [names]",
+    });
+  }
+});
+
+const Requirement = z.strictObject({
+  "signed-by": SignedBy.optional(),
+  groups: z.union([z.literal("all"), z.array(z.int().min(1)).min(1)]).optional(),
+  "unsigned-objects": z.enum(["deny", "allow"]).optional(),
+  legacy: z.boolean().optional(),
+});
+
+const Rule = z.strictObject({
+  name: z.string().min(1),
+  paths: z.array(z.string().min(1)).min(1),
+  require: Requirement.optional(),
+  action: z.enum(["allow", "deny"]).optional(),
+}).check((ctx) => {
+  if (ctx.value.require !== undefined && ctx.value.action !== undefined) {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: "a rule has either require or action, not both",
+    });
+  }
+});
+
+const Keyserver = z.strictObject({ uri: z.string().min(1), insecure: z.boolean().optional() });
+
+const Keys = z.strictObject({
+  files: z.array(z.string().min(1)).optional(),
+  local: z.boolean().optional(),
+  keyservers: z.array(Keyserver).optional(),
+  offline: z.boolean().optional(),
+});
+
+const Remote = z.strictObject({
+  name: z.string().min(1),
+  uri: z.string().min(1),
+  exclusive: z.boolean().optional(),
+});
+
+/** The schema of a policy file as written. */
+export const PolicySchema = z.strictObject({
+  version: z.literal(1, "version must be 1, the only version"),
+  mode: z.enum(["enforce", "warn"]).optional(),
+  signers: z.record(SignerName, Signer).refine(
+    (signers) => Object.keys(signers).length > 0,
+    "declare at least one signer",
+  ),
+  keys: Keys.optional(),
+  remote: Remote.optional(),
+  require: Requirement.optional(),
+  rules: z.array(Rule).optional(),
+});
+
+/** A policy as written (fingerprints normalised). */
+export type PolicyFile = z.output<typeof PolicySchema>;
+/** A signer as written. */
+export type SignerEntry = z.output<typeof Signer>;
+/** A `signed-by` expression as written. */
+export type SignedByExpression = z.output<typeof SignedBy>;
+/** A requirement as written. */
+export type RequirementEntry = z.output<typeof Requirement>;
+/** A rule as written. */
+export type RuleEntry = z.output<typeof Rule>;
+/** A keyserver entry. */
+export type KeyserverEntry = z.output<typeof Keyserver>;
