@@ -9,6 +9,7 @@
  * @module
  */
 
+import { checkSpeed } from "./check_speed.ts";
 import { type BenchResult, GNU_TIME, humanSize, markdownTable } from "./measure.ts";
 import { sifListRss } from "./sif_list_rss.ts";
 import { verifySpeed } from "./verify_speed.ts";
@@ -17,6 +18,7 @@ import { verifySpeed } from "./verify_speed.ts";
 const BENCHMARKS: { name: string; run: (runs: number) => Promise<BenchResult> }[] = [
   { name: "sif_list_rss", run: sifListRss },
   { name: "verify_speed", run: verifySpeed },
+  { name: "check_speed", run: checkSpeed },
 ];
 
 function runsFromEnv(): number {

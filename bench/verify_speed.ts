@@ -323,12 +323,22 @@ async function measureCase(
   return rows;
 }
 
+/** The 1-minute load average (Linux), to tell whether something else was running. */
+async function loadAverage(): Promise<string> {
+  try {
+    return (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
+  } catch {
+    return "unknown";
+  }
+}
+
 function seconds(started: number): string {
   return ((performance.now() - started) / 1000).toFixed(1);
 }
 
 /** Runs the benchmark: `runs` measured runs per command and case. */
 export async function verifySpeed(runs: number): Promise<BenchResult> {
+  const loadBefore = await loadAverage();
   const images = [];
   for (const size of SIZES) {
     images.push({ ...size, base: await ensureImage(size.name, size.partitionBytes) });
@@ -388,6 +398,7 @@ export async function verifySpeed(runs: number): Promise<BenchResult> {
   } finally {
     await removeKeys(keys.dir);
   }
+  const loadAfter = await loadAverage();
   return {
     title: "Wall time and memory of `verify` on signed 1 GiB and 4 GiB images",
     notes: [
@@ -402,6 +413,8 @@ export async function verifySpeed(runs: number): Promise<BenchResult> {
       `checked: every signer verified), then ${runs} rounds of one run of each, interleaved; ` +
       "each run a new process under GNU time (`/usr/bin/time -f '%M %e'`); median wall time, " +
       "largest peak RSS",
+      `1-minute load average ${loadBefore} before, ${loadAfter} after (figures from a busy ` +
+      "machine are not comparable)",
     ],
     measurements,
     targets,

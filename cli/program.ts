@@ -7,7 +7,11 @@
 import { Command } from "@commander-js/extra-typings";
 import denoJson from "../deno.json" with { type: "json" };
 import { registerCheck } from "./commands/check.ts";
+import { registerDeffile } from "./commands/deffile.ts";
 import { registerKey } from "./commands/key.ts";
+import { registerKeyserver } from "./commands/keyserver.ts";
+import { registerPolicy } from "./commands/policy.ts";
+import { registerRemote } from "./commands/remote.ts";
 import { registerSif } from "./commands/sif.ts";
 import { registerSign } from "./commands/sign.ts";
 import { registerVerify } from "./commands/verify.ts";
@@ -32,7 +36,11 @@ export function buildProgram(): Command {
       },
     });
   registerCheck(program);
+  registerDeffile(program);
   registerKey(program);
+  registerKeyserver(program);
+  registerPolicy(program);
+  registerRemote(program);
   registerSif(program);
   registerSign(program);
   registerVerify(program);

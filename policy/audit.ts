@@ -14,6 +14,7 @@ import type { Policy } from "./model.ts";
 export interface AuditRecord {
   time: string;
   user: string;
+  uid: number | null;
   host: string;
   slurmJobId: string | null;
   image: string;
@@ -38,6 +39,7 @@ export async function layoutDigest(image: SifImage): Promise<string> {
 /** Who and where: from the environment (passed in). */
 export interface AuditContext {
   user: string;
+  uid: number | null;
   host: string;
   slurmJobId: string | null;
 }

@@ -5,7 +5,10 @@
  * trusted: it is reported and the image is checked again.
  *
  * Decisions that depended on the network (a key fetched from, or missing on, a keyserver)
- * are not kept: the answer may change without any file changing.
+ * are not kept: the answer may change without any file changing. An allow is kept only
+ * until the first signer entry or key it relied on expires. And an image changed within the
+ * current second is not kept at all (its change time has one-second resolution, so a second
+ * change in the same second would not show): the next check keeps it.
  *
  * @module
  */
@@ -32,12 +35,18 @@ function identity(info: Deno.FileInfo): unknown[] {
   ];
 }
 
-/** The cache key of a check: image, policy and key files. Undefined when a file cannot be read. */
+/** A check's cache key, and when the image last changed (ms). */
+export interface CacheKey {
+  key: string;
+  changedAt: number;
+}
+
+/** The cache key of a check: image, policy and key files. */
 export async function cacheKey(
   imagePath: string,
   policyDigest: string,
   keyFiles: string[],
-): Promise<string> {
+): Promise<CacheKey> {
   const keyState = await Promise.all(keyFiles.map(async (path) => {
     try {
       return [path, ...identity(await Deno.stat(path))];
@@ -45,14 +54,10 @@ export async function cacheKey(
       return [path, "missing"];
     }
   }));
-  const material = JSON.stringify([
-    FORMAT,
-    imagePath,
-    identity(await Deno.stat(imagePath)),
-    policyDigest,
-    keyState,
-  ]);
-  return createHash("sha256").update(material).digest("hex");
+  const image = await Deno.stat(imagePath);
+  const material = JSON.stringify([FORMAT, imagePath, identity(image), policyDigest, keyState]);
+  const changedAt = image.ctime?.getTime() ?? image.mtime?.getTime() ?? 0;
+  return { key: createHash("sha256").update(material).digest("hex"), changedAt };
 }
 
 /** What the cache keeps for a check. */
@@ -60,13 +65,19 @@ export interface CachedCheck {
   decision: ImageDecision;
   /** The image's layout digest (for audit records). */
   imageDigest: string;
+  /** When the decision stops holding (ms since 1970), or null. */
+  validUntil: number | null;
 }
 
 /** What a cache lookup found. */
 export type CacheLookup = { hit: CachedCheck } | { miss: true; problem?: string };
 
-/** Looks a decision up. */
-export async function readCached(dir: string, key: string): Promise<CacheLookup> {
+/** Looks a decision up; one past its `validUntil` at `now` is a miss. */
+export async function readCached(
+  dir: string,
+  key: string,
+  now: Date = new Date(),
+): Promise<CacheLookup> {
   let text: string;
   try {
     text = await Deno.readTextFile(`${dir}/${key}.json`);
@@ -80,13 +91,19 @@ export async function readCached(dir: string, key: string): Promise<CacheLookup>
   try {
     const entry = JSON.parse(text);
     const decision = entry?.decision;
+    const validUntil = entry?.validUntil;
     const valid = entry?.format === FORMAT && entry?.key === key &&
+      typeof entry?.imageDigest === "string" &&
+      (validUntil === null || typeof validUntil === "number") &&
       typeof decision?.image === "string" &&
       (decision.decision === "allow" || decision.decision === "deny") &&
       Number.isInteger(decision.exitCode) &&
       Array.isArray(decision.signatures) && Array.isArray(decision.reasons);
+    if (valid && validUntil !== null && now.getTime() > validUntil) return { miss: true };
     if (valid) {
-      return { hit: { decision: decision as ImageDecision, imageDigest: entry.imageDigest } };
+      return {
+        hit: { decision: decision as ImageDecision, imageDigest: entry.imageDigest, validUntil },
+      };
     }
   } catch {
     // fall through: corrupt
@@ -103,17 +120,22 @@ export function cacheable(decision: ImageDecision): boolean {
     );
 }
 
-/** Stores a decision. Returns a problem to report when it could not be stored. */
+/**
+ * Stores a decision, unless the image changed in the current second (see above). Returns a
+ * problem to report when it could not be stored.
+ */
 export async function writeCached(
   dir: string,
-  key: string,
+  key: CacheKey,
   check: CachedCheck,
+  now: Date = new Date(),
 ): Promise<string | undefined> {
+  if (Math.floor(now.getTime() / 1000) <= Math.floor(key.changedAt / 1000)) return undefined;
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFileAtomic(
-      `${dir}/${key}.json`,
-      new TextEncoder().encode(JSON.stringify({ format: FORMAT, key, ...check })),
+      `${dir}/${key.key}.json`,
+      new TextEncoder().encode(JSON.stringify({ format: FORMAT, key: key.key, ...check })),
       0o600,
     );
     return undefined;

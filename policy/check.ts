@@ -10,9 +10,10 @@ import {
   analyzeSignatures,
   type ProgressCallback,
   readSignatureObjects,
+  type SignatureCheck,
 } from "../core/integrity/mod.ts";
 import { SifError, SifImage } from "../core/sif/mod.ts";
-import { cacheable, cacheKey, readCached, writeCached } from "./cache.ts";
+import { cacheable, type CacheKey, cacheKey, readCached, writeCached } from "./cache.ts";
 import { evaluateImage, type ImageDecision, matchingRule } from "./evaluate.ts";
 import { layoutDigest } from "./audit.ts";
 import type { PolicyKeys } from "./keys.ts";
@@ -54,10 +55,11 @@ export async function checkImage(
       : (error as Error).message;
     return errorResult(path, `${path}: ${reason}`);
   }
-  let key: string | undefined;
+  let key: CacheKey | undefined;
+  const now = context.now ?? new Date();
   if (context.cacheDir !== undefined) {
     key = await cacheKey(real, context.policy.digest, context.keys.files);
-    const lookup = await readCached(context.cacheDir, key);
+    const lookup = await readCached(context.cacheDir, key.key, now);
     if ("hit" in lookup) return { ...lookup.hit, cached: true, notices };
     if (lookup.problem !== undefined) notices.push(lookup.problem);
   }
@@ -77,10 +79,15 @@ export async function checkImage(
         now: context.now,
         onProgress,
       });
-    const decision = evaluateImage(context.policy, real, image, checks, context.now);
+    const decision = evaluateImage(context.policy, real, image, checks, now);
     const imageDigest = await layoutDigest(image);
     if (context.cacheDir !== undefined && key !== undefined && cacheable(decision)) {
-      const problem = await writeCached(context.cacheDir, key, { decision, imageDigest });
+      const validUntil = await decisionValidUntil(decision, checks, context.policy);
+      const problem = await writeCached(context.cacheDir, key, {
+        decision,
+        imageDigest,
+        validUntil,
+      }, now);
       if (problem !== undefined) notices.push(problem);
     }
     return { decision, imageDigest, cached: false, notices };
@@ -90,6 +97,29 @@ export async function checkImage(
   } finally {
     image.close();
   }
+}
+
+/**
+ * Until when a decision holds as time passes: an allow rests on its trusted signatures, and
+ * ends when the first of their signer entries (`expires`) or keys expires.
+ */
+async function decisionValidUntil(
+  decision: ImageDecision,
+  checks: SignatureCheck[],
+  policy: Policy,
+): Promise<number | null> {
+  if (decision.decision !== "allow") return null;
+  let until = Infinity;
+  for (const [i, verdict] of decision.signatures.entries()) {
+    if (!verdict.trusted) continue;
+    const signer = policy.signers.find((s) => s.name === verdict.signerName);
+    if (signer?.expires !== undefined) {
+      until = Math.min(until, Date.parse(`${signer.expires}T23:59:59.999Z`));
+    }
+    const expiry = await checks[i].signer?.key.getExpirationTime();
+    if (expiry instanceof Date) until = Math.min(until, expiry.getTime());
+  }
+  return Number.isFinite(until) ? until : null;
 }
 
 function errorResult(image: string, reason: string): CheckResult {

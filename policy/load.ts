@@ -8,7 +8,16 @@
  */
 
 import { createHash } from "node:crypto";
-import { type Document, isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import {
+  type Alias,
+  type Document,
+  isMap,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from "yaml";
 import type { z } from "zod";
 import { effectivePolicy, type Policy } from "./model.ts";
 import { type PolicyFile, PolicySchema, type SignedByExpression } from "./schema.ts";
@@ -53,11 +62,15 @@ export function parsePolicy(text: string, path: string): PolicyFile {
     return `${path}:${line}:${col}`;
   };
   if (doc.errors.length > 0) {
-    throw new PolicyError(
-      doc.errors.map((e) =>
-        `${at(e.pos[0])}: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`
-      ),
-    );
+    throw new PolicyError(doc.errors.map((e) => `${at(e.pos[0])}: ${yamlProblem(e.message)}`));
+  }
+  const unresolved = unresolvedAlias(doc);
+  if (unresolved !== undefined) {
+    throw new PolicyError([
+      `${
+        at(unresolved.range?.[0])
+      }: the alias *${unresolved.source} names no anchor (&${unresolved.source})`,
+    ]);
   }
   const parsed = PolicySchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {
@@ -75,6 +88,29 @@ export function parsePolicy(text: string, path: string): PolicyFile {
     throw new PolicyError(problems.sort((a, b) => a.offset - b.offset).map((p) => p.line));
   }
   return parsed.data;
+}
+
+/** A YAML parser message for people: first line, without the parser's own position. */
+function yamlProblem(message: string): string {
+  const first = message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+  if (/parseAllDocuments/.test(first)) {
+    return "a policy file holds one YAML document: remove the extra `---` section";
+  }
+  return first;
+}
+
+/** The first alias that names no anchor, if any (the parser leaves those to be found later). */
+function unresolvedAlias(doc: Document): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.resolve(doc) === undefined) {
+        found = node;
+        return visit.BREAK;
+      }
+    },
+  });
+  return found;
 }
 
 const FIELDS: Record<string, string[]> = {
@@ -132,6 +168,22 @@ function describe(doc: Document, issue: z.core.$ZodIssue): [Node | undefined, st
       ];
     case "invalid_value":
       return [node, `${field} must be ${issue.values.map((v) => JSON.stringify(v)).join(" or ")}`];
+    case "invalid_union":
+      return [
+        node,
+        path.at(-1) === "groups"
+          ? `${field} must be all, or a list of group numbers such as [1, 2]`
+          : `${field} has the wrong form`,
+      ];
+    case "invalid_key": {
+      const parent = doc.getIn(path.slice(0, -1), true);
+      const key = String(path.at(-1));
+      const pair = isMap(parent)
+        ? parent.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === key)
+        : undefined;
+      const reason = issue.issues[0]?.message ?? "not a valid name";
+      return [(pair?.key as Node) ?? node, `"${key}": ${reason}`];
+    }
     default:
       return [
         node ?? nearest(doc, path),

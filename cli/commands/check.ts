@@ -19,6 +19,7 @@ import {
   PolicyKeysError,
 } from "../../policy/mod.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
+import { currentHost, currentUser } from "../identity.ts";
 import { expandImages } from "../images.ts";
 import { remoteKeyFinder } from "../keys.ts";
 import { log, print, printJson } from "../output.ts";
@@ -145,12 +146,15 @@ async function checkAll(
       );
     }
   };
+  // Reports go out one at a time, in input order, whichever check finishes first.
+  let reporting = Promise.resolve();
   const worker = async () => {
     while (next < images.length) {
       const index = next++;
       results[index] = await checkImage(images[index], context);
       done[index] = true;
-      await flush();
+      reporting = reporting.then(flush);
+      await reporting;
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, images.length) }, worker));
@@ -158,16 +162,11 @@ async function checkAll(
 }
 
 async function audit(path: string, result: CheckResult, context: CheckContext): Promise<void> {
-  const user = Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ?? String(Deno.uid());
-  let host = "unknown";
-  try {
-    host = Deno.hostname();
-  } catch {
-    // no permission or no name: keep "unknown"
-  }
+  const { user, uid } = currentUser();
   const record = auditRecord(result.decision, context.policy, result.imageDigest, {
     user,
-    host,
+    uid,
+    host: currentHost(),
     slurmJobId: Deno.env.get("SLURM_JOB_ID") ?? null,
   });
   try {

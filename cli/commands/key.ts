@@ -29,6 +29,7 @@ import { log, print } from "../output.ts";
 import { newPassphrase, passphraseSource, withPassphrase } from "../passphrase.ts";
 import { ask } from "../prompt.ts";
 import { keyListText } from "../render/keys_text.ts";
+import { registerKeyRemote } from "./key_remote.ts";
 
 interface Location {
   keysdir?: string;
@@ -131,7 +132,6 @@ export function registerKey(program: Command): void {
       }
       const bits = Number(options.bitLength);
       if (!Number.isInteger(bits)) throw usageError(`invalid --bit-length "${options.bitLength}"`);
-      const files = await keyringFiles(options);
       const alternative = "give --name, --email and --comment";
       const name = options.name ?? await ask("Enter your name (e.g., John Doe) : ", alternative);
       const email = options.email ??
@@ -139,6 +139,7 @@ export function registerKey(program: Command): void {
       const comment = options.comment ??
         await ask("Enter optional comment (e.g., development keys) : ", alternative);
       const passphrase = await newPassphrase(options.password);
+      const files = await keyringFiles(options);
       print("Generating Entity and OpenPGP Key Pair... ");
       const generated = await keyOperation(
         "creating newpair failed",
@@ -253,7 +254,9 @@ export function registerKey(program: Command): void {
       }
       const type = options.secret ? openpgp.enums.armor.privateKey : openpgp.enums.armor.publicKey;
       const bytes = options.armor
-        ? new TextEncoder().encode(openpgp.armor(type, found.raw))
+        ? new TextEncoder().encode(
+          openpgp.armor(type, found.raw, undefined, undefined, undefined, true),
+        )
         : found.raw;
       try {
         await Deno.writeFile(out, bytes, { mode: options.secret ? 0o600 : 0o644 });
@@ -311,6 +314,7 @@ export function registerKey(program: Command): void {
         print(`Private key with fingerprint ${fingerprint} removed from ${files.secretKeyring}\n`);
       }
     });
+  registerKeyRemote(key);
 }
 
 /** `--new-password`: unlock an encrypted key, then encrypt it with a new passphrase. */

@@ -120,10 +120,10 @@ function cliError(error: unknown): unknown {
   }
   if (
     error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotFound ||
-    error instanceof Deno.errors.NotADirectory || error instanceof Deno.errors.ReadOnly ||
-    error instanceof Deno.errors.AlreadyExists || error instanceof Deno.errors.IsADirectory
+    error instanceof Deno.errors.NotADirectory || error instanceof Deno.errors.AlreadyExists ||
+    error instanceof Deno.errors.IsADirectory
   ) {
-    return new CliError(error.message, ExitCode.Failed);
+    return new CliError((error as Error).message, ExitCode.Failed);
   }
   return error;
 }
@@ -136,18 +136,25 @@ export interface Effective {
 }
 
 /**
- * The user (or `--config`) file with the system file merged in, as Apptainer reads it. With
- * no remote anywhere, the built-in `DefaultRemote` (what Apptainer's shipped system file
- * holds). Nothing is written.
+ * The system configuration: the system file, or — when there is none, as when Apptainer is
+ * not installed — the built-in one that Apptainer ships (`DefaultRemote`). Undefined when the
+ * user file is the system file itself.
+ */
+export async function readSystem(files: ConfigFiles): Promise<RemoteConfig | undefined> {
+  if (files.userIsSystem) return undefined;
+  return await readConfig(files.system) ?? builtinConfig();
+}
+
+/**
+ * The user (or `--config`) file with the system configuration merged in, as Apptainer reads
+ * it. Nothing is written.
  */
 export async function readEffective(files: ConfigFiles): Promise<Effective> {
   const user = await readConfig(files.user);
-  const system = files.userIsSystem ? undefined : await readConfig(files.system);
+  const system = await readSystem(files);
   const config = (user ?? RemoteConfig.empty(files.user)).clone();
   const notices = system === undefined ? [] : mergeSystemInto(config, system);
-  if (config.remotes.length === 0) {
-    return { config: withBuiltinDefault(config), notices };
-  }
+  if (config.remotes.length === 0) return { config: withBuiltinDefault(config), notices };
   return { config, notices };
 }
 
@@ -155,6 +162,15 @@ export async function readEffective(files: ConfigFiles): Promise<Effective> {
 export function withBuiltinDefault(config: RemoteConfig): RemoteConfig {
   mergeSystemInto(config, builtinConfig());
   return config;
+}
+
+/**
+ * A system file that does not exist yet starts as the one Apptainer ships: `DefaultRemote`
+ * (cloud.apptainer.org), active. Called under the folder's lock, before a change.
+ */
+export async function shippedUnlessExists(config: RemoteConfig, path: string): Promise<void> {
+  const exists = await Deno.lstat(path).then(() => true, () => false);
+  if (!exists) withBuiltinDefault(config);
 }
 
 /** Prints the merge notices. */
@@ -245,13 +261,24 @@ export async function httpGet(
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
-    const reason = error instanceof DOMException && error.name === "TimeoutError"
-      ? `no answer within ${timeoutMs / 1000} s`
-      : error instanceof Deno.errors.NotCapable
-      ? "siftrust lacks the --allow-net permission"
-      : (error as Error).message;
-    throw new CliError(`${what}: cannot reach ${url}: ${reason}`, ExitCode.Failed);
+    throw new CliError(
+      `${what}: cannot reach ${url}: ${fetchFailure(error, timeoutMs)}`,
+      ExitCode.Failed,
+    );
   }
+}
+
+/** Why a fetch failed, in a few words (Deno's own message is often just "fetch failed"). */
+export function fetchFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof DOMException && error.name === "TimeoutError") {
+    return `no answer within ${timeoutMs / 1000} s`;
+  }
+  if (error instanceof Deno.errors.NotCapable) return "siftrust lacks the --allow-net permission";
+  const cause = (error as { cause?: unknown })?.cause;
+  const message = cause instanceof Error
+    ? cause.message
+    : (error as Error)?.message ?? String(error);
+  return message.replace(/^error sending request for url \([^)]*\): /, "");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -395,11 +422,6 @@ function insertAtOrder(list: KeyserverEntry[], entry: KeyserverEntry, order: num
   list.push(entry);
 }
 
-/** The system file, with the built-in default remote when it has none. */
-function systemBase(config: RemoteConfig): void {
-  if (config.remotes.length === 0 && config.active === "") withBuiltinDefault(config);
-}
-
 /** Parses `--order`: a whole number (0 is refused, as in Apptainer). */
 function parseOrder(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -498,7 +520,7 @@ export function registerKeyserver(program: Command): void {
       const order = parseOrder(options.order);
       const path = files().system;
       const done = await updateConfig(path, SYSTEM_CONFIG_MODE, async (config) => {
-        systemBase(config);
+        await shippedUnlessExists(config, path);
         const remote = targetRemote(config, name);
         const list = await materialized(remote);
         const maxOrder = list.filter((k) => !k.skip).length + 1;
@@ -539,7 +561,7 @@ export function registerKeyserver(program: Command): void {
       if (uri === "") throw usageError("invalid URI: cannot have empty URI");
       const path = files().system;
       const done = await updateConfig(path, SYSTEM_CONFIG_MODE, async (config) => {
-        systemBase(config);
+        await shippedUnlessExists(config, path);
         const remote = targetRemote(config, name);
         const list = await materialized(remote);
         const index = list.findIndex((k) => !k.skip && sameKeyserver(k.uri, uri));

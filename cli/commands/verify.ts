@@ -15,7 +15,7 @@ import {
 } from "../../core/integrity/mod.ts";
 import { DataType, partitionInfo, PartType, SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
-import { verificationKeys } from "../keys.ts";
+import { type VerificationFinder, verificationFinder } from "../keys.ts";
 import { log, print, printJson } from "../output.ts";
 import { hashingProgress } from "../progress.ts";
 import { verifyJson } from "../render/verify_json.ts";
@@ -37,9 +37,16 @@ export function registerVerify(program: Command): void {
       "verify legacy (Singularity < 3.6) signatures, which do not protect the header or descriptors",
     )
     .addOption(
-      new Option("-l, --local", "use only local keyrings, never the network").env(
-        "APPTAINER_LOCAL_VERIFY",
-      ),
+      new Option(
+        "-l, --local",
+        "use only keyrings (global, yours, --keyring), never keyservers nor their cache",
+      ).env("APPTAINER_LOCAL_VERIFY"),
+    )
+    .addOption(
+      new Option(
+        "-u, --url <url>",
+        "ask only this keyserver for keys that no keyring has (default: the active remote's keyservers)",
+      ).env("APPTAINER_URL"),
     )
     .option(
       "--keyring <file>",
@@ -70,7 +77,12 @@ export function registerVerify(program: Command): void {
           ? "Verifying image with PGP key material"
           : `Verifying image with key material from '${options.key}'`,
       );
-      const keys = dsseKey === undefined ? await verificationKeys(options.keyring) : undefined;
+      const finder = dsseKey === undefined
+        ? await verificationFinder(options.keyring, {
+          local: options.local === true,
+          url: options.url,
+        })
+        : undefined;
       using image = await SifImage.open(path);
       const request = taskRequest(image, {
         sifId: sifId === undefined ? undefined : parseId(sifId, "--sif-id"),
@@ -81,14 +93,14 @@ export function registerVerify(program: Command): void {
       const progress = hashingProgress(image.fileSize);
       const report = await verifyImage(image, {
         ...request,
-        keys,
+        keys: finder?.keys,
         dsseKeys: dsseKey === undefined ? undefined : [dsseKey],
         onProgress: progress.onProgress,
       });
       progress.done();
       if (options.json) printJson(verifyJson(path, report));
       else printEvents(report.outcome.events);
-      finish(path, report, options.json ?? false);
+      await finish(path, report, options.json ?? false, finder);
     });
 }
 
@@ -133,7 +145,12 @@ function printEvents(events: VerifyEvent[]): void {
 }
 
 /** Ends the command: the closing line, and the exit code of a failure. */
-function finish(path: string, report: VerifyReport, json: boolean): void {
+async function finish(
+  path: string,
+  report: VerifyReport,
+  json: boolean,
+  finder: VerificationFinder | undefined,
+): Promise<void> {
   const error = report.outcome.error;
   if (error === undefined) {
     if (!json) log("info", `Verified signature(s) from image '${path}'`);
@@ -145,10 +162,13 @@ function finish(path: string, report: VerifyReport, json: boolean): void {
       failed.check.authenticity === "no-key-material");
   if (!missingKey) throw new CliError(`Failed to verify container: ${error}`, ExitCode.Failed);
   log("error", `Failed to verify container: ${error}`);
-  throw new CliError(keyHint(failed.check), ExitCode.KeyUnavailable);
+  throw new CliError(await keyHint(failed.check, finder), ExitCode.KeyUnavailable);
 }
 
-function keyHint(check: VerifyEvent["check"]): string {
+async function keyHint(
+  check: VerifyEvent["check"],
+  finder: VerificationFinder | undefined,
+): Promise<string> {
   if (check.signature.format === "dsse") {
     return "the image has a DSSE signature: pass its signer's PEM public key with --key";
   }
@@ -159,6 +179,16 @@ function keyHint(check: VerifyEvent["check"]): string {
   const fingerprint = check.signature.fingerprint === undefined
     ? ""
     : ` (fingerprint ${check.signature.fingerprint})`;
-  return `the signer's key ${id}${fingerprint} is in none of the keyrings searched: ` +
-    "import it with `siftrust key import FILE`, or pass it with --keyring FILE";
+  const fixes = "import it with `siftrust key import FILE` or `siftrust key pull FINGERPRINT`, " +
+    "or pass it with --keyring FILE";
+  if (finder?.remote === undefined) {
+    return `the signer's key ${id}${fingerprint} is in none of the keyrings searched, and ` +
+      `--local keeps keyservers out: ${fixes}, or verify without --local`;
+  }
+  const keyservers = (await finder.remote.keyservers()).map((k) => k.uri);
+  const where = keyservers.length === 0
+    ? "and no keyserver is configured"
+    : `nor on the keyservers asked (${keyservers.join(", ")})`;
+  return `the signer's key ${id}${fingerprint} is in none of the keyrings searched ${where}: ` +
+    `${fixes}, or name a keyserver that has it with --url URL`;
 }

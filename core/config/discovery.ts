@@ -44,7 +44,7 @@ export async function discoverServices(
     if (error instanceof DiscoveryError) throw error;
     const reason = error instanceof DOMException && error.name === "TimeoutError"
       ? `no answer within ${timeoutMs / 1000} s`
-      : (error as Error).message;
+      : ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
     throw new DiscoveryError(`cannot reach ${url}: ${reason}`);
   }
   const services = new Map<string, string>();

@@ -46,6 +46,7 @@ export async function updateConfig<T>(
       path,
       new TextEncoder().encode(config.toString()),
       holdsSecrets ? USER_CONFIG_MODE : mode,
+      { underLock: true },
     );
     return result;
   });

@@ -123,7 +123,7 @@ export class RemoteConfig {
   }
 
   set active(name: string) {
-    this.#doc.set("Active", name);
+    this.#doc.set("Active", this.#doc.createNode(name));
   }
 
   /** The remotes, in file order. */
@@ -142,7 +142,14 @@ export class RemoteConfig {
   /** Adds or updates a remote; fields it does not know are kept. */
   setRemote(endpoint: Endpoint): void {
     const path = ["Remotes", endpoint.name];
-    if (!isMap(this.#doc.getIn(path))) this.#doc.setIn(path, this.#doc.createNode({}));
+    if (!isMap(this.#doc.getIn(path))) {
+      this.#doc.setIn(path, this.#doc.createNode({}));
+      // Apptainer writes remotes sorted by name (byte order).
+      (this.#doc.get("Remotes") as YAMLMap).items.sort((a, b) => {
+        const [x, y] = [text(a.key), text(b.key)];
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    }
     const node = this.#doc.getIn(path) as YAMLMap;
     writeFields(
       this.#doc,

@@ -24,11 +24,27 @@ export async function withDirLock<T>(dir: string, update: () => Promise<T>): Pro
   }
 }
 
+/** Options of {@linkcode writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /**
+   * The caller holds {@linkcode withDirLock} on the folder: any temporary file of this path
+   * is then left over from a writer that was killed, and is removed.
+   */
+  underLock?: boolean;
+}
+
 /** Replaces a file atomically: temporary file, fsync, rename, fsync of the folder. */
-export async function writeFileAtomic(path: string, data: Uint8Array, mode: number): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array,
+  mode: number,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const slash = path.lastIndexOf("/");
   const dir = slash === -1 ? "." : path.slice(0, slash) || "/";
-  const temporary = `${dir}/.${path.slice(slash + 1)}.${crypto.randomUUID()}.tmp`;
+  const prefix = `.${path.slice(slash + 1)}.`;
+  if (options.underLock) await removeTemporaries(dir, prefix);
+  const temporary = `${dir}/${prefix}${crypto.randomUUID()}.tmp`;
   try {
     const file = await Deno.open(temporary, { write: true, createNew: true, mode });
     try {
@@ -44,6 +60,15 @@ export async function writeFileAtomic(path: string, data: Uint8Array, mode: numb
     throw new FileWriteError(`cannot write ${path}: ${(error as Error).message}`);
   }
   await syncDir(dir);
+}
+
+/** Removes the temporary files of killed writers (`.<name>.<uuid>.tmp`). */
+async function removeTemporaries(dir: string, prefix: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.startsWith(prefix) && entry.name.endsWith(".tmp")) {
+      await Deno.remove(`${dir}/${entry.name}`).catch(() => undefined);
+    }
+  }
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type * as openpgp from "openpgp";
+import * as openpgp from "openpgp";
 
 /** Where a key came from. */
 export interface KeySource {
@@ -42,9 +42,29 @@ export class KeySet implements KeyFinder {
 
   find(keyIds: openpgp.KeyID[]): Promise<FoundKey | undefined> {
     return Promise.resolve(
-      this.#entries.find((entry) => keyIds.some((id) => entry.key.getKeys(id).length > 0)),
+      this.#entries.find((entry) => keyIds.some((id) => canSign(entry.key, id))),
     );
   }
+}
+
+/**
+ * Whether a key has a (sub)key with this key ID that may sign, as go-crypto's lookup asks:
+ * the latest self-signature (primary) or binding signature (subkey) must not have key flags
+ * that leave out signing. Validity (expiry, revocation) is judged later, at verification.
+ */
+export function canSign(key: openpgp.Key, keyId: openpgp.KeyID): boolean {
+  return key.getKeys(keyId).some((component) => {
+    const signatures = component === key
+      ? key.users.flatMap((user) => user.selfCertifications)
+      : (component as openpgp.Subkey).bindingSignatures;
+    const latest = signatures.reduce<openpgp.SignaturePacket | undefined>(
+      (best, s) => best === undefined || s.created! > best.created! ? s : best,
+      undefined,
+    );
+    const flags = latest?.keyFlags;
+    return flags === null || flags === undefined ||
+      (flags[0] & openpgp.enums.keyFlags.signData) !== 0;
+  });
 }
 
 /** Searches several finders in order (e.g. the keyrings, then keyservers). */

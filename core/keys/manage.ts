@@ -177,7 +177,7 @@ function has(keyring: Keyring, fingerprint: string): boolean {
 }
 
 async function rewrite(path: string, blocks: Uint8Array[], mode: number): Promise<void> {
-  await writeFileAtomic(path, keyringBytes(blocks), mode);
+  await writeFileAtomic(path, keyringBytes(blocks), mode, { underLock: true });
 }
 
 /** What a new key pair is made of. */
@@ -193,6 +193,13 @@ export interface NewKeyPair {
   bits: number;
 }
 
+/** A user ID as go-crypto's `NewUserId` builds it: `Name (Comment) <email>`, empty parts left out. */
+export function userIdText(name: string, comment: string, email: string): string {
+  return [name, comment === "" ? "" : `(${comment})`, email === "" ? "" : `<${email}>`].filter((
+    p,
+  ) => p !== "").join(" ");
+}
+
 /** Generates a key pair: a signing primary key and an encryption subkey. */
 export async function generateKeyPair(spec: NewKeyPair): Promise<openpgp.PrivateKey> {
   if (spec.type === "rsa" && (spec.bits < 2048 || spec.bits > 8192)) {
@@ -204,7 +211,9 @@ export async function generateKeyPair(spec: NewKeyPair): Promise<openpgp.Private
     ...(spec.type === "rsa"
       ? { type: "rsa", rsaBits: spec.bits }
       : { type: "ecc", curve: "ed25519Legacy" }),
-    userIDs: [{ name: spec.name, email: spec.email, comment: spec.comment }],
+    // The whole user ID as the name: stored exactly as Apptainer (go-crypto) writes it, with
+    // no e-mail format check that Apptainer does not make either.
+    userIDs: [{ name: userIdText(spec.name, spec.comment, spec.email) }],
     passphrase: spec.passphrase === "" ? undefined : spec.passphrase,
     format: "object",
   });

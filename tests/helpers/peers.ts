@@ -28,6 +28,9 @@ const PACKAGE_OF: Record<string, string> = {
   mksquashfs: "squashfs-tools",
   gpg: "gnupg",
   script: "bsdutils",
+  sks: "sks",
+  "docker-registry": "docker-registry",
+  htpasswd: "apache2-utils",
   [REFERENCE_IMAGES]: "golang-github-sylabs-sif-dev",
 };
 

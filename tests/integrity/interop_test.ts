@@ -191,7 +191,8 @@ async function siftrustVerify(
   args: string[],
   env: Record<string, string>,
 ): Promise<SiftrustVerification> {
-  const out = await runCli(["verify", "--json", ...args, image], { env });
+  // --local: keyrings only, like the reference harness (and no network in tests).
+  const out = await runCli(["verify", "--json", "--local", ...args, image], { env });
   let report: { verified?: boolean; error?: string | null; signatures?: JsonSignature[] } = {};
   try {
     report = JSON.parse(out.stdout);

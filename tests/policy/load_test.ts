@@ -1,0 +1,573 @@
+/**
+ * Loading a site policy (docs: /work/shared/docs/policy-v1.md): every problem names the file,
+ * line and column and says what is wrong; nothing is evaluated with a policy that did not load;
+ * the contract's example loads with the documented defaults.
+ */
+
+import { deepStrictEqual as assertEquals, fail, match, ok } from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { effectivePolicy, loadPolicy, parsePolicy, PolicyError } from "../../policy/mod.ts";
+import { runCli } from "../helpers/cli.ts";
+import { peerTest } from "../helpers/peers.ts";
+
+/** The contract, kept beside the repository. */
+const CONTRACT = fileURLToPath(new URL("../../../shared/docs/policy-v1.md", import.meta.url));
+
+const ALICE = "12045c8c0b1004d058de4beda20c27ee7ff7ba84";
+const SITE = "8232 5704 80B8 68E1 473A  EEB0 3DBC BA1E E9D6 61E5";
+
+/** Lines 1–6 of most policies below: version, then two signers. */
+const HEAD = [
+  "version: 1",
+  "signers:",
+  "  alice:",
+  `    fingerprint: ${ALICE}`,
+  "  bob:",
+  `    fingerprint: "${SITE}"`,
+];
+
+const FILE = "/etc/siftrust/policy.yaml";
+
+/** The problems of a policy text that must not load. */
+function problemsOf(lines: string[], path = FILE): string[] {
+  try {
+    parsePolicy(lines.join("\n") + "\n", path);
+  } catch (error) {
+    if (error instanceof PolicyError) return error.problems;
+    fail(`parsePolicy threw ${error} instead of a PolicyError`);
+  }
+  return fail(`the policy loaded:\n${lines.join("\n")}`);
+}
+
+/** Asserts exactly one problem, at `line:col`, whose message matches every pattern. */
+function onlyProblem(lines: string[], line: number, col: number, ...patterns: RegExp[]): void {
+  const problems = problemsOf(lines);
+  assertEquals(problems.length, 1, `one problem expected, got:\n${problems.join("\n")}`);
+  const prefix = `${FILE}:${line}:${col}: `;
+  ok(problems[0].startsWith(prefix), `expected the prefix "${prefix}" in:\n${problems[0]}`);
+  const message = problems[0].slice(prefix.length);
+  for (const pattern of patterns) match(message, pattern);
+}
+
+async function tempDir(): Promise<string> {
+  return await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-policy-load-" }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// unknown fields
+
+Deno.test("an unknown top-level field is named, with where it is", () => {
+  onlyProblem([...HEAD, "modee: warn"], 7, 1, /unknown field "modee"/, /did you mean "mode"/);
+});
+
+Deno.test("an unknown field in a signer names the field and the signer", () => {
+  onlyProblem(
+    [...HEAD, "    expire: 2027-06-30"],
+    7,
+    5,
+    /unknown field "expire"/,
+    /bob/,
+    /did you mean "expires"/,
+  );
+});
+
+Deno.test("an unknown field in a rule is named", () => {
+  onlyProblem(
+    [...HEAD, "rules:", "  - name: scratch", "    paths: [/scratch/**]", "    acton: allow"],
+    10,
+    5,
+    /unknown field "acton"/,
+    /rules/,
+  );
+});
+
+Deno.test("an unknown field in keys is named", () => {
+  onlyProblem(
+    [...HEAD, "keys:", "  files: []", "  offine: true"],
+    9,
+    3,
+    /unknown field "offine" in keys/,
+  );
+});
+
+Deno.test("an unknown field in a requirement and in a keyserver is named", () => {
+  onlyProblem(
+    [...HEAD, "require:", "  groups: all", "  unsigned: allow"],
+    9,
+    3,
+    /unknown field "unsigned"/,
+    /require/,
+  );
+  onlyProblem(
+    [
+      ...HEAD,
+      "keys:",
+      "  keyservers:",
+      "    - uri: https://keys.example.edu",
+      "      insecur: true",
+    ],
+    10,
+    7,
+    /unknown field "insecur"/,
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// wrong types
+
+Deno.test('version "1" (a string) is a wrong type', () => {
+  onlyProblem(['version: "1"', ...HEAD.slice(1)], 1, 10, /version/, /1/);
+});
+
+Deno.test("mode 3 is a wrong type: the message lists enforce and warn", () => {
+  onlyProblem([...HEAD, "mode: 3"], 7, 7, /mode/, /enforce/, /warn/);
+});
+
+Deno.test('groups "some" is a wrong type: the message says all or a list of groups', () => {
+  onlyProblem([...HEAD, "require:", "  groups: some"], 8, 11, /groups/, /all/, /list/);
+});
+
+Deno.test('local "yes" is a wrong type: the message says true or false', () => {
+  onlyProblem([...HEAD, "keys:", '  local: "yes"'], 8, 10, /keys\.local/, /true or false/);
+  // YAML 1.2: a bare yes is the string "yes", not a boolean.
+  onlyProblem([...HEAD, "keys:", "  local: yes"], 8, 10, /keys\.local/, /true or false/);
+});
+
+Deno.test('threshold "2" (a string) is a wrong type', () => {
+  onlyProblem(
+    [...HEAD, "require:", '  signed-by: {threshold: "2", of: [alice, bob]}'],
+    8,
+    26,
+    /threshold/,
+    /number/,
+  );
+});
+
+Deno.test("a fingerprint YAML reads as a number says to quote it", () => {
+  onlyProblem(
+    ["version: 1", "signers:", "  alice:", "    fingerprint: 1204"],
+    4,
+    18,
+    /fingerprint/,
+    /string/,
+    /quote/,
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// signers
+
+Deno.test("an undeclared signer in the top-level require is named where it is used", () => {
+  onlyProblem(
+    [...HEAD, "require:", "  signed-by: {any-of: [alice, carol]}"],
+    8,
+    31,
+    /signer "carol" is not declared/,
+  );
+});
+
+Deno.test("an undeclared signer in a rule is named where it is used", () => {
+  onlyProblem(
+    [
+      ...HEAD,
+      "rules:",
+      "  - name: restricted",
+      "    paths: [/apps/restricted/**]",
+      "    require:",
+      "      signed-by:",
+      "        all-of: [alice, dave]",
+    ],
+    12,
+    25,
+    /signer "dave" is not declared/,
+  );
+  onlyProblem(
+    [
+      ...HEAD,
+      "rules:",
+      "  - name: two",
+      "    paths: [/apps/**]",
+      "    require: {signed-by: {threshold: 1, of: [erin]}}",
+    ],
+    10,
+    46,
+    /signer "erin" is not declared/,
+  );
+});
+
+Deno.test("a fingerprint of 39 hex digits, or with a non-hex digit, is refused", () => {
+  const signer = (fingerprint: string) => ["version: 1", "signers:", "  alice:", fingerprint];
+  onlyProblem(signer(`    fingerprint: ${ALICE.slice(1)}`), 4, 18, /40 hex digits/);
+  onlyProblem(signer(`    fingerprint: ${ALICE.slice(1)}g`), 4, 18, /40 hex digits/);
+  onlyProblem(signer(`    fingerprint: "${ALICE.slice(0, 36)} 7ff"`), 4, 18, /40 hex digits/);
+});
+
+Deno.test("two signers may not share a fingerprint, however it is written", () => {
+  const spaced = ALICE.toUpperCase().match(/.{4}/g)!.join(" ");
+  onlyProblem(
+    [...HEAD, "  carol:", `    fingerprint: "${spaced}"`],
+    8,
+    18,
+    /alice and carol share the fingerprint/,
+    new RegExp(ALICE.toUpperCase()),
+  );
+  onlyProblem(
+    [...HEAD, "  dave:", `    fingerprint: ${SITE.replace(/ /g, "").toLowerCase()}`],
+    8,
+    18,
+    /bob and dave share the fingerprint/,
+  );
+});
+
+Deno.test("a signer name outside [A-Za-z0-9._-] is refused where it is written", () => {
+  onlyProblem(
+    ["version: 1", "signers:", '  "al ice":', `    fingerprint: ${ALICE}`],
+    3,
+    3,
+    /al ice/,
+    /letters|characters|A-Za-z/,
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// thresholds, version, paths, keyservers
+
+Deno.test("threshold 0 is out of range", () => {
+  onlyProblem(
+    [...HEAD, "require:", "  signed-by: {threshold: 0, of: [alice, bob]}"],
+    8,
+    26,
+    /threshold/,
+    />= ?1|at least 1/,
+  );
+});
+
+Deno.test("a threshold above the list's length is out of range", () => {
+  onlyProblem(
+    [...HEAD, "require:", "  signed-by: {threshold: 3, of: [alice, bob]}"],
+    8,
+    26,
+    /threshold 3 is more than the 2 signers/,
+  );
+});
+
+Deno.test("version 2 is refused: 1 is the only version", () => {
+  onlyProblem(["version: 2", ...HEAD.slice(1)], 1, 10, /version must be 1/);
+});
+
+Deno.test("a relative rule path is refused: patterns are absolute", () => {
+  onlyProblem(
+    [...HEAD, "rules:", "  - name: apps", '    paths: ["/ok/**", "apps/*.sif"]'],
+    9,
+    23,
+    /"apps\/\*\.sif" must be absolute/,
+  );
+});
+
+Deno.test("an http keyserver needs insecure: true", () => {
+  const servers = [
+    ...HEAD,
+    "keys:",
+    "  keyservers:",
+    "    - uri: https://keys.example.edu",
+    "    - uri: http://keys.internal:11371",
+  ];
+  onlyProblem(servers, 10, 12, /http:\/\/keys\.internal:11371 is plain http/, /insecure: true/);
+  parsePolicy([...servers, "      insecure: true"].join("\n"), FILE);
+});
+
+// ---------------------------------------------------------------------------------------------
+// YAML itself
+
+Deno.test("a YAML syntax error names where it is", () => {
+  onlyProblem([...HEAD, "mode: enforce: warn"], 7, 7, /nested mappings/i);
+  onlyProblem([...HEAD, "require:", "  - groups: all", "  legacy: true"], 9, 1, /column|indent/i);
+});
+
+Deno.test("an alias to an anchor that does not exist is a policy error, not a crash", () => {
+  const problems = problemsOf([...HEAD, "mode: *enforcing"]);
+  assertEquals(problems.length, 1, problems.join("\n"));
+  match(problems[0], /^\/etc\/siftrust\/policy\.yaml:7:7: /);
+  match(problems[0], /alias|anchor/i);
+});
+
+Deno.test("a duplicate YAML key is an error, at the second occurrence", () => {
+  onlyProblem([...HEAD, "version: 1"], 7, 1, /unique|duplicate/i);
+  // A second entry for a signer would silently replace the first: refused too.
+  onlyProblem([...HEAD, "  alice:", `    fingerprint: "${SITE}"`], 7, 3, /unique|duplicate/i);
+});
+
+Deno.test("an empty policy file is an error at line 1, column 1", () => {
+  for (const text of [[""], ["# nothing here yet"]]) {
+    const problems = problemsOf(text);
+    ok(problems.length >= 1);
+    for (const problem of problems) ok(problem.startsWith(`${FILE}:1:1: `), problem);
+    match(problems.join("\n"), /empty|version .*required|signers is required/);
+  }
+});
+
+Deno.test("every problem of a file is reported, in file order", () => {
+  const problems = problemsOf([
+    "version: 1",
+    "modee: warn",
+    "signers:",
+    "  alice:",
+    `    fingerprint: ${ALICE.slice(1)}`,
+    "keys:",
+    "  local: maybe",
+  ]);
+  assertEquals(problems.map((p) => p.split(": ")[0]), [
+    `${FILE}:2:1`,
+    `${FILE}:5:18`,
+    `${FILE}:7:10`,
+  ]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// defaults
+
+peerTest("the contract's example loads with the documented defaults", [CONTRACT], async () => {
+  const doc = await Deno.readTextFile(CONTRACT);
+  const example = doc.match(/```yaml\n([\s\S]*?)```/)?.[1];
+  ok(example !== undefined, "the contract has a yaml example");
+  const dir = await tempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/policy.yaml`, example);
+    const policy = await loadPolicy(`${dir}/policy.yaml`);
+    assertEquals(policy.path, `${dir}/policy.yaml`);
+    match(policy.digest, /^[0-9a-f]{64}$/);
+    assertEquals(policy.mode, "enforce");
+    assertEquals(
+      policy.signers,
+      [
+        { name: "site-build", fingerprint: "8232570480B868E1473AEEB03DBCBA1EE9D661E5" },
+        { name: "alice", fingerprint: ALICE.toUpperCase(), expires: "2027-06-30" },
+      ].map((s) => ({ expires: undefined, ...s })),
+    );
+    assertEquals(policy.keys, {
+      files: [`${dir}/site-keys.asc`],
+      local: true,
+      keyservers: [
+        { uri: "https://keys.example.edu" },
+        { uri: "http://keys.internal:11371", insecure: true },
+      ],
+      offline: false,
+    });
+    assertEquals(policy.remote, { name: "site", uri: "cloud.example.edu", exclusive: true });
+    assertEquals(policy.require, {
+      signedBy: { kind: "any-of", names: ["site-build", "alice"] },
+      groups: "all",
+      unsignedObjects: "deny",
+      legacy: false,
+    });
+    assertEquals(policy.rules, [
+      {
+        name: "restricted",
+        paths: ["/apps/restricted/**"],
+        // signed-by and groups from the rule; the rest from the top-level require.
+        require: {
+          signedBy: { kind: "all-of", names: ["site-build", "alice"] },
+          groups: [1],
+          unsignedObjects: "deny",
+          legacy: false,
+        },
+      },
+      { name: "scratch", paths: ["/scratch/**/*.sif"], action: "allow" },
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a minimal policy gets every default", async () => {
+  const dir = await tempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/p.yaml`, HEAD.join("\n") + "\n");
+    const policy = await loadPolicy(`${dir}/p.yaml`);
+    assertEquals(policy.mode, "enforce");
+    assertEquals(policy.keys, { files: [], local: true, keyservers: undefined, offline: false });
+    assertEquals(policy.remote, undefined);
+    // signed-by defaults to any of all the signers, in the order declared.
+    assertEquals(policy.require, {
+      signedBy: { kind: "any-of", names: ["alice", "bob"] },
+      groups: "all",
+      unsignedObjects: "deny",
+      legacy: false,
+    });
+    assertEquals(policy.rules, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a rule's require fields default to the top-level require, field by field", () => {
+  const file = parsePolicy(
+    [
+      ...HEAD,
+      "require:",
+      "  signed-by: {threshold: 2, of: [alice, bob]}",
+      "  groups: [1, 2]",
+      "  unsigned-objects: allow",
+      "  legacy: true",
+      "rules:",
+      "  - name: only-signer",
+      "    paths: [/a/**]",
+      "    require: {signed-by: {any-of: [bob]}}",
+      "  - name: only-groups",
+      "    paths: [/b/**]",
+      "    require: {groups: all, legacy: false}",
+      "  - name: empty",
+      "    paths: [/c/**]",
+      "    require: {}",
+      "  - name: none",
+      "    paths: [/d/**]",
+    ].join("\n"),
+    FILE,
+  );
+  const policy = effectivePolicy(file, FILE, "0".repeat(64), "/etc/siftrust");
+  const top = {
+    signedBy: { kind: "threshold", threshold: 2, names: ["alice", "bob"] },
+    groups: [1, 2],
+    unsignedObjects: "allow",
+    legacy: true,
+  };
+  assertEquals(policy.require, top);
+  assertEquals(policy.rules.map((r) => r.require), [
+    { ...top, signedBy: { kind: "any-of", names: ["bob"] } },
+    { ...top, groups: "all", legacy: false },
+    top,
+    top,
+  ]);
+});
+
+Deno.test("relative key files resolve against the policy's folder, not the working directory", async () => {
+  const dir = await tempDir();
+  try {
+    await Deno.mkdir(`${dir}/conf`);
+    await Deno.writeTextFile(
+      `${dir}/conf/policy.yaml`,
+      [...HEAD, "keys:", "  files: [site-keys.asc, sub/more.gpg, /srv/keys/abs.gpg]"].join("\n"),
+    );
+    const policy = await loadPolicy(`${dir}/conf/policy.yaml`);
+    assertEquals(policy.keys.files, [
+      `${dir}/conf/site-keys.asc`,
+      `${dir}/conf/sub/more.gpg`,
+      "/srv/keys/abs.gpg",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// the CLI
+
+/** An isolated environment for CLI runs. */
+function isolated(dir: string): Record<string, string> {
+  return {
+    HOME: `${dir}/home`,
+    APPTAINER_KEYSDIR: `${dir}/keys`,
+    APPTAINER_CONFIGDIR: `${dir}/apptainer`,
+    SIFTRUST_SYSCONFDIR: `${dir}/etc`,
+    XDG_CACHE_HOME: `${dir}/cache`,
+  };
+}
+
+Deno.test("check with an invalid policy exits 2, prints every problem, and evaluates nothing", async () => {
+  const dir = await tempDir();
+  try {
+    const policy = `${dir}/bad.yaml`;
+    await Deno.writeTextFile(
+      policy,
+      [
+        "version: 1",
+        "modee: warn",
+        "signers:",
+        "  alice:",
+        `    fingerprint: ${ALICE.slice(1)}`,
+        "rules:",
+        "  - name: apps",
+        "    paths: [apps/**]",
+      ].join("\n") + "\n",
+    );
+    const image = `${dir}/image.sif`;
+    await Deno.writeTextFile(image, "not even a SIF");
+    const result = await runCli(
+      ["check", "--policy", policy, "--audit-log", `${dir}/audit.log`, "--json", image],
+      { env: isolated(dir) },
+    );
+    assertEquals(result.code, 2, result.stderr);
+    assertEquals(result.stdout, "", "no decision is printed");
+    match(result.stderr, new RegExp(`${policy}:2:1: unknown field "modee"`));
+    match(result.stderr, new RegExp(`${policy}:5:18: a fingerprint must be 40 hex digits`));
+    const lines = result.stderr.trim().split("\n");
+    assertEquals(lines.length, 2, result.stderr);
+    ok(!result.stderr.includes("image.sif"), "the image was not looked at");
+    for (const absent of [`${dir}/audit.log`, `${dir}/cache`]) {
+      await Deno.stat(absent).then(
+        () => fail(`${absent} exists: something was evaluated`),
+        () => {},
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("check with a policy whose semantics are wrong exits 2 with file:line:col", async () => {
+  const dir = await tempDir();
+  try {
+    const policy = `${dir}/p.yaml`;
+    await Deno.writeTextFile(
+      policy,
+      [...HEAD, "require:", "  signed-by: {all-of: [alice, mallory]}"].join("\n"),
+    );
+    const result = await runCli(["check", "--policy", policy, `${dir}/missing.sif`], {
+      env: isolated(dir),
+    });
+    assertEquals(result.code, 2, result.stderr);
+    assertEquals(result.stdout, "");
+    match(result.stderr, new RegExp(`${policy}:8:31: signer "mallory" is not declared`));
+    ok(!result.stderr.includes("missing.sif"), result.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a policy that would crash the parser still exits 2, not 70", async () => {
+  const dir = await tempDir();
+  try {
+    const policy = `${dir}/p.yaml`;
+    await Deno.writeTextFile(policy, [...HEAD, "mode: *enforcing"].join("\n") + "\n");
+    const result = await runCli(["check", "--policy", policy, `${dir}/missing.sif`], {
+      env: isolated(dir),
+    });
+    assertEquals(result.code, 2, result.stderr);
+    match(result.stderr, new RegExp(`${policy}:7:7: `));
+    ok(!/internal error/.test(result.stderr), result.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a missing policy file exits 2 with a clear message", async () => {
+  const dir = await tempDir();
+  try {
+    const policy = `${dir}/nowhere/policy.yaml`;
+    const result = await runCli(["check", "--policy", policy, `${dir}/image.sif`], {
+      env: isolated(dir),
+    });
+    assertEquals(result.code, 2, result.stderr);
+    assertEquals(result.stdout, "");
+    match(result.stderr, new RegExp(`${policy}: cannot read the policy: no such file`));
+    match(result.stderr, /--policy FILE/);
+    // A folder is not a policy either.
+    const folder = await runCli(["check", "--policy", dir, `${dir}/image.sif`], {
+      env: isolated(dir),
+    });
+    assertEquals(folder.code, 2, folder.stderr);
+    match(folder.stderr, new RegExp(`${dir}: cannot read the policy`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
