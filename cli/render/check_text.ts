@@ -16,7 +16,7 @@ export function decisionLine(decision: ImageDecision, policy: Policy, cached: bo
     : "";
   const from = cached ? " (cached)" : "";
   if (decision.decision === "error") {
-    return `ERROR  ${decision.image}: ${decision.reasons.join("; ")}\n`;
+    return `ERROR  ${decision.reasons.join("; ")}\n`;
   }
   const why = decision.decision === "deny" ? `: ${decision.reasons.join("; ")}` : "";
   return `${

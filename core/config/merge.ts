@@ -57,16 +57,17 @@ export function mergeSystemInto(user: RemoteConfig, system: RemoteConfig): strin
   return notices;
 }
 
-/** The configuration in effect: user and system merged, whichever exist, else the built-in one. */
+/**
+ * The configuration in effect: the system file (or, when it is missing, the built-in one that
+ * Apptainer installs there) merged into the user's. `builtin` says whether the built-in
+ * default is all there is.
+ */
 export function effectiveConfig(
   user: RemoteConfig | undefined,
   system: RemoteConfig | undefined,
 ): { config: RemoteConfig; notices: string[]; builtin: boolean } {
-  if (user === undefined && system === undefined) {
-    return { config: builtinConfig(), notices: [], builtin: true };
-  }
-  if (user === undefined) return { config: system!, notices: [], builtin: false };
-  if (system === undefined) return { config: user, notices: [], builtin: false };
+  const base = system ?? builtinConfig();
+  if (user === undefined) return { config: base, notices: [], builtin: system === undefined };
   const merged = user.clone();
-  return { config: merged, notices: mergeSystemInto(merged, system), builtin: false };
+  return { config: merged, notices: mergeSystemInto(merged, base), builtin: false };
 }

@@ -44,7 +44,7 @@ export function selectTasks(image: SifImage, request: TaskRequest): VerifyTask[]
   if (groups.length === 0 && objects.length === 0) {
     const all = sortedUnique(image.descriptors.map((d) => d.groupId).filter((g) => g !== 0));
     if (all.length === 0) {
-      throw new TaskError(noObjects(image) ? "no objects in image" : "no groups found");
+      throw new TaskError("no groups found");
     }
     groups.push(...all);
   }

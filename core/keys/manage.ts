@@ -8,7 +8,7 @@
  */
 
 import * as openpgp from "openpgp";
-import { type Keyring, KeyringError, readKeyringFile } from "./keyring.ts";
+import { type Keyring, readKeyringFile } from "./keyring.ts";
 import { withDirLock, writeFileAtomic } from "../files/atomic.ts";
 import { keyringBytes } from "./store.ts";
 

@@ -13,9 +13,9 @@
  *    ignored.
  * 2. The keyservers, in order: each is asked for each key ID (16 hex digits, leading zeros
  *    kept); any failure — no connection, the 5 s time limit, any non-2xx status including
- *    404 — moves on to the next. An answer without a key that has the requested key ID (for
- *    instance a different key) counts as "not there". A keyserver that could not be reached
- *    is not asked again by the same finder.
+ *    404 — moves on to the next. An answer without a key that has the requested key ID on a
+ *    (sub)key that may sign (for instance a different key) counts as "not there". A
+ *    keyserver that could not be reached is not asked again by the same finder.
  * 3. A cached key older than the limit, when no keyserver provided a fresh copy (with a
  *    warning).
  *
@@ -36,9 +36,9 @@
 import type * as openpgp from "openpgp";
 import type { EnvReader } from "../config/locations.ts";
 import type { Keyserver } from "../config/keyservers.ts";
-import { writeFileAtomic } from "../files/atomic.ts";
+import { withDirLock, writeFileAtomic } from "../files/atomic.ts";
 import { type KeyringKey, parseKeyring } from "../keys/keyring.ts";
-import type { FoundKey, KeyFinder } from "../keys/keyset.ts";
+import { canSign, type FoundKey, type KeyFinder } from "../keys/keyset.ts";
 import { HkpError, type HkpOptions, lookupKey } from "./hkp.ts";
 
 /** How long a cached key is used without asking the keyservers again: one day. */
@@ -202,12 +202,15 @@ export class RemoteKeyFinder implements KeyFinder {
     const path = `${dir}/${fingerprint}`;
     try {
       await Deno.mkdir(dir, { recursive: true, mode: CACHE_DIR_MODE });
-      await writeFileAtomic(path, found.raw, CACHE_FILE_MODE);
-      await writeFileAtomic(
-        `${path}.origin`,
-        new TextEncoder().encode(`${origin}\n`),
-        CACHE_FILE_MODE,
-      );
+      await withDirLock(dir, async () => {
+        await writeFileAtomic(path, found.raw, CACHE_FILE_MODE, { underLock: true });
+        await writeFileAtomic(
+          `${path}.origin`,
+          new TextEncoder().encode(`${origin}\n`),
+          CACHE_FILE_MODE,
+          { underLock: true },
+        );
+      });
     } catch (error) {
       this.#warn({ message: `cannot cache key ${fingerprint}: ${(error as Error).message}` });
       return;
@@ -224,8 +227,15 @@ function fromCache(entry: CachedKey): FoundKey {
   return { key: entry.key, source: { kind: "remote", location: entry.origin ?? entry.path } };
 }
 
+/**
+ * Whether a key has a (sub)key with one of these key IDs (16 upper-case hex digits) that may
+ * sign — the test the keyrings apply ({@linkcode canSign}).
+ */
 function hasKeyId(key: openpgp.Key, ids: string[]): boolean {
-  return key.getKeys().some((k) => ids.includes(k.getKeyID().toHex().toUpperCase()));
+  return key.getKeys().some((k) => {
+    const id = k.getKeyID();
+    return ids.includes(id.toHex().toUpperCase()) && canSign(key, id);
+  });
 }
 
 /** Reads every usable cache entry; anything unreadable or inconsistent is skipped. */

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type CliResult, runCli, runCliWithin } from "../helpers/cli.ts";
+import { type CliResult, runCliWithin } from "../helpers/cli.ts";
 import { BAD_CASES, writeCases } from "../helpers/bad_images.ts";
 
 const COMMANDS = [["sif", "list"], ["sif", "header"], ["sif", "info", "1"]];

@@ -293,9 +293,16 @@ Deno.test("effective configuration: built-in default, either file alone, or both
   const user = RemoteConfig.empty("/u/remote.yaml");
   user.setRemote(endpoint("u"));
   assert.equal(effectiveConfig(undefined, system).config.active, "s");
-  assert.equal(effectiveConfig(user, undefined).config.active, "");
+  // A missing system file stands for the one Apptainer installs: the built-in default remote.
+  const userAlone = effectiveConfig(user, undefined).config;
+  assert.equal(userAlone.active, "DefaultRemote");
+  assert.deepEqual(userAlone.remotes.map((r) => r.name).sort(), ["DefaultRemote", "u"]);
   const merged = effectiveConfig(user, system).config;
-  assert.deepEqual(merged.remotes.map((r) => r.name), ["u", "s"]);
+  assert.deepEqual(
+    merged.remotes.map((r) => r.name),
+    ["s", "u"],
+    "remotes are kept sorted by name",
+  );
   assert.equal(merged.active, "s");
   assert.equal(user.remote("s"), undefined, "the user's own configuration is not changed");
 });

@@ -362,11 +362,11 @@ Deno.test("RemoteKeyFinder: the cache first, corrupt files ignored, stale copies
   );
   const url = server.url;
   const keyservers = [{ uri: url, insecure: false }];
-  const finder = (now = Date.now(), cache: string | undefined = cacheDir) => {
+  const finder = (now = Date.now(), cache: string | null = cacheDir) => {
     const seen: RemoteKeyWarning[] = [];
     const f = new RemoteKeyFinder({
       keyservers,
-      cacheDir: cache,
+      cacheDir: cache ?? undefined,
       now: () => now,
       onWarning: (w) => seen.push(w),
     });
@@ -403,7 +403,7 @@ Deno.test("RemoteKeyFinder: the cache first, corrupt files ignored, stale copies
     match(lastResort.seen[0].message, /^failed to get key material: cannot reach /);
     match(lastResort.seen[1].message, new RegExp(`^using the copy of key ${fingerprint} cached`));
 
-    const noCache = finder(Date.now(), undefined);
+    const noCache = finder(Date.now(), null);
     assertEquals(await noCache.f.find([keyId]), undefined);
     assertEquals(noCache.seen.map((w) => w.keyserver), [url]);
   } finally {
@@ -660,8 +660,12 @@ peerTest("keyservers are tried in order: past a closed port, a 500, junk and a w
     assertEquals(found.code, 0, found.stderr);
     assertEquals(JSON.parse(found.stdout).signatures[0].keyLocation, sks.url);
     const keyId = f.alice.keyId;
-    assertEquals(warnings(found), [
-      `WARNING: failed to get key material: cannot reach ${dead}: tcp connect error: Connection refused (os error 111)`,
+    const [refused, ...others] = warnings(found);
+    match(
+      refused,
+      new RegExp(`^WARNING: failed to get key material: cannot reach ${dead}: .*refused`),
+    );
+    assertEquals(others, [
       `WARNING: failed to get key material: ${broken.url} answered 500 Internal Server Error: boom`,
       `WARNING: failed to get key material: the answer of ${junk.url} to a lookup of 0x${keyId.toLowerCase()} holds no armored OpenPGP public key`,
       `WARNING: failed to get key material: ${impostor.url} sent the key ${f.mallory.fingerprint} for key ID ${keyId}: ignored`,
