@@ -20,3 +20,5 @@
 export * from "./core/sif/mod.ts";
 export * from "./core/integrity/mod.ts";
 export * from "./core/keys/mod.ts";
+export * from "./core/config/mod.ts";
+export * from "./core/keyserver/mod.ts";

@@ -361,7 +361,8 @@ async function openSif(path: string, local: boolean): Promise<SifImage | undefin
     return ExitCode.BadImage;
   }
   if (info.isDirectory && local) return undefined;
-  if (local && !await hasSifMagic(path)) return undefined;
+  // Only a regular file is read here (a FIFO would block); SifImage.open refuses the rest.
+  if (local && info.isFile && !await hasSifMagic(path)) return undefined;
   try {
     return await SifImage.open(path);
   } catch (error) {

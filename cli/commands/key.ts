@@ -11,73 +11,21 @@ import {
   addKeyPair,
   findKey,
   generateKeyPair,
-  GLOBAL_KEYRING_MODE,
   importKeys,
   KeyManagementError,
-  KEYRING_MODE,
   KeyringError,
-  type KeyringFiles,
-  keyringLocations,
   parseKeyring,
-  prepareKeysDir,
   readKeyringFile,
   removeKey,
 } from "../../core/keys/mod.ts";
 import { FileWriteError } from "../../core/files/atomic.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
 import { log, print } from "../output.ts";
+import { keyringFiles, requireRootForGlobal } from "./key_files.ts";
 import { newPassphrase, passphraseSource, withPassphrase } from "../passphrase.ts";
 import { ask } from "../prompt.ts";
 import { keyListText } from "../render/keys_text.ts";
 import { registerKeyRemote } from "./key_remote.ts";
-
-interface Location {
-  keysdir?: string;
-  global?: boolean;
-}
-
-/** The keyrings a key command works on: the user's (or `--keysdir`), or the global one. */
-async function keyringFiles(options: Location): Promise<KeyringFiles> {
-  const env = (name: string) =>
-    name === "APPTAINER_KEYSDIR" && options.keysdir !== undefined
-      ? options.keysdir
-      : Deno.env.get(name);
-  const locations = keyringLocations(env);
-  if (options.global) {
-    const dir = locations.globalKeyring.slice(0, locations.globalKeyring.lastIndexOf("/"));
-    await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
-    return { dir, publicKeyring: locations.globalKeyring, mode: GLOBAL_KEYRING_MODE };
-  }
-  const fixes = await prepareKeysDir(locations.keysDir, [
-    locations.publicKeyring,
-    locations.secretKeyring,
-  ]);
-  for (const fix of fixes) {
-    const want = fix.to === 0o700 ? "Directory" : "File";
-    log(
-      "warning",
-      `${want} mode (${fix.from.toString(8)}) on ${fix.path} needs to be ${
-        fix.to.toString(8)
-      }, fixing that...`,
-    );
-  }
-  return {
-    dir: locations.keysDir,
-    publicKeyring: locations.publicKeyring,
-    secretKeyring: locations.secretKeyring,
-    mode: KEYRING_MODE,
-  };
-}
-
-/** `--global` changes need root, as in Apptainer. */
-function requireRootForGlobal(command: string, options: Location): void {
-  if (options.global && Deno.uid() !== 0) {
-    throw new CliError(
-      `"siftrust key ${command}" with --global requires root privileges: run it as root, or drop --global`,
-      ExitCode.Usage,
-    );
-  }
-}
 
 /** A fingerprint argument: 40 hex digits, an optional 0x, any case. */
 function parseFingerprint(text: string): string {

@@ -30,20 +30,17 @@ import {
   shortKeyId,
 } from "../../core/keyserver/mod.ts";
 import {
-  GLOBAL_KEYRING_MODE,
   importKeys,
   KeyManagementError,
-  KEYRING_MODE,
   KeyringError,
   type KeyringFiles,
   type KeyringKey,
-  keyringLocations,
-  prepareKeysDir,
   readKeyringFile,
 } from "../../core/keys/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
 import { KeyserverSelectionError, printLoginHelp, selectKeyservers } from "../keys.ts";
 import { displayText, log, print } from "../output.ts";
+import { keyringFiles, type Location, locationsFor, requireRootForGlobal } from "./key_files.ts";
 import { goUtcTime } from "../render/go_format.ts";
 import { tabwrite } from "../render/tabwriter.ts";
 
@@ -427,61 +424,10 @@ async function addPulled(files: KeyringFiles, found: KeyringKey, prefix: string)
 // ------------------------------------------------------------------------------------------
 // keyrings (as `key import` finds them)
 
-interface Location {
-  keysdir?: string;
-  global?: boolean;
-}
-
-function locationsFor(options: Location) {
-  return keyringLocations((name) =>
-    name === "APPTAINER_KEYSDIR" && options.keysdir !== undefined
-      ? options.keysdir
-      : Deno.env.get(name)
-  );
-}
-
 /** The public keyring a key is pushed from. */
 function keyringPath(options: Location): string {
   const locations = locationsFor(options);
   return options.global ? locations.globalKeyring : locations.publicKeyring;
-}
-
-/** The keyrings a pulled key goes to (created, with Apptainer's modes, when missing). */
-async function keyringFiles(options: Location): Promise<KeyringFiles> {
-  const locations = locationsFor(options);
-  if (options.global) {
-    const dir = locations.globalKeyring.slice(0, locations.globalKeyring.lastIndexOf("/"));
-    await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
-    return { dir, publicKeyring: locations.globalKeyring, mode: GLOBAL_KEYRING_MODE };
-  }
-  const fixes = await prepareKeysDir(locations.keysDir, [
-    locations.publicKeyring,
-    locations.secretKeyring,
-  ]);
-  for (const fix of fixes) {
-    log(
-      "warning",
-      `${fix.to === 0o700 ? "Directory" : "File"} mode (${
-        fix.from.toString(8)
-      }) on ${fix.path} needs to be ${fix.to.toString(8)}, fixing that...`,
-    );
-  }
-  return {
-    dir: locations.keysDir,
-    publicKeyring: locations.publicKeyring,
-    secretKeyring: locations.secretKeyring,
-    mode: KEYRING_MODE,
-  };
-}
-
-/** `--global` changes need root, as in Apptainer. */
-function requireRootForGlobal(command: string, options: Location): void {
-  if (options.global && Deno.uid() !== 0) {
-    throw new CliError(
-      `"siftrust key ${command}" with --global requires root privileges: run it as root, or drop --global`,
-      ExitCode.Usage,
-    );
-  }
 }
 
 // ------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import * as openpgp from "openpgp";
 import { DataType, FsType, partitionExtra, PartType } from "../../core/sif/mod.ts";
 import { createImage, SifImage, signImage } from "../../mod.ts";
 import { parseDefinition } from "../../cli/commands/deffile.ts";
-import { type CliResult, runCli } from "../helpers/cli.ts";
+import { writeCases } from "../helpers/bad_images.ts";
+import { type CliResult, runCli, runCliWithin } from "../helpers/cli.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { sifrefBinary } from "../helpers/sifref.ts";
 
@@ -382,3 +383,32 @@ async function small(dir: string): Promise<string> {
   await makeImage(`${dir}/small.sif`);
   return `${dir}/small.sif`;
 }
+
+Deno.test("deffile check: no bad image reaches the internal-error guard", async () => {
+  await withSite(async (s) => {
+    const paths = await writeCases(s.dir);
+    const problems: string[] = [];
+    const cases = [...paths.entries()];
+    let next = 0;
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (next < cases.length) {
+        const [name, path] = cases[next++];
+        const def = await recipe(
+          s.dir,
+          `${name}.def`,
+          `Bootstrap: localimage\nFrom: ${path}\nFingerprints: ${alice.fingerprint}`,
+        );
+        const fifo = name === "fifo" ? path : undefined;
+        const result = await runCliWithin(["deffile", "check", "--local", def], fifo);
+        if (result === undefined) problems.push(`${name}: did not finish within 20 s`);
+        else if (
+          ![0, 1, 3].includes(result.code) || /internal error/i.test(result.stderr) ||
+          /^\s+at /m.test(result.stderr)
+        ) {
+          problems.push(`${name}: exit ${result.code}: ${result.stderr}`);
+        }
+      }
+    }));
+    assertEquals(problems, []);
+  });
+});
