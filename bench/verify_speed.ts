@@ -296,7 +296,7 @@ async function measureCase(
   keys: Keys,
   signers: string[],
   runs: number,
-): Promise<Measurement[]> {
+): Promise<{ rows: Measurement[]; raw: string }> {
   await warmRead(image);
   const all = await contenders(image, keys, signers);
   const options = (c: Contender, captureStdout: boolean) => ({
@@ -320,7 +320,10 @@ async function measureCase(
   );
   const openssl = rows[1].medianWallSeconds;
   for (const row of rows) row.relative = `${(row.medianWallSeconds / openssl).toFixed(2)}× openssl`;
-  return rows;
+  const raw = all.map((c, k) =>
+    `${c.command.split(" ")[0]} ${samples[k].map((s) => s.wallSeconds.toFixed(2)).join(" ")}`
+  );
+  return { rows, raw: `${label}, wall times (s) in run order: ${raw.join("; ")}` };
 }
 
 /** The 1-minute load average (Linux), to tell whether something else was running. */
@@ -348,6 +351,7 @@ export async function verifySpeed(runs: number): Promise<BenchResult> {
   const measurements: Measurement[] = [];
   const targets: Target[] = [];
   const setup: string[] = [];
+  const rawTimes: string[] = [];
   const sign = async (image: string, extra: string[]) => {
     const command = await siftrustCommand(["sign", ...extra, image]);
     await run(command.program, command.args, { NO_COLOR: "1", ...keys.env });
@@ -369,8 +373,9 @@ export async function verifySpeed(runs: number): Promise<BenchResult> {
           await sign(signed, signArgs);
           signedIn.push(seconds(started));
           const label = `${size.label}, ${signatures}`;
-          const rows = await measureCase(signed, label, keys, signers, runs);
+          const { rows, raw } = await measureCase(signed, label, keys, signers, runs);
           measurements.push(...rows);
+          rawTimes.push(raw);
           const [siftrust, openssl] = rows;
           const ratio = siftrust.medianWallSeconds / openssl.medianWallSeconds;
           targets.push({
@@ -415,6 +420,7 @@ export async function verifySpeed(runs: number): Promise<BenchResult> {
       "largest peak RSS",
       `1-minute load average ${loadBefore} before, ${loadAfter} after (figures from a busy ` +
       "machine are not comparable)",
+      ...rawTimes,
     ],
     measurements,
     targets,

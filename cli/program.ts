@@ -7,7 +7,9 @@
 import { Command } from "@commander-js/extra-typings";
 import denoJson from "../deno.json" with { type: "json" };
 import { registerCheck } from "./commands/check.ts";
+import { registerCompletions } from "./commands/completions.ts";
 import { registerDeffile } from "./commands/deffile.ts";
+import { registerExec } from "./commands/exec.ts";
 import { registerKey } from "./commands/key.ts";
 import { registerKeyserver } from "./commands/keyserver.ts";
 import { registerPolicy } from "./commands/policy.ts";
@@ -29,6 +31,7 @@ export function buildProgram(): Command {
     )
     .version(`siftrust ${VERSION} (deno ${Deno.version.deno})`, "-V, --version")
     .exitOverride()
+    .enablePositionalOptions()
     .configureOutput({
       outputError: (text) => {
         log("error", text.trim().replace(/^error: /, ""));
@@ -37,6 +40,7 @@ export function buildProgram(): Command {
     });
   registerCheck(program);
   registerDeffile(program);
+  registerExec(program);
   registerKey(program);
   registerKeyserver(program);
   registerPolicy(program);
@@ -44,5 +48,6 @@ export function buildProgram(): Command {
   registerSif(program);
   registerSign(program);
   registerVerify(program);
+  registerCompletions(program);
   return program;
 }

@@ -21,7 +21,8 @@ const FORMAT = 1;
 
 /** Where cache entries live: `$XDG_CACHE_HOME/siftrust/decisions`, else `~/.cache/…`. */
 export function cacheDir(env: (name: string) => string | undefined): string {
-  const base = env("XDG_CACHE_HOME") ?? `${env("HOME") ?? "/"}/.cache`;
+  const xdg = env("XDG_CACHE_HOME");
+  const base = xdg !== undefined && xdg.startsWith("/") ? xdg : `${env("HOME") ?? "/"}/.cache`;
   return `${base}/siftrust/decisions`;
 }
 
@@ -41,11 +42,15 @@ export interface CacheKey {
   changedAt: number;
 }
 
-/** The cache key of a check: image, policy and key files. */
+/**
+ * The cache key of a check: image, policy and key files. `imageInfo` is the image's `stat`
+ * when it is already open (default: read from `imagePath`).
+ */
 export async function cacheKey(
   imagePath: string,
   policyDigest: string,
   keyFiles: string[],
+  imageInfo?: Deno.FileInfo,
 ): Promise<CacheKey> {
   const keyState = await Promise.all(keyFiles.map(async (path) => {
     try {
@@ -54,7 +59,7 @@ export async function cacheKey(
       return [path, "missing"];
     }
   }));
-  const image = await Deno.stat(imagePath);
+  const image = imageInfo ?? await Deno.stat(imagePath);
   const material = JSON.stringify([FORMAT, imagePath, identity(image), policyDigest, keyState]);
   const changedAt = image.ctime?.getTime() ?? image.mtime?.getTime() ?? 0;
   return { key: createHash("sha256").update(material).digest("hex"), changedAt };

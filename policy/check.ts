@@ -39,16 +39,27 @@ export interface CheckResult {
   notices: string[];
 }
 
+/**
+ * An image already open (as `siftrust exec` holds it, to run exactly the file it checked):
+ * the path it was opened from (which rules match), its `stat`, and how to read it.
+ */
+export interface OpenedImage {
+  realPath: string;
+  info: Deno.FileInfo;
+  open(): Promise<SifImage>;
+}
+
 /** Checks one image. */
 export async function checkImage(
   path: string,
   context: CheckContext,
   onProgress?: ProgressCallback,
+  opened?: OpenedImage,
 ): Promise<CheckResult> {
   const notices: string[] = [];
   let real: string;
   try {
-    real = await Deno.realPath(path);
+    real = opened?.realPath ?? await Deno.realPath(path);
   } catch (error) {
     const reason = error instanceof Deno.errors.NotFound
       ? "no such file"
@@ -58,14 +69,14 @@ export async function checkImage(
   let key: CacheKey | undefined;
   const now = context.now ?? new Date();
   if (context.cacheDir !== undefined) {
-    key = await cacheKey(real, context.policy.digest, context.keys.files);
+    key = await cacheKey(real, context.policy.digest, context.keys.files, opened?.info);
     const lookup = await readCached(context.cacheDir, key.key, now);
     if ("hit" in lookup) return { ...lookup.hit, cached: true, notices };
     if (lookup.problem !== undefined) notices.push(lookup.problem);
   }
   let image: SifImage;
   try {
-    image = await SifImage.open(real);
+    image = await (opened?.open() ?? SifImage.open(real));
   } catch (error) {
     if (error instanceof SifError) return errorResult(real, error.message);
     throw error;

@@ -340,9 +340,10 @@ function groupSigners(
 
 /** Whether these signers satisfy an expression. */
 export function satisfies(expression: SignedBy, signers: Set<string>): boolean {
-  const present = expression.names.filter((name) => signers.has(name)).length;
+  const names = [...new Set(expression.names)];
+  const present = names.filter((name) => signers.has(name)).length;
   if (expression.kind === "any-of") return present >= 1;
-  if (expression.kind === "all-of") return present === expression.names.length;
+  if (expression.kind === "all-of") return present === names.length;
   return present >= expression.threshold;
 }
 

@@ -246,6 +246,8 @@ function semanticProblems(policy: PolicyFile, doc: Document): [Path, string][] {
       for (const [i, name] of (expression[key] ?? []).entries()) {
         if (!declared.has(name)) {
           problems.push([[...base, key, i], `signer "${name}" is not declared under signers`]);
+        } else if (expression[key]!.indexOf(name) !== i) {
+          problems.push([[...base, key, i], `signer "${name}" is listed twice`]);
         }
       }
     }

@@ -114,6 +114,13 @@ Deno.test("examples/site.yaml declares the example key, and lint flags only that
   match(warnings[0], /example-demo is siftrust's example key .* whose secret key is public/);
 });
 
+Deno.test("deno task demo runs with exactly the permissions of deno task siftrust", async () => {
+  const { tasks } = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
+  const flags = (task: string) => task.split(/\s+/).filter((w) => w.startsWith("--allow-"));
+  assertEquals(flags(tasks.demo), flags(tasks.siftrust));
+  match(tasks.demo, /examples\/demo\.ts$/);
+});
+
 Deno.test("the demo allows the signed example, denies the unsigned one, and exits 0", async () => {
   await inTempDir(async (dir) => {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {

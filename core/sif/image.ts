@@ -9,6 +9,7 @@ import { FieldRangeError } from "./binary.ts";
 import { decodeDescriptor, type Descriptor, isUsed } from "./descriptor.ts";
 import { SifError } from "./errors.ts";
 import { DESCRIPTOR_SIZE, HEADER_SIZE, MAX_DESCRIPTORS } from "./format.ts";
+import { DescriptorHandle, descriptorInfo, type FileHandle } from "./handle.ts";
 import { decodeHeader, type SifHeader } from "./header.ts";
 
 /** Size of the buffer that {@linkcode SifImage.chunks} reads with: 4 MiB. */
@@ -35,7 +36,7 @@ export class SifImage implements Disposable {
   readonly path: string;
   /** Whether the image was opened for writing. */
   readonly writable: boolean;
-  #file: Deno.FsFile;
+  #file: FileHandle;
   #header: SifHeader;
   #descriptors: Descriptor[];
   #fileSize: number;
@@ -43,7 +44,7 @@ export class SifImage implements Disposable {
 
   private constructor(
     path: string,
-    file: Deno.FsFile,
+    file: FileHandle,
     writable: boolean,
     loaded: Loaded,
   ) {
@@ -70,6 +71,16 @@ export class SifImage implements Disposable {
       file.close();
       throw error;
     }
+  }
+
+  /**
+   * Reads an image from a file descriptor that is already open (read-only). `name` names it
+   * in messages. The descriptor stays open: its owner closes it.
+   */
+  static async fromDescriptor(fd: number, name: string): Promise<SifImage> {
+    const handle = new DescriptorHandle(fd);
+    if (!descriptorInfo(fd).isFile) throw new SifError("unreadable", "is not a regular file", name);
+    return new SifImage(name, handle, false, await load(handle, name));
   }
 
   /** The global header, as last read. */
@@ -214,7 +225,7 @@ function unreadable(error: unknown, path: string): SifError {
 }
 
 async function readFully(
-  file: Deno.FsFile,
+  file: FileHandle,
   offset: number,
   buffer: Uint8Array,
   path: string,
@@ -237,7 +248,7 @@ async function readFully(
   }
 }
 
-async function load(file: Deno.FsFile, path: string): Promise<Loaded> {
+async function load(file: FileHandle, path: string): Promise<Loaded> {
   const fileSize = (await file.stat()).size;
   const head = new Uint8Array(Math.min(HEADER_SIZE, fileSize));
   await readFully(file, 0, head, path);
@@ -249,7 +260,7 @@ async function load(file: Deno.FsFile, path: string): Promise<Loaded> {
 }
 
 async function readDescriptorTable(
-  file: Deno.FsFile,
+  file: FileHandle,
   header: SifHeader,
   fileSize: number,
   path: string,

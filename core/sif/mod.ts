@@ -20,5 +20,6 @@ export { formatUuid, isDeterministic, type SifHeader } from "./header.ts";
 export { type Descriptor, descriptorName, type ObjectLink } from "./descriptor.ts";
 export * from "./extra.ts";
 export { CHUNK_SIZE, type OpenOptions, SifImage } from "./image.ts";
+export { descriptorInfo, type FileHandle } from "./handle.ts";
 export { appendObject, type AppendOptions, type ObjectInput } from "./append.ts";
 export { createImage, type CreateOptions } from "./create.ts";
