@@ -15,7 +15,7 @@ import { buildProgram } from "./program.ts";
 /** Runs siftrust with these arguments and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(args, { from: "user" });
+    await (await buildProgram(args)).parseAsync(args, { from: "user" });
     return ExitCode.Ok;
   } catch (error) {
     return report(error);

@@ -1,35 +1,52 @@
 /**
- * The `siftrust` command tree.
+ * The `siftrust` command tree. Each command lives in its own module, loaded only when that
+ * command runs (all of them only for the top-level help), so that start-up does not pay
+ * for OpenPGP, YAML or the policy engine when a command does not use them.
  *
  * @module
  */
 
 import { Command } from "@commander-js/extra-typings";
 import denoJson from "../deno.json" with { type: "json" };
-import { registerCheck } from "./commands/check.ts";
-import { registerCompletions } from "./commands/completions.ts";
-import { registerDeffile } from "./commands/deffile.ts";
-import { registerExec } from "./commands/exec.ts";
-import { registerKey } from "./commands/key.ts";
-import { registerKeyserver } from "./commands/keyserver.ts";
-import { registerPolicy } from "./commands/policy.ts";
-import { registerRemote } from "./commands/remote.ts";
-import { registerSif } from "./commands/sif.ts";
-import { registerSign } from "./commands/sign.ts";
-import { registerVerify } from "./commands/verify.ts";
 import { log } from "./output.ts";
 
 /** The siftrust version. */
 export const VERSION: string = denoJson.version;
 
-/** Builds the command tree. Errors surface as exceptions (commander's `exitOverride`). */
-export function buildProgram(): Command {
+/** The openpgp.js version siftrust is built with (from the pinned import). */
+const OPENPGP_VERSION = denoJson.imports.openpgp.replace(/^npm:openpgp@/, "");
+
+type Register = (program: Command) => void;
+
+/** The top-level commands: their names (and aliases), and how to load them. */
+const COMMANDS: [string[], () => Promise<Register>][] = [
+  [["check"], async () => (await import("./commands/check.ts")).registerCheck],
+  [["completions"], async () => (await import("./commands/completions.ts")).registerCompletions],
+  [["deffile"], async () => (await import("./commands/deffile.ts")).registerDeffile],
+  [["exec"], async () => (await import("./commands/exec.ts")).registerExec],
+  [["key", "keys"], async () => (await import("./commands/key.ts")).registerKey],
+  [["keyserver"], async () => (await import("./commands/keyserver.ts")).registerKeyserver],
+  [["policy"], async () => (await import("./commands/policy.ts")).registerPolicy],
+  [["remote"], async () => (await import("./commands/remote.ts")).registerRemote],
+  [["sif", "siftool"], async () => (await import("./commands/sif.ts")).registerSif],
+  [["sign"], async () => (await import("./commands/sign.ts")).registerSign],
+  [["verify"], async () => (await import("./commands/verify.ts")).registerVerify],
+];
+
+/**
+ * Builds the command tree for these arguments: only the command they name is loaded; all are
+ * when they name none (help, or a mistake to report); none for `--version`.
+ */
+export async function buildProgram(args: string[] = []): Promise<Command> {
   const program = new Command("siftrust")
     .description(
       "Decide whether to trust Singularity/Apptainer (SIF) container images: inspect, sign and " +
         "verify them byte-compatibly with Apptainer.",
     )
-    .version(`siftrust ${VERSION} (deno ${Deno.version.deno})`, "-V, --version")
+    .version(
+      `siftrust ${VERSION} (deno ${Deno.version.deno}, openpgp.js ${OPENPGP_VERSION})`,
+      "-V, --version",
+    )
     .exitOverride()
     .enablePositionalOptions()
     .configureOutput({
@@ -38,16 +55,15 @@ export function buildProgram(): Command {
         log("info", "(add --help for usage)");
       },
     });
-  registerCheck(program);
-  registerDeffile(program);
-  registerExec(program);
-  registerKey(program);
-  registerKeyserver(program);
-  registerPolicy(program);
-  registerRemote(program);
-  registerSif(program);
-  registerSign(program);
-  registerVerify(program);
-  registerCompletions(program);
+  const name = args.find((arg) => !arg.startsWith("-"));
+  const named = COMMANDS.find(([names]) => names.includes(name ?? ""));
+  const versionOnly = name === undefined && args.length > 0 &&
+    args.every((a) => a === "-V" || a === "--version");
+  const wanted = named !== undefined ? [named] : versionOnly ? [] : COMMANDS;
+  for (const register of await Promise.all(wanted.map(([, load]) => load()))) register(program);
+  // `completions` describes the whole tree, so it needs every command.
+  if (named?.[0][0] === "completions") {
+    for (const [, load] of COMMANDS.filter((c) => c !== named)) (await load())(program);
+  }
   return program;
 }

@@ -9,6 +9,7 @@ export * from "./audit.ts";
 export * from "./cache.ts";
 export * from "./check.ts";
 export * from "./evaluate.ts";
+export * from "./file_trust.ts";
 export * from "./glob.ts";
 export * from "./keys.ts";
 export * from "./load.ts";

@@ -13,10 +13,12 @@ import {
   type CheckContext,
   checkImage,
   type CheckResult,
+  decidingFiles,
   loadPolicy,
   PolicyError,
   policyKeys,
   PolicyKeysError,
+  trustFileWarnings,
 } from "../../policy/mod.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
 import { currentHost, currentUser } from "../identity.ts";
@@ -88,6 +90,13 @@ export function registerCheck(program: Command): void {
         throw error;
       }
       for (const warning of keys.warnings) log("warning", warning);
+      for (
+        const warning of await trustFileWarnings(
+          decidingFiles(policy, (name) => Deno.env.get(name)),
+        )
+      ) {
+        log("warning", warning);
+      }
       const images = await expandImages(args, options.recursive ?? false);
       const context: CheckContext = {
         policy,

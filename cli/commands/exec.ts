@@ -11,7 +11,14 @@ import { type Command, Option } from "@commander-js/extra-typings";
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readSync } from "node:fs";
 import { descriptorInfo, MAGIC, SifImage } from "../../core/sif/mod.ts";
-import { cacheDir, checkImage, policyKeys, PolicyKeysError } from "../../policy/mod.ts";
+import {
+  cacheDir,
+  checkImage,
+  decidingFiles,
+  policyKeys,
+  PolicyKeysError,
+  trustFileWarnings,
+} from "../../policy/mod.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
 import { remoteKeyFinder } from "../keys.ts";
 import { log } from "../output.ts";
@@ -56,6 +63,13 @@ export function registerExec(program: Command): void {
         throw error;
       }
       for (const warning of keys.warnings) log("warning", warning);
+      for (
+        const warning of await trustFileWarnings(
+          decidingFiles(policy, (name) => Deno.env.get(name)),
+        )
+      ) {
+        log("warning", warning);
+      }
       // Open once: the check reads this descriptor, and the command gets it as fd 3.
       const realPath = await Deno.realPath(command[index]);
       const fd = openSync(realPath, "r");

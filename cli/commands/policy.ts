@@ -24,6 +24,7 @@ import {
   type Requirement,
   type Rule,
   type SignedBy,
+  writersBesidesRoot,
 } from "../../policy/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
 import { print, printJson } from "../output.ts";
@@ -119,10 +120,7 @@ export function lintPolicy(policy: Policy, now: Date): LintWarning[] {
  */
 export async function fileWarnings(policy: Policy): Promise<LintWarning[]> {
   const warnings: LintWarning[] = [];
-  const writable = (info: Deno.FileInfo) =>
-    info.mode !== null && (info.mode & 0o022) !== 0
-      ? `${(info.mode & 0o002) !== 0 ? "anyone" : "its group"} can write it`
-      : undefined;
+  const writable = writersBesidesRoot;
   try {
     const who = writable(await Deno.stat(policy.path));
     if (who !== undefined) {

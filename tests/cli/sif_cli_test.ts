@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type CliResult, PERMISSIONS, runCli, runCliWithin } from "../helpers/cli.ts";
+import { CLI_ENTRY, type CliResult, PERMISSIONS, runCli, runCliWithin } from "../helpers/cli.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 import {
   createImage,
@@ -316,7 +316,7 @@ Deno.test("--json of list, info and header has the image's values", async () => 
 // The process environment: a closed pipe, files it may not read
 
 /** The entry point runCli runs (kept in step with tests/helpers/cli.ts). */
-const ENTRY = Deno.env.get("SIFTRUST_CLI") ?? `${REPO_ROOT}cli/main.ts`;
+const ENTRY = CLI_ENTRY;
 
 Deno.test("a reader that stops early (`sif dump 1 IMG | head -c 1`) ends the CLI quietly", async () => {
   const dir = await Deno.makeTempDir({ prefix: "siftrust-cli-" });

@@ -8,7 +8,7 @@ import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import * as openpgp from "openpgp";
 import { createImage, DataType, FsType, partitionExtra, PartType } from "../../core/sif/mod.ts";
-import { DENO_DIR, runCli } from "../helpers/cli.ts";
+import { CLI_ENTRY, DENO_DIR, runCli } from "../helpers/cli.ts";
 import { peerTest } from "../helpers/peers.ts";
 
 interface Home {
@@ -186,7 +186,7 @@ async function onTerminal(
   prompt?: string,
   input = "",
 ) {
-  const cli = ["deno", "run", "--quiet", "--allow-all", "cli/main.ts", ...args].map((a) => `'${a}'`)
+  const cli = ["deno", "run", "--quiet", "--allow-all", CLI_ENTRY, ...args].map((a) => `'${a}'`)
     .join(" ");
   const child = new Deno.Command("script", {
     args: ["-qec", cli, "/dev/null"],

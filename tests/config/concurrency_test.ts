@@ -8,10 +8,10 @@
 
 import assert from "node:assert/strict";
 import { RemoteConfig } from "../../core/config/mod.ts";
-import { DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
+import { CLI_ENTRY, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 
-const ENTRY = Deno.env.get("SIFTRUST_CLI") ?? `${REPO_ROOT}cli/main.ts`;
+const ENTRY = CLI_ENTRY;
 
 async function home(): Promise<{ dir: string; env: Record<string, string>; user: string }> {
   const dir = await Deno.makeTempDir({ prefix: "siftrust-concurrency-" });

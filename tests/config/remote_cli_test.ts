@@ -13,7 +13,7 @@
 
 import assert from "node:assert/strict";
 import { RemoteConfig } from "../../core/config/mod.ts";
-import { type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
+import { CLI_ENTRY, type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 
 interface Home {
@@ -92,7 +92,7 @@ const CAN_UNSHARE: boolean = IS_ROOT && await (async () => {
 /** Runs siftrust as a user who is not root. */
 async function runAsUser(h: Home, ...args: string[]): Promise<CliResult> {
   if (!IS_ROOT) return await run(h, ...args);
-  const entry = Deno.env.get("SIFTRUST_CLI") ?? `${REPO_ROOT}cli/main.ts`;
+  const entry = CLI_ENTRY;
   const { code, stdout, stderr } = await new Deno.Command("unshare", {
     args: ["--user", Deno.execPath(), "run", "--quiet", ...PERMISSIONS, entry, ...args],
     cwd: REPO_ROOT,

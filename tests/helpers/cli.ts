@@ -27,7 +27,8 @@ export interface CliOptions {
   cwd?: string;
 }
 
-const ENTRY = Deno.env.get("SIFTRUST_CLI") ?? `${REPO_ROOT}cli/main.ts`;
+/** The CLI entry the tests run: `SIFTRUST_CLI` (e.g. the bundle), else cli/main.ts. */
+export const CLI_ENTRY: string = Deno.env.get("SIFTRUST_CLI") ?? `${REPO_ROOT}cli/main.ts`;
 
 /**
  * Deno's cache, pinned: tests give the CLI a throw-away HOME, which would otherwise send
@@ -45,7 +46,7 @@ export const PERMISSIONS: string[] = await (async () => {
 /** Runs `siftrust ARGS…` and collects its output. */
 export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMISSIONS, ENTRY, ...args],
+    args: ["run", "--quiet", ...PERMISSIONS, CLI_ENTRY, ...args],
     cwd: options.cwd ?? REPO_ROOT,
     env: { NO_COLOR: "1", DENO_DIR, ...options.env },
     stdin: options.stdin === undefined ? "null" : "piped",

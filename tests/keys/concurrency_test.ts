@@ -14,12 +14,12 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
 import { keyringBytes, parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
-import { type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
+import { CLI_ENTRY, type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { GpgHome, type GpgKey, type UserDirs, userDirs } from "../helpers/gpg.ts";
 import { peerTest, REPO_ROOT } from "../helpers/peers.ts";
 
 /** The CLI entry point, as tests/helpers/cli.ts chooses it. */
-const ENTRY = Deno.env.get("SIFTRUST_CLI") ?? `${REPO_ROOT}cli/main.ts`;
+const ENTRY = CLI_ENTRY;
 
 interface Made {
   key: GpgKey;

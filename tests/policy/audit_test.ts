@@ -16,7 +16,7 @@ import {
   PartType,
   SifImage,
 } from "../../core/sif/mod.ts";
-import { DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
+import { CLI_ENTRY, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 
 const { privateKey: alice } = await openpgp.generateKey({
@@ -219,7 +219,7 @@ Deno.test("the audit record names the machine it was made on", async () => {
 Deno.test("without USER or LOGNAME the record still names the user, and check does not crash", async () => {
   await using l = await lab();
   const log = `${l.dir}/nouser.jsonl`;
-  const entry = Deno.env.get("SIFTRUST_CLI") ?? `${REPO_ROOT}cli/main.ts`;
+  const entry = CLI_ENTRY;
   const { USER: _user, ...env } = l.env;
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
     args: [
