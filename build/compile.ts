@@ -51,6 +51,7 @@ async function compile(target: string): Promise<boolean> {
     if (target === HOST) await Deno.copyFile(output, "dist/siftrust");
     return true;
   }
+  // deno-lint-ignore no-control-regex
   const text = new TextDecoder().decode(stderr).replace(/\x1b\[[0-9;]*m/g, "");
   if (/denort|dl\.deno\.land|error sending request|dns error/i.test(text)) {
     console.error(

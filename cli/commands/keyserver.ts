@@ -488,6 +488,8 @@ export function compareBytes(a: string, b: string): number {
 /** Adds the `keyserver` command group to the program. */
 export function registerKeyserver(program: Command): void {
   const group = program.command("keyserver")
+    // Group options (`--config`) may follow the subcommand, as in Apptainer.
+    .enablePositionalOptions(false)
     .description(
       "manage the ordered keyservers of the remotes (system-wide, root only) and your logins to them",
     )

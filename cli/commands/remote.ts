@@ -527,6 +527,8 @@ async function status(config: RemoteConfig, name: string | undefined): Promise<v
 /** Adds the `remote` command group to the program. */
 export function registerRemote(program: Command): void {
   const group = program.command("remote")
+    // Group options (`--config`) may follow the subcommand, as in Apptainer.
+    .enablePositionalOptions(false)
     .description(
       "manage remote endpoints (yours and, as root, the system's) and logins to remotes and OCI registries",
     )

@@ -17,7 +17,6 @@ import {
   SifImage,
 } from "../../core/sif/mod.ts";
 import { CLI_ENTRY, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
-import { REPO_ROOT } from "../helpers/peers.ts";
 
 const { privateKey: alice } = await openpgp.generateKey({
   type: "ecc",
