@@ -12,6 +12,7 @@
 import { checkSpeed } from "./check_speed.ts";
 import { type BenchResult, GNU_TIME, humanSize, markdownTable } from "./measure.ts";
 import { sifListRss } from "./sif_list_rss.ts";
+import { startup } from "./startup.ts";
 import { verifySpeed } from "./verify_speed.ts";
 
 /** The benchmarks, in the order they run. Add new ones here. */
@@ -19,6 +20,7 @@ const BENCHMARKS: { name: string; run: (runs: number) => Promise<BenchResult> }[
   { name: "sif_list_rss", run: sifListRss },
   { name: "verify_speed", run: verifySpeed },
   { name: "check_speed", run: checkSpeed },
+  { name: "startup", run: startup },
 ];
 
 function runsFromEnv(): number {

@@ -15,7 +15,8 @@ export function writersBesidesRoot(info: Deno.FileInfo): string | undefined {
   if (mode === null) return undefined;
   if ((mode & 0o002) !== 0) return "anyone can write it";
   if ((mode & 0o020) !== 0) return "its group can write it";
-  if (info.uid !== null && info.uid !== 0 && (mode & 0o200) !== 0) {
+  // An owner other than root can always give itself write access (chmod u+w).
+  if (info.uid !== null && info.uid !== 0) {
     return `its owner, uid ${info.uid}, can write it`;
   }
   return undefined;

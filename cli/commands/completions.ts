@@ -30,7 +30,10 @@ function walk(command: AnyCommand, path: string[], out: Node[]): void {
       [o.short, o.long].filter((f): f is string => f !== undefined)
     ),
   });
-  for (const sub of subcommands) walk(sub, [...path, sub.name()], out);
+  // An alias completes like its command (`keys` like `key`, `siftool` like `sif`).
+  for (const sub of subcommands) {
+    for (const name of [sub.name(), ...sub.aliases()]) walk(sub, [...path, name], out);
+  }
 }
 
 /** The bash script (zsh loads it through bashcompinit). */
@@ -69,9 +72,10 @@ complete -o filenames -F _siftrust siftrust
 function fishScript(nodes: Node[]): string {
   const lines = ["# siftrust fish completion: save as ~/.config/fish/completions/siftrust.fish"];
   for (const node of nodes) {
+    // Every word of the path must have been typed: `key list` and `sif list` differ.
     const condition = node.path.length === 0
       ? "__fish_use_subcommand"
-      : `__fish_seen_subcommand_from ${node.path.at(-1)}`;
+      : node.path.map((word) => `__fish_seen_subcommand_from ${word}`).join("; and ");
     for (const sub of node.subcommands) {
       lines.push(`complete -c siftrust -n '${condition}' -f -a '${sub}'`);
     }

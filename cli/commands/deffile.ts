@@ -140,6 +140,10 @@ export function allSignedBy(report: VerifyReport): Set<string> {
 /** Adds `deffile` (check) to the program. */
 export function registerDeffile(program: Command): void {
   const deffile = program.command("deffile")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  siftrust deffile check recipe.def\n  siftrust deffile check --image base.sif recipe.def",
+    )
     .description("check definition files (recipes) as `apptainer build` would");
 
   deffile.command("check")

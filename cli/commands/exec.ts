@@ -10,6 +10,7 @@
 import { type Command, Option } from "@commander-js/extra-typings";
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { descriptorInfo, MAGIC, SifImage } from "../../core/sif/mod.ts";
 import {
   cacheDir,
@@ -46,7 +47,7 @@ export function registerExec(program: Command): void {
         "  siftrust exec --policy site.yaml -- apptainer exec image.sif python3 script.py",
     )
     .action(async (command, options) => {
-      const index = command.findIndex((arg, i) => i > 0 && isSif(arg));
+      const index = command.findIndex((arg) => isSif(arg));
       if (index === -1) {
         throw usageError(
           "no SIF image among the command's arguments: name the image file in the command",
@@ -132,7 +133,8 @@ function run(args: string[], fd: number): Promise<number> {
     const child = spawn(args[0], args.slice(1), { stdio: ["inherit", "inherit", "inherit", fd] });
     child.on(
       "error",
-      (error) => reject(new CliError(`cannot run ${args[0]}: ${error.message}`, ExitCode.Failed)),
+      // 127 for a command that cannot be found or run, as shells report it.
+      (error) => reject(new CliError(`cannot run ${args[0]}: ${error.message}`, 127)),
     );
     child.on(
       "exit",
@@ -141,8 +143,7 @@ function run(args: string[], fd: number): Promise<number> {
   });
 }
 
+/** The number of a signal by name (SIGUSR1 → 10), from the OS. */
 function signalNumber(signal: string): number {
-  return ({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[
-    signal
-  ] ?? 0;
+  return (osConstants.signals as Record<string, number>)[signal] ?? 0;
 }

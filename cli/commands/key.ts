@@ -56,6 +56,10 @@ async function keyOperation<T>(what: string, operation: () => Promise<T>): Promi
 /** Adds the `key` command group to the program. */
 export function registerKey(program: Command): void {
   const key = program.command("key").alias("keys")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  siftrust key list\n  siftrust key newpair --name 'Ada L' --email ada@example.org --comment build\n  siftrust key import alice.asc",
+    )
     .description(
       "manage OpenPGP keys in Apptainer's keyrings: yours ($APPTAINER_KEYSDIR or ~/.apptainer/keys) " +
         "and the global one ($SIFTRUST_SYSCONFDIR/apptainer/global-pgp-public)",

@@ -488,6 +488,10 @@ export function compareBytes(a: string, b: string): number {
 /** Adds the `keyserver` command group to the program. */
 export function registerKeyserver(program: Command): void {
   const group = program.command("keyserver")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  siftrust keyserver list\n  sudo siftrust keyserver add --order 1 https://keys.example.edu",
+    )
     // Group options (`--config`) may follow the subcommand, as in Apptainer.
     .enablePositionalOptions(false)
     .description(

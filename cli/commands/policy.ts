@@ -53,6 +53,10 @@ export interface LintWarning {
 /** Adds `policy` (lint, show) to the program. */
 export function registerPolicy(program: Command): void {
   const policy = program.command("policy")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  siftrust policy lint /etc/siftrust/policy.yaml\n  siftrust policy show --json site.yaml",
+    )
     .description("check a site policy file, or show it with every default filled in");
 
   policy.command("lint")

@@ -527,6 +527,10 @@ async function status(config: RemoteConfig, name: string | undefined): Promise<v
 /** Adds the `remote` command group to the program. */
 export function registerRemote(program: Command): void {
   const group = program.command("remote")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  siftrust remote list\n  siftrust remote add --no-login site cloud.example.edu\n  siftrust remote login --username me docker://registry.example.edu",
+    )
     // Group options (`--config`) may follow the subcommand, as in Apptainer.
     .enablePositionalOptions(false)
     .description(

@@ -18,6 +18,10 @@ export function registerSif(program: Command): void {
   const sif = program
     .command("sif")
     .alias("siftool")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  siftrust sif list image.sif\n  siftrust sif info 1 image.sif",
+    )
     .description("inspect the header and objects of a SIF image (Apptainer's `sif`)");
 
   sif.command("list")

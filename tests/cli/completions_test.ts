@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { type CliResult, runCli } from "../helpers/cli.ts";
-import { existsSync } from "../helpers/peers.ts";
+import { peerTest } from "../helpers/peers.ts";
 
 /** A throw-away HOME, caches and key folders for the CLI. */
 async function withEnv(fn: (env: Record<string, string>, dir: string) => Promise<void>) {
@@ -183,10 +183,8 @@ Deno.test("completions fish: a complete -c siftrust line for every top-level com
   assert.match(fish, /^complete -c siftrust -n '[^']*verify[^']*' -l keyring$/m);
 });
 
-Deno.test({
-  name: "completions fish: passes fish -n",
-  ignore: !["/usr/bin/fish", "/bin/fish", "/usr/local/bin/fish"].some(existsSync),
-  fn: async () => {
+peerTest("completions fish: passes fish -n", ["fish"], async () => {
+  {
     const { fish } = await scripts();
     const dir = await Deno.makeTempDir({ prefix: "siftrust-completions-" });
     try {
@@ -199,7 +197,7 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
-  },
+  }
 });
 
 Deno.test("completions: every top-level command of --help appears in each script", async () => {

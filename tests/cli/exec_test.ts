@@ -206,13 +206,15 @@ Deno.test("exec: the run gets the checked file even when the command swaps the p
     const other = `${box.dir}/other.sif`;
     await Deno.copyFile(SIGNED, image);
     await Deno.copyFile(UNSIGNED, other);
-    // The command replaces the image's path with another file, then looks at both: the path
-    // now names the other file, fd 3 is still the original that was checked.
+    // The command replaces the image's path with another file, then reads the image it was
+    // given ($1, which is /proc/self/fd/3): the path now names the other file, what the command
+    // reads is still the original that was checked.
     const script = [
+      'echo "$1"',
       'mv -f "$OTHER" "$IMAGE"',
       'cmp -s "$IMAGE" "$UNSIGNED" && echo path-is-other',
-      'cmp -s /proc/self/fd/3 "$ORIGINAL" && echo fd-is-original',
-      'cmp -s /proc/self/fd/3 "$IMAGE" || echo fd-differs-from-path',
+      'cmp -s "$1" "$ORIGINAL" && echo fd-is-original',
+      'cmp -s "$1" "$IMAGE" || echo fd-differs-from-path',
     ].join("; ");
     const result = await execSh(box, script, [image], {
       env: { IMAGE: image, OTHER: other, ORIGINAL: SIGNED, UNSIGNED },
@@ -220,7 +222,7 @@ Deno.test("exec: the run gets the checked file even when the command swaps the p
     assert.equal(result.code, 0, context(result));
     assert.equal(
       result.stdout,
-      "path-is-other\nfd-is-original\nfd-differs-from-path\n",
+      `${FD3}\npath-is-other\nfd-is-original\nfd-differs-from-path\n`,
       context(result),
     );
   });
@@ -234,7 +236,7 @@ Deno.test("exec: the run gets the checked file even when the command removes and
       'rm -f "$IMAGE"',
       'cat "$UNSIGNED" > "$IMAGE"',
       'cmp -s "$IMAGE" "$UNSIGNED" && echo path-is-other',
-      'cmp -s /proc/self/fd/3 "$ORIGINAL" && echo fd-is-original',
+      'cmp -s "$1" "$ORIGINAL" && echo fd-is-original',
     ].join("; ");
     const result = await execSh(box, script, [image], {
       env: { IMAGE: image, ORIGINAL: SIGNED, UNSIGNED },

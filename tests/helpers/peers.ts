@@ -31,6 +31,7 @@ const PACKAGE_OF: Record<string, string> = {
   sks: "sks",
   "docker-registry": "docker-registry",
   htpasswd: "apache2-utils",
+  fish: "fish",
   [REFERENCE_IMAGES]: "golang-github-sylabs-sif-dev",
 };
 
