@@ -111,19 +111,30 @@ export class SifImage implements Disposable {
   }
 
   /**
-   * Reads the bytes `[offset, offset + length)` in chunks of at most `chunkSize`. Each
-   * yielded chunk is a view of one reused buffer, valid until the next chunk is requested.
+   * Reads the bytes `[offset, offset + length)` in chunks of at most `chunkSize`. The next
+   * chunk is read while the caller works on the current one (two buffers, used in turn), so
+   * reading and hashing overlap. Each yielded chunk is a view of a reused buffer, valid until
+   * the next chunk is requested.
    */
   async *chunks(
     offset: number,
     length: number,
     chunkSize: number = CHUNK_SIZE,
   ): AsyncGenerator<Uint8Array> {
-    const buffer = new Uint8Array(Math.min(chunkSize, Math.max(length, 1)));
-    for (let done = 0; done < length;) {
-      const view = buffer.subarray(0, Math.min(buffer.length, length - done));
-      await this.#exclusive(() => this.#fill(offset + done, view));
+    const size = Math.min(chunkSize, Math.max(length, 1));
+    const buffers = [new Uint8Array(size), new Uint8Array(size)];
+    const read = (at: number, turn: number) => {
+      const view = buffers[turn % 2].subarray(0, Math.min(size, length - at));
+      const reading = this.#exclusive(() => this.#fill(offset + at, view)).then(() => view);
+      // A caller that stops early never awaits the read ahead: its failure must not go unhandled.
+      reading.catch(() => undefined);
+      return reading;
+    };
+    let next = length > 0 ? read(0, 0) : undefined;
+    for (let done = 0, turn = 0; next !== undefined; turn++) {
+      const view = await next;
       done += view.length;
+      next = done < length ? read(done, turn + 1) : undefined;
       yield view;
     }
   }
