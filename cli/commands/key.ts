@@ -25,7 +25,7 @@ import { keyringFiles, requireRootForGlobal } from "./key_files.ts";
 import { newPassphrase, passphraseSource, withPassphrase } from "../passphrase.ts";
 import { ask } from "../prompt.ts";
 import { keyListText } from "../render/keys_text.ts";
-import { registerKeyRemote } from "./key_remote.ts";
+import { pushNewKey, registerKeyRemote } from "./key_remote.ts";
 
 /** A fingerprint argument: 40 hex digits, an optional 0x, any case. */
 function parseFingerprint(text: string): string {
@@ -73,6 +73,7 @@ export function registerKey(program: Command): void {
     .option("-P, --password <passphrase>", "the passphrase (empty: none); prompted for when absent")
     .option("-b, --bit-length <bits>", "RSA key size", "4096")
     .option("--key-type <type>", "rsa, or ed25519 (a v4 EdDSA key that gpg accepts)", "rsa")
+    .option("-U, --push", "publish the new public key on the primary keyserver")
     .option("-d, --keysdir <dir>", "use this key folder instead of your own")
     .addHelpText(
       "after",
@@ -111,6 +112,7 @@ export function registerKey(program: Command): void {
         "info",
         `Key with fingerprint ${generated.getFingerprint().toUpperCase()} added to ${files.secretKeyring} and ${files.publicKeyring}`,
       );
+      if (options.push) print(`${await pushNewKey(generated.toPublic().write())}\n`);
     });
 
   key.command("list")

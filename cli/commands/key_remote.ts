@@ -195,6 +195,20 @@ export function registerKeyRemote(key: Command): void {
     });
 }
 
+/**
+ * `key newpair --push`: publishes a new public key on the primary keyserver, and says how it
+ * went. As in Apptainer, a failed push does not fail the command: the key pair exists.
+ */
+export async function pushNewKey(raw: Uint8Array): Promise<string> {
+  try {
+    await pushKey(await primaryKeyserver(undefined), armoredWithChecksum(raw));
+    return "Key successfully pushed to keystore";
+  } catch (error) {
+    const reason = error instanceof HkpError ? error.describe() : (error as Error).message;
+    return `Failed to push newly created key to keystore: ${reason}`;
+  }
+}
+
 function urlOption() {
   return new Option(
     "-u, --url <url>",
