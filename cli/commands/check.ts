@@ -15,7 +15,9 @@ import {
   type CheckResult,
   decidingFiles,
   loadPolicy,
+  type Policy,
   PolicyError,
+  type PolicyKeys,
   policyKeys,
   PolicyKeysError,
   trustFileWarnings,
@@ -39,6 +41,31 @@ export async function loadPolicyOrExit(path: string) {
     for (const problem of error.problems.slice(0, -1)) log("error", problem);
     throw new CliError(error.problems.at(-1)!, ExitCode.Usage);
   }
+}
+
+/**
+ * The policy and its key material, for `check` and `exec`: load problems exit 2, and warnings
+ * (unusable keys, files others than root can write) are printed.
+ */
+export async function loadPolicyAndKeys(
+  path: string,
+): Promise<{ policy: Policy; keys: PolicyKeys }> {
+  const policy = await loadPolicyOrExit(path);
+  const env = (name: string) => Deno.env.get(name);
+  let keys: PolicyKeys;
+  try {
+    keys = await policyKeys(policy, env, remoteKeyFinder);
+  } catch (error) {
+    if (error instanceof PolicyKeysError) {
+      throw new CliError(`${error.message}: fix keys.files in the policy`, ExitCode.Usage);
+    }
+    throw error;
+  }
+  for (const warning of keys.warnings) log("warning", warning);
+  for (const warning of await trustFileWarnings(decidingFiles(policy, env))) {
+    log("warning", warning);
+  }
+  return { policy, keys };
 }
 
 /** Adds `check` to the program. */
@@ -78,25 +105,8 @@ export function registerCheck(program: Command): void {
       if (!Number.isInteger(jobs) || jobs < 1) {
         throw usageError(`invalid --jobs "${options.jobs}": give a whole number from 1 up`);
       }
-      const policy = await loadPolicyOrExit(options.policy);
+      const { policy, keys } = await loadPolicyAndKeys(options.policy);
       const env = (name: string) => Deno.env.get(name);
-      let keys;
-      try {
-        keys = await policyKeys(policy, env, remoteKeyFinder);
-      } catch (error) {
-        if (error instanceof PolicyKeysError) {
-          throw new CliError(`${error.message}: fix keys.files in the policy`, ExitCode.Usage);
-        }
-        throw error;
-      }
-      for (const warning of keys.warnings) log("warning", warning);
-      for (
-        const warning of await trustFileWarnings(
-          decidingFiles(policy, (name) => Deno.env.get(name)),
-        )
-      ) {
-        log("warning", warning);
-      }
       const images = await expandImages(args, options.recursive ?? false);
       const context: CheckContext = {
         policy,

@@ -12,19 +12,12 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync, readSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { descriptorInfo, MAGIC, SifImage } from "../../core/sif/mod.ts";
-import {
-  cacheDir,
-  checkImage,
-  decidingFiles,
-  policyKeys,
-  PolicyKeysError,
-  trustFileWarnings,
-} from "../../policy/mod.ts";
-import { CliError, ExitCode, usageError } from "../exit.ts";
-import { remoteKeyFinder } from "../keys.ts";
+import { cacheDir, checkImage } from "../../policy/mod.ts";
+import { CliError, usageError } from "../exit.ts";
+
 import { log } from "../output.ts";
 import { decisionLine, explainText } from "../render/check_text.ts";
-import { DEFAULT_POLICY, loadPolicyOrExit } from "./check.ts";
+import { DEFAULT_POLICY, loadPolicyAndKeys } from "./check.ts";
 
 /** Adds `exec` to the program. */
 export function registerExec(program: Command): void {
@@ -53,24 +46,7 @@ export function registerExec(program: Command): void {
           "no SIF image among the command's arguments: name the image file in the command",
         );
       }
-      const policy = await loadPolicyOrExit(options.policy);
-      let keys;
-      try {
-        keys = await policyKeys(policy, (name) => Deno.env.get(name), remoteKeyFinder);
-      } catch (error) {
-        if (error instanceof PolicyKeysError) {
-          throw new CliError(`${error.message}: fix keys.files in the policy`, ExitCode.Usage);
-        }
-        throw error;
-      }
-      for (const warning of keys.warnings) log("warning", warning);
-      for (
-        const warning of await trustFileWarnings(
-          decidingFiles(policy, (name) => Deno.env.get(name)),
-        )
-      ) {
-        log("warning", warning);
-      }
+      const { policy, keys } = await loadPolicyAndKeys(options.policy);
       // Open once: the check reads this descriptor, and the command gets it as fd 3.
       const realPath = await Deno.realPath(command[index]);
       const fd = openSync(realPath, "r");
