@@ -8,7 +8,10 @@
 import { fstatSync, readSync } from "node:fs";
 
 /** The file operations SifImage uses: those of `Deno.FsFile`. */
-export type FileHandle = Pick<Deno.FsFile, "seek" | "read" | "write" | "sync" | "stat" | "close">;
+export type FileHandle = Pick<
+  Deno.FsFile,
+  "seek" | "seekSync" | "read" | "write" | "sync" | "stat" | "close"
+>;
 
 /**
  * A read-only handle over an open file descriptor. Reads are positioned (`pread`), so the
@@ -27,6 +30,12 @@ export class DescriptorHandle implements FileHandle {
     if (whence !== Deno.SeekMode.Start) throw new TypeError("only absolute seeks are supported");
     this.#position = Number(offset);
     return Promise.resolve(this.#position);
+  }
+
+  seekSync(offset: number | bigint, whence: Deno.SeekMode): number {
+    if (whence !== Deno.SeekMode.Start) throw new TypeError("only absolute seeks are supported");
+    this.#position = Number(offset);
+    return this.#position;
   }
 
   read(buffer: Uint8Array): Promise<number | null> {

@@ -242,7 +242,9 @@ async function readFully(
   path: string,
 ): Promise<void> {
   try {
-    await file.seek(offset, Deno.SeekMode.Start);
+    // A synchronous seek: the read that follows starts at once, and so overlaps whatever the
+    // caller does meanwhile (hashing the previous chunk), instead of waiting its turn.
+    file.seekSync(offset, Deno.SeekMode.Start);
     for (let done = 0; done < buffer.length;) {
       const n = await file.read(buffer.subarray(done));
       if (n === null) {
