@@ -37,6 +37,7 @@ import {
   humanSize,
   type Measurement,
   median,
+  patternData,
   REPO_ROOT,
   type Sample,
   siftrustCommand,
@@ -108,26 +109,6 @@ async function isSignedImage(path: string, bytes: number, fingerprint: string): 
   }
 }
 
-/** A 4 MiB buffer of pseudo-random bytes (xorshift32): incompressible, the same every run. */
-function patternChunk(): Uint8Array {
-  const words = new Uint32Array(CHUNK_BYTES / 4);
-  let x = 0x2545f491;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
-  return new Uint8Array(words.buffer);
-}
-
-async function* partitionData(bytes: number): AsyncGenerator<Uint8Array> {
-  const chunk = patternChunk();
-  for (let done = 0; done < bytes; done += chunk.length) {
-    yield chunk.subarray(0, Math.min(chunk.length, bytes - done));
-  }
-}
-
 /** Writes an unsigned image: a squashfs-type partition of `bytes`, in group 1. */
 async function makeUnsigned(path: string, bytes: number): Promise<void> {
   const image = await createImage(path, {
@@ -135,7 +116,7 @@ async function makeUnsigned(path: string, bytes: number): Promise<void> {
     objects: [
       {
         dataType: DataType.Partition,
-        data: partitionData(bytes),
+        data: patternData(bytes, 0x2545f491),
         name: "bench-rootfs.squashfs",
         extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
       },

@@ -199,3 +199,22 @@ export function markdownTable(measurements: Measurement[]): string {
   const align = header.map((_, i) => i < 2 ? "---" : "---:");
   return [line(header), line(align), ...rows.map(line)].join("\n");
 }
+
+/**
+ * `bytes` of xorshift32 output from `seed`, in 4 MiB chunks of one reused buffer:
+ * incompressible, the same on every run, and never held whole in memory.
+ */
+export async function* patternData(bytes: number, seed: number): AsyncGenerator<Uint8Array> {
+  const words = new Uint32Array((4 << 20) / 4);
+  let x = seed;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  const chunk = new Uint8Array(words.buffer);
+  for (let done = 0; done < bytes; done += chunk.length) {
+    yield chunk.subarray(0, Math.min(chunk.length, bytes - done));
+  }
+}

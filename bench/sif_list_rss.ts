@@ -21,14 +21,13 @@ import {
   humanSize,
   measureCli,
   type Measurement,
+  patternData,
   REPO_ROOT,
   type Target,
 } from "./measure.ts";
 
 /** Size of the big image's partition. */
 const PARTITION_BYTES = 4 * 1024 ** 3;
-/** The chunk the partition is written from, reused for every chunk. */
-const CHUNK_BYTES = 4 * 1024 ** 2;
 /** Where the big image lives (git-ignored). */
 export const BIG_IMAGE = `${REPO_ROOT}bench/data/squashfs-4gib.sif`;
 /** The RSS that `sif list` of the big image must stay under. */
@@ -46,26 +45,6 @@ async function isComplete(path: string): Promise<boolean> {
   }
 }
 
-/** A 4 MiB buffer of xorshift32 output: incompressible, and the same on every run. */
-function patternChunk(): Uint8Array {
-  const words = new Uint32Array(CHUNK_BYTES / 4);
-  let x = 0x2545f491;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
-  return new Uint8Array(words.buffer);
-}
-
-async function* partitionData(): AsyncGenerator<Uint8Array> {
-  const chunk = patternChunk();
-  for (let done = 0; done < PARTITION_BYTES; done += chunk.length) {
-    yield chunk.subarray(0, Math.min(chunk.length, PARTITION_BYTES - done));
-  }
-}
-
 /** Makes the big image unless a complete one is there; returns its size in bytes. */
 export async function ensureBigImage(): Promise<number> {
   if (!await isComplete(BIG_IMAGE)) {
@@ -77,7 +56,7 @@ export async function ensureBigImage(): Promise<number> {
       deterministic: true,
       objects: [{
         dataType: DataType.Partition,
-        data: partitionData(),
+        data: patternData(PARTITION_BYTES, 0x2545f491),
         name: "bench-rootfs.squashfs",
         extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
       }],

@@ -26,6 +26,7 @@ import {
   type BenchResult,
   humanSize,
   type Measurement,
+  patternData,
   REPO_ROOT,
   type Sample,
   siftrustCommand,
@@ -80,26 +81,6 @@ async function isComplete(path: string, partitionBytes: number): Promise<boolean
   }
 }
 
-/** A 4 MiB buffer of xorshift32 output: incompressible, and the same on every run. */
-function patternChunk(): Uint8Array {
-  const words = new Uint32Array(CHUNK_BYTES / 4);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
-  return new Uint8Array(words.buffer);
-}
-
-async function* partitionData(bytes: number): AsyncGenerator<Uint8Array> {
-  const chunk = patternChunk();
-  for (let done = 0; done < bytes; done += chunk.length) {
-    yield chunk.subarray(0, Math.min(chunk.length, bytes - done));
-  }
-}
-
 /** Makes the unsigned image unless a complete one is there; returns its path. */
 async function ensureImage(name: string, partitionBytes: number): Promise<string> {
   const path = `${REPO_ROOT}bench/data/${name}.sif`;
@@ -114,7 +95,7 @@ async function ensureImage(name: string, partitionBytes: number): Promise<string
     objects: [
       {
         dataType: DataType.Partition,
-        data: partitionData(partitionBytes),
+        data: patternData(partitionBytes, 0x9e3779b9),
         name: "bench-rootfs.squashfs",
         extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
       },
