@@ -31,14 +31,28 @@ import { signatureVerifies } from "./signature.ts";
 /** The system's trust store on Debian and its derivatives. */
 export const SYSTEM_ROOTS_PATH = "/etc/ssl/certs/ca-certificates.crt";
 
+/** A signed DER structure's to-be-signed bytes, signature algorithm OID and signature. */
+export interface SignedPart {
+  /** The exact DER that was signed. */
+  readonly tbs: Uint8Array;
+  /** The signature algorithm OID. */
+  readonly algorithm: string;
+  /** The signature value. */
+  readonly signature: Uint8Array;
+}
+
 /** One parsed certificate with the fields chain building, OCSP and CRLs read. */
 export interface CertificateInfo {
   /** The DER encoding. */
   readonly der: Uint8Array;
   /** node:crypto's view (subject text, public key). */
   readonly x509: X509Certificate;
-  /** The ASN.1 structure. */
-  readonly asn: Certificate;
+  /** What the issuer signed, with which algorithm, and the signature. */
+  readonly signed: SignedPart;
+  /** The serialNumber INTEGER's content octets. */
+  readonly serialBytes: Uint8Array;
+  /** The subjectPublicKey BIT STRING's key bits (what OCSP's issuerKeyHash hashes). */
+  readonly publicKeyBits: Uint8Array;
   /** The subject as one line, `CN=a, O=b`. */
   readonly subject: string;
   /** The subject's common name, or the whole subject when it has none. */
@@ -140,7 +154,13 @@ export function parseCertificate(der: Uint8Array): CertificateInfo {
   return {
     der,
     x509,
-    asn,
+    signed: {
+      tbs: names.tbs,
+      algorithm: asn.signatureAlgorithm.algorithm,
+      signature: new Uint8Array(asn.signatureValue),
+    },
+    serialBytes: new Uint8Array(tbs.serialNumber),
+    publicKeyBits: new Uint8Array(tbs.subjectPublicKeyInfo.subjectPublicKey),
     subject,
     name: /(?:^|, )CN=([^,]*)/.exec(subject)?.[1] ?? subject,
     serial: toBigInt(new Uint8Array(tbs.serialNumber)),
@@ -165,14 +185,8 @@ export function parseCertificate(der: Uint8Array): CertificateInfo {
 
 /** Whether `issuer`'s key made the signature on `certificate`. */
 export function signedBy(certificate: CertificateInfo, issuer: CertificateInfo): boolean {
-  const tbs = certificate.asn.tbsCertificateRaw;
-  if (tbs === undefined) return false;
-  return signatureVerifies(
-    certificate.asn.signatureAlgorithm.algorithm,
-    new Uint8Array(tbs),
-    new Uint8Array(certificate.asn.signatureValue),
-    issuer.publicKey,
-  );
+  const { tbs, algorithm, signature } = certificate.signed;
+  return signatureVerifies(algorithm, tbs, signature, issuer.publicKey);
 }
 
 /** Whether `certificate` names itself as issuer (subject equals issuer). */
@@ -190,8 +204,10 @@ export function toBigInt(bytes: Uint8Array): bigint {
   return bytes.reduce((value, byte) => (value << 8n) | BigInt(byte), 0n);
 }
 
-/** The exact DER of the issuer and subject Names, taken from the to-be-signed bytes. */
-function nameFields(asn: Certificate): { issuer: Uint8Array; subject: Uint8Array } {
+/** The to-be-signed DER and the exact DER of its issuer and subject Names. */
+function nameFields(
+  asn: Certificate,
+): { tbs: Uint8Array; issuer: Uint8Array; subject: Uint8Array } {
   const raw = asn.tbsCertificateRaw;
   const parsed = raw && fromBER(raw);
   if (!parsed || parsed.offset === -1 || !(parsed.result instanceof Sequence)) {
@@ -200,6 +216,7 @@ function nameFields(asn: Certificate): { issuer: Uint8Array; subject: Uint8Array
   const fields = parsed.result.valueBlock.value;
   const first = fields[0]?.idBlock.tagClass === 3 ? 1 : 0; // [0] version is optional
   return {
+    tbs: new Uint8Array(raw),
     issuer: new Uint8Array(fields[first + 2].valueBeforeDecodeView),
     subject: new Uint8Array(fields[first + 4].valueBeforeDecodeView),
   };

@@ -8,14 +8,14 @@
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { CertificateList } from "@peculiar/asn1-x509";
 import { fromBER, Integer, Sequence } from "asn1js";
-import { type CertificateInfo, sameBytes, toBigInt } from "./certificate.ts";
+import { type CertificateInfo, sameBytes, type SignedPart, toBigInt } from "./certificate.ts";
 import { X509Error } from "./errors.ts";
 import { signatureVerifies } from "./signature.ts";
 
 /** A parsed certificate revocation list. */
 export interface Crl {
-  /** The ASN.1 structure. */
-  readonly asn: CertificateList;
+  /** What the issuer signed, with which algorithm, and the signature. */
+  readonly signed: SignedPart;
   /** DER of the issuer Name. */
   readonly issuerDer: Uint8Array;
   /** When it was issued. */
@@ -40,9 +40,14 @@ export function readCrl(bytes: Uint8Array): Crl {
       : bytes;
     const asn = AsnConvert.parse(der, CertificateList);
     const tbs = asn.tbsCertList;
+    const fields = tbsFields(asn);
     return {
-      asn,
-      issuerDer: issuerField(asn),
+      signed: {
+        tbs: fields.tbs,
+        algorithm: asn.signatureAlgorithm.algorithm,
+        signature: new Uint8Array(asn.signature),
+      },
+      issuerDer: fields.issuer,
       thisUpdate: tbs.thisUpdate.getTime(),
       nextUpdate: tbs.nextUpdate?.getTime(),
       revoked: new Set(
@@ -96,18 +101,13 @@ export function checkCrls(
 }
 
 function signs(ca: CertificateInfo, crl: Crl): boolean {
-  const raw = crl.asn.tbsCertListRaw;
-  return raw !== undefined && sameBytes(ca.subjectDer, crl.issuerDer) &&
-    signatureVerifies(
-      crl.asn.signatureAlgorithm.algorithm,
-      new Uint8Array(raw),
-      new Uint8Array(crl.asn.signature),
-      ca.publicKey,
-    );
+  const { tbs, algorithm, signature } = crl.signed;
+  return sameBytes(ca.subjectDer, crl.issuerDer) &&
+    signatureVerifies(algorithm, tbs, signature, ca.publicKey);
 }
 
-/** The exact DER of the issuer Name, taken from the to-be-signed bytes. */
-function issuerField(asn: CertificateList): Uint8Array {
+/** The to-be-signed DER and the exact DER of its issuer Name. */
+function tbsFields(asn: CertificateList): { tbs: Uint8Array; issuer: Uint8Array } {
   const raw = asn.tbsCertListRaw;
   const parsed = raw && fromBER(raw);
   if (!parsed || parsed.offset === -1 || !(parsed.result instanceof Sequence)) {
@@ -116,5 +116,8 @@ function issuerField(asn: CertificateList): Uint8Array {
   const fields = parsed.result.valueBlock.value;
   // version INTEGER is optional: the issuer follows it and the signature algorithm.
   const first = fields[0] instanceof Integer ? 1 : 0;
-  return new Uint8Array(fields[first + 1].valueBeforeDecodeView);
+  return {
+    tbs: new Uint8Array(raw),
+    issuer: new Uint8Array(fields[first + 1].valueBeforeDecodeView),
+  };
 }

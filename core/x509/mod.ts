@@ -19,6 +19,7 @@ export {
   loadCertificates,
   parseCertificate,
   readCertificates,
+  type SignedPart,
   SYSTEM_ROOTS_PATH,
 } from "./certificate.ts";
 export { buildChain, type ChainInput, earliestNotAfter } from "./chain.ts";

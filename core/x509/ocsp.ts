@@ -231,12 +231,11 @@ function samePublicKey(a: CertificateInfo, b: CertificateInfo): boolean {
 function certId(certificate: CertificateInfo, issuer: CertificateInfo, hashOid: string): CertID {
   const hash = (data: Uint8Array) =>
     new OctetString(createHash(HASHES[hashOid]).update(data).digest());
-  const key = new Uint8Array(issuer.asn.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey);
   return new CertID({
     hashAlgorithm: new AlgorithmIdentifier({ algorithm: hashOid, parameters: null }),
     issuerNameHash: hash(issuer.subjectDer),
-    issuerKeyHash: hash(key),
-    serialNumber: certificate.asn.tbsCertificate.serialNumber,
+    issuerKeyHash: hash(issuer.publicKeyBits),
+    serialNumber: certificate.serialBytes.slice().buffer,
   });
 }
 
