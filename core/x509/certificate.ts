@@ -81,9 +81,26 @@ export interface CertificateInfo {
   readonly ocspUrls: readonly string[];
   /** Whether the certificate carries id-pkix-ocsp-nocheck. */
   readonly ocspNoCheck: boolean;
+  /** The first critical extension chain validation does not handle, if any. */
+  readonly unhandledCritical?: string;
   /** The subject public key. */
   readonly publicKey: KeyObject;
 }
+
+/** Extensions Go's verifier (Apptainer's) handles when critical; any other refuses a chain. */
+const HANDLED_EXTENSIONS = new Set([
+  "2.5.29.14", // subjectKeyIdentifier
+  "2.5.29.15", // keyUsage
+  "2.5.29.17", // subjectAltName
+  "2.5.29.19", // basicConstraints
+  "2.5.29.30", // nameConstraints
+  "2.5.29.32", // certificatePolicies
+  "2.5.29.33", // policyMappings
+  "2.5.29.35", // authorityKeyIdentifier
+  "2.5.29.36", // policyConstraints
+  "2.5.29.37", // extKeyUsage
+  "2.5.29.54", // inhibitAnyPolicy
+]);
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
@@ -179,6 +196,8 @@ export function parseCertificate(der: Uint8Array): CertificateInfo {
         .flatMap((d) => d.accessLocation.uniformResourceIdentifier ?? [])
       : [],
     ocspNoCheck: extension(id_pkix_ocsp_nocheck) !== undefined,
+    unhandledCritical: tbs.extensions?.find((e) => e.critical && !HANDLED_EXTENSIONS.has(e.extnID))
+      ?.extnID,
     publicKey: x509.publicKey,
   };
 }

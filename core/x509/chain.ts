@@ -34,13 +34,13 @@ interface Hint {
 /**
  * Builds the chain leaf → intermediates → root.
  * @returns the chain, leaf first, a root last.
- * @throws X509Error: `expired`/`not-yet-valid` for the leaf; for no chain, the kind of the
+ * @throws X509Error: `expired`/`not-yet-valid`/`unhandled-critical-extension` for the leaf; for no chain, the kind of the
  * reason the best candidate parent failed (`bad-chain-signature`, `expired`, `not-yet-valid`,
  * `not-ca`, `path-length`) or `untrusted-root`; `no-code-signing-eku` when the chain does not
  * allow code signing.
  */
 export function buildChain(input: ChainInput): CertificateInfo[] {
-  const leafError = validityError(input.leaf, input.at);
+  const leafError = certificateError(input.leaf, input.at);
   if (leafError) throw leafError;
   const hints: Hint[] = [];
   const chain = input.roots.some((root) => sameBytes(root.der, input.leaf.der))
@@ -115,10 +115,16 @@ function linkError(
   if (parent.pathLength !== undefined && below > parent.pathLength) {
     return new X509Error("path-length", "x509: too many intermediates for path length constraint");
   }
-  return validityError(parent, at);
+  return certificateError(parent, at);
 }
 
-function validityError(certificate: CertificateInfo, at: Date): X509Error | undefined {
+function certificateError(certificate: CertificateInfo, at: Date): X509Error | undefined {
+  if (certificate.unhandledCritical !== undefined) {
+    return new X509Error(
+      "unhandled-critical-extension",
+      `x509: unhandled critical extension (${certificate.unhandledCritical})`,
+    );
+  }
   const prefix = "x509: certificate has expired or is not yet valid: current time";
   if (at < certificate.notBefore) {
     return new X509Error(

@@ -22,6 +22,8 @@ export type X509ErrorKind =
   | "not-ca"
   /** An issuer's pathLenConstraint is exceeded. */
   | "path-length"
+  /** A certificate of the chain has a critical extension that is not understood. */
+  | "unhandled-critical-extension"
   /** The leaf (or an issuer's extended key usage) does not allow code signing. */
   | "no-code-signing-eku"
   /** The leaf key is of a type DSSE verification does not support. */

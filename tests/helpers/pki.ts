@@ -55,6 +55,8 @@ export interface IssueOptions {
   ocspNoCheck?: boolean;
   /** Leave out the AIA OCSP URL. */
   noAia?: boolean;
+  /** Add a critical extension no verifier knows (OID 1.3.6.1.4.1.55555.1). */
+  unknownCritical?: boolean;
 }
 
 /** A running `openssl ocsp`; dispose of it to stop it. */
@@ -301,6 +303,7 @@ function extensions(options: IssueOptions, ocspPort: number): string {
     ...(eku.length > 0 ? [`extendedKeyUsage = ${eku.join(", ")}`] : []),
     ...(options.noAia ? [] : [`authorityInfoAccess = OCSP;URI:http://127.0.0.1:${ocspPort}`]),
     ...(options.ocspNoCheck ? ["noCheck = ignored"] : []),
+    ...(options.unknownCritical ? ["1.3.6.1.4.1.55555.1 = critical, ASN1:NULL"] : []),
     "",
   ].join("\n");
 }

@@ -143,6 +143,12 @@ peerTest("x509 chains: openssl PKI", ["openssl"], async (t) => {
     }
   });
 
+  await t.step("a critical extension nobody knows is refused", async () => {
+    const leaf = await pki.issue("Strange", { unknownCritical: true });
+    const message = await refused(trust(pki, leaf.cert), "unhandled-critical-extension");
+    assert.equal(message, "x509: unhandled critical extension (1.3.6.1.4.1.55555.1)");
+  });
+
   await t.step("a PEM file without certificates is refused", () => {
     assert.throws(() => readCertificates("hello\n"), {
       name: "X509Error",
