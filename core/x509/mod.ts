@@ -39,7 +39,7 @@ export interface CertificateTrust {
   ocsp?: OcspPost;
   /** Revocation lists to check the chain against. */
   crls?: readonly Crl[];
-  /** When the chain must be valid (default: now). */
+  /** When the chain must be valid and OCSP answers and CRLs current (default: now). */
   at?: Date;
 }
 

@@ -188,7 +188,12 @@ function responderOf(
   now: Date,
   fail: Fail,
 ): CertificateInfo {
-  const embedded = embeddedCertificate(basicDer);
+  let embedded: CertificateInfo | undefined;
+  try {
+    embedded = embeddedCertificate(basicDer);
+  } catch (error) {
+    throw fail("ocsp-invalid", `malformed responder certificate: ${message(error)}`, error);
+  }
   const responder = embedded === undefined || samePublicKey(embedded, issuer) ? issuer : embedded;
   const raw = basic.tbsResponseDataRaw;
   if (
