@@ -268,10 +268,9 @@ function parseFlagWord(
     if (shorts.startsWith("test.")) {
       return refusal("ambiguous", `${word}: the runtime silently ignores -test.… flags`, at);
     }
-    const spec = set.byShort.get(shorts[0]);
-    const checked = checkSpec(spec, `-${shorts[0]}`, at);
-    if (checked) return checked;
-    const flag = spec!;
+    const found = usableFlag(set.byShort.get(shorts[0]), `-${shorts[0]}`, at);
+    if (!found.ok) return found;
+    const flag = found.spec;
     let given: string;
     if (shorts.length > 2 && shorts[1] === "=") {
       given = shorts.slice(2);
@@ -310,10 +309,9 @@ function parseLong(
   }
   const equals = body.indexOf("=");
   const name = equals === -1 ? body : body.slice(0, equals);
-  const spec = set.byLong.get(name);
-  const checked = checkSpec(spec, `--${name}`, at);
-  if (checked) return checked;
-  const flag = spec!;
+  const found = usableFlag(set.byLong.get(name), `--${name}`, at);
+  if (!found.ok) return found;
+  const flag = found.spec;
   if (equals !== -1) {
     const given = body.slice(equals + 1);
     if (!flag.value && !BOOLEAN_WORDS.has(given)) {
@@ -331,18 +329,19 @@ function parseLong(
   return { ok: true, next: at + 2 };
 }
 
-function checkSpec(
+/** The flag looked up, or why it cannot be used: unknown, or refused by siftrust. */
+function usableFlag(
   spec: FlagSpec | undefined,
   shown: string,
   at: number,
-): RuntimeRefusal | undefined {
+): RuntimeRefusal | { ok: true; spec: FlagSpec } {
   if (spec === undefined) {
     return refusal("unknown-flag", `${shown} is not a flag the runtime accepts here`, at);
   }
   if (spec.refused !== undefined) {
     return refusal("refused-flag", `${shown} is refused: ${spec.refused}`, at);
   }
-  return undefined;
+  return { ok: true, spec };
 }
 
 function placeContainer(

@@ -15,6 +15,7 @@ import {
   type RuntimeRefusalKind,
   SINGULARITYCE_FLAGS,
 } from "../../policy/runtime/mod.ts";
+import { unionFlagSet } from "../../policy/runtime/flag_set.ts";
 
 /** The container a command line starts, or the refusal kind. */
 function container(...argv: string[]): string {
@@ -298,4 +299,20 @@ Deno.test("the flag tables are consistent: no name twice, and the runtimes agree
       if (apptainer.has(name)) assertEquals(apptainer.get(name), value, `${command} --${name}`);
     }
   }
+});
+
+Deno.test("a flag both runtimes know with different arities is refused for singularity", () => {
+  const union = unionFlagSet(
+    [{ long: "bind", short: "B", value: true }, { long: "only-a", value: false }],
+    [{ long: "bind", short: "B", value: false }, { long: "only-b", value: true }],
+  );
+  ok(union.byLong.get("bind")?.refused !== undefined);
+  ok(union.byShort.get("B")?.refused !== undefined);
+  assertEquals(union.byLong.get("only-a"), { long: "only-a", value: false });
+  assertEquals(union.byLong.get("only-b"), { long: "only-b", value: true });
+  // A flag that either runtime refuses stays refused.
+  const refusedInOne = unionFlagSet([{ long: "x", value: false, refused: "no" }], [
+    { long: "x", value: false },
+  ]);
+  assertEquals(refusedInOne.byLong.get("x")?.refused, "no");
 });
