@@ -90,6 +90,9 @@ const DEFAULT_CHUNK = 4 * 1024 * 1024;
  * descriptor had when the copy started: bytes appended during the copy are not copied, and a
  * source cut short during the copy gives a shorter copy. `size` and `sha256` always describe
  * exactly the bytes in the copy. On any failure the temporary file is removed.
+ *
+ * The copy is created, chmod-ed and renamed by name: the destination's folder must be one
+ * that only the running user can write (such as a root-owned image library).
  */
 export async function copyHashed(
   source: CopySource,
