@@ -40,11 +40,8 @@ export async function writeFileAtomic(
   mode: number,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash === -1 ? "." : path.slice(0, slash) || "/";
-  const prefix = `.${path.slice(slash + 1)}.`;
+  const { dir, prefix, temporary } = temporarySibling(path);
   if (options.underLock) await removeTemporaries(dir, prefix);
-  const temporary = `${dir}/${prefix}${crypto.randomUUID()}.tmp`;
   try {
     const file = await Deno.open(temporary, { write: true, createNew: true, mode });
     try {
@@ -62,8 +59,26 @@ export async function writeFileAtomic(
   await syncDir(dir);
 }
 
+/** Where a temporary file for `path` goes: its folder, and `.<name>.<uuid>.tmp` in it. */
+export interface TemporarySibling {
+  /** The folder of `path` (`.` for a bare name). */
+  dir: string;
+  /** `.<name>.`: the start of the name of every temporary file for `path`. */
+  prefix: string;
+  /** A fresh temporary path in `dir`. */
+  temporary: string;
+}
+
+/** A fresh temporary path next to `path`, named so that {@linkcode removeTemporaries} finds it. */
+export function temporarySibling(path: string): TemporarySibling {
+  const slash = path.lastIndexOf("/");
+  const dir = slash === -1 ? "." : path.slice(0, slash) || "/";
+  const prefix = `.${path.slice(slash + 1)}.`;
+  return { dir, prefix, temporary: `${dir}/${prefix}${crypto.randomUUID()}.tmp` };
+}
+
 /** Removes the temporary files of killed writers (`.<name>.<uuid>.tmp`). */
-async function removeTemporaries(dir: string, prefix: string): Promise<void> {
+export async function removeTemporaries(dir: string, prefix: string): Promise<void> {
   for await (const entry of Deno.readDir(dir)) {
     if (entry.isFile && entry.name.startsWith(prefix) && entry.name.endsWith(".tmp")) {
       await Deno.remove(`${dir}/${entry.name}`).catch(() => undefined);
@@ -71,7 +86,8 @@ async function removeTemporaries(dir: string, prefix: string): Promise<void> {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** Flushes a folder's entries (after a rename into it); a no-op where the file system cannot. */
+export async function syncDir(dir: string): Promise<void> {
   const handle = await Deno.open(dir, { read: true });
   try {
     await handle.sync();
