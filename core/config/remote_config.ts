@@ -145,10 +145,9 @@ export class RemoteConfig {
     if (!isMap(this.#doc.getIn(path))) {
       this.#doc.setIn(path, this.#doc.createNode({}));
       // Apptainer writes remotes sorted by name (byte order).
-      (this.#doc.get("Remotes") as YAMLMap).items.sort((a, b) => {
-        const [x, y] = [text(a.key), text(b.key)];
-        return x < y ? -1 : x > y ? 1 : 0;
-      });
+      (this.#doc.get("Remotes") as YAMLMap).items.sort((a, b) =>
+        compareBytes(text(a.key), text(b.key))
+      );
     }
     const node = this.#doc.getIn(path) as YAMLMap;
     writeFields(
@@ -313,4 +312,18 @@ function check(root: Node, where: (offset?: number) => string): void {
     }
   }
   entries(map.get("Credentials", true), "Credentials", CREDENTIAL_FIELDS);
+}
+
+/**
+ * Whether a configuration holds secrets: a remote's access token, or a stored login's
+ * `Auth`. (A registry login's entry holds none: its secret is in `docker-config.json`.)
+ */
+export function holdsSecrets(config: RemoteConfig): boolean {
+  return config.remotes.some((r) => r.token !== "") ||
+    config.credentials.some((c) => c.auth !== "");
+}
+
+/** Byte-wise string order (uppercase before lowercase), as Go's sort does. */
+export function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
