@@ -7,6 +7,7 @@
  */
 
 import { resolve } from "node:path";
+import { isRoot } from "./env.ts";
 import { RemoteError } from "./errors.ts";
 import { readConfig } from "./files.ts";
 import { configLocations, type EnvReader } from "./locations.ts";
@@ -21,6 +22,8 @@ export interface ConfigFiles {
   system: string;
   /** Whether `user` is the system file itself (then nothing is merged into it). */
   userIsSystem: boolean;
+  /** Tells whether siftrust runs as root (default {@linkcode isRoot}); tests replace it. */
+  isRoot?: () => boolean;
 }
 
 /** The files for this environment; `config` replaces the user's file. */
@@ -85,4 +88,12 @@ export function refuseSecretsInSystemFile(files: ConfigFiles): void {
       `logins are not stored in the system file ${files.user}, which every user can read`,
     );
   }
+}
+
+/**
+ * Refuses a system-wide change unless siftrust runs as root; `message` says which change.
+ * @throws RemoteError `not-root`
+ */
+export function requireRoot(files: ConfigFiles, message: string): void {
+  if (!(files.isRoot ?? isRoot)()) throw new RemoteError("not-root", message);
 }

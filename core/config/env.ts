@@ -35,8 +35,3 @@ export function isRoot(): boolean {
     );
   }
 }
-
-/** Refuses a system-wide change unless siftrust runs as root; `message` says which change. */
-export function requireRoot(message: string): void {
-  if (!isRoot()) throw new RemoteError("not-root", message);
-}

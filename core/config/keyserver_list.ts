@@ -8,9 +8,8 @@
  * @module
  */
 
-import { type ConfigFiles, shippedUnlessExists } from "./config_files.ts";
+import { type ConfigFiles, requireRoot, shippedUnlessExists } from "./config_files.ts";
 import { discoverServices, DiscoveryError } from "./discovery.ts";
-import { requireRoot } from "./env.ts";
 import { RemoteError } from "./errors.ts";
 import { SYSTEM_CONFIG_MODE, updateConfig } from "./files.ts";
 import { keyserverBaseUrl, sameKeyserver } from "./keyserver_uri.ts";
@@ -61,7 +60,7 @@ export async function addKeyserver(
   change: KeyserverChange & { order?: number; insecure?: boolean },
   options: KeyserverListOptions = {},
 ): Promise<KeyserverChangeDone> {
-  requireRoot(NOT_ROOT);
+  requireRoot(files, NOT_ROOT);
   const { uri, order } = change;
   if (uri === "") throw new RemoteError("invalid-uri", "invalid URI: cannot have empty URI");
   keyserverBaseUrl(uri);
@@ -102,7 +101,7 @@ export async function removeKeyserver(
   change: KeyserverChange,
   options: KeyserverListOptions = {},
 ): Promise<KeyserverChangeDone> {
-  requireRoot(NOT_ROOT);
+  requireRoot(files, NOT_ROOT);
   const { uri } = change;
   if (uri === "") throw new RemoteError("invalid-uri", "invalid URI: cannot have empty URI");
   const path = files.system;

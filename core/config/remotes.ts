@@ -7,8 +7,7 @@
  * @module
  */
 
-import { type ConfigFiles, readSystem, shippedUnlessExists } from "./config_files.ts";
-import { requireRoot } from "./env.ts";
+import { type ConfigFiles, readSystem, requireRoot, shippedUnlessExists } from "./config_files.ts";
 import { RemoteError } from "./errors.ts";
 import { readConfig, SYSTEM_CONFIG_MODE, updateConfig, USER_CONFIG_MODE } from "./files.ts";
 import { activeEndpoint } from "./keyservers.ts";
@@ -25,7 +24,7 @@ interface Target {
 /** The system file when `global` (root only), else the user's. */
 function targetFile(files: ConfigFiles, global: boolean | undefined): Target {
   if (global) {
-    requireRoot("Unable to modify global endpoint configuration file: not root user");
+    requireRoot(files, "Unable to modify global endpoint configuration file: not root user");
     return { path: files.system, system: true };
   }
   return { path: files.user, system: files.userIsSystem };
@@ -127,7 +126,7 @@ export async function useRemote(
   name: string,
   options: { global?: boolean; exclusive?: boolean } = {},
 ): Promise<string[]> {
-  if (options.exclusive) requireRoot("unable to set endpoint as exclusive: not root user");
+  if (options.exclusive) requireRoot(files, "unable to set endpoint as exclusive: not root user");
   const target = targetFile(files, options.global || options.exclusive);
   const system = target.system ? undefined : await readSystem(files);
   return await updateConfig(target.path, modeOf(target), async (config) => {
