@@ -25,15 +25,12 @@ export type DiscoveryErrorKind = "unreachable" | "status" | "answer";
 export class DiscoveryError extends Error {
   /** What kind of failure. */
   readonly kind: DiscoveryErrorKind;
-  /** The HTTP client's failure, for `unreachable`. */
-  override readonly cause?: HttpError;
 
-  /** A failure of this kind. */
-  constructor(kind: DiscoveryErrorKind, message: string, cause?: HttpError) {
-    super(message);
+  /** A failure of this kind; `cause` is the HTTP client's failure, for `unreachable`. */
+  constructor(kind: DiscoveryErrorKind, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = "DiscoveryError";
     this.kind = kind;
-    this.cause = cause;
   }
 }
 

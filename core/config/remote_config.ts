@@ -33,6 +33,7 @@ export interface KeyserverEntry {
 
 /** A remote endpoint (`Remotes.<name>`). */
 export interface Endpoint {
+  /** The remote's name (its key under `Remotes`). */
   name: string;
   /** Host and path, no scheme. */
   uri: string;
@@ -44,6 +45,7 @@ export interface Endpoint {
   exclusive: boolean;
   /** Service discovery over http. */
   insecure: boolean;
+  /** The ordered keyservers; empty means the discovered one. */
   keyservers: KeyserverEntry[];
 }
 
@@ -53,6 +55,7 @@ export interface Credential {
   uri: string;
   /** The whole Authorization header value (keyservers); empty for registries. */
   auth: string;
+  /** TLS certificates are not checked (registries: http is used). */
   insecure: boolean;
 }
 
