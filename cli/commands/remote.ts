@@ -16,7 +16,6 @@ import {
   endpointStatus,
   forgetToken,
   isKeyserverUri,
-  normalizeEndpointUri,
   readEffective,
   refuseSecretsInSystemFile,
   RemoteError,
@@ -82,16 +81,14 @@ export function registerRemote(program: Command): void {
     )
     .action(guarded(async (name, uri, options) => {
       const f = files();
-      const insecure = !!options.insecure || apptainerEnvFlag(env, "ADD_INSECURE");
-      const normalized = normalizeEndpointUri(uri, insecure);
-      if (normalized.insecureIgnored) log("info", "--insecure ignored for https remote");
-      const { endpoint } = await addRemote(f, {
+      const { endpoint, insecureIgnored } = await addRemote(f, {
         name,
-        uri: normalized.uri,
-        insecure: normalized.insecure,
+        uri,
+        insecure: !!options.insecure || apptainerEnvFlag(env, "ADD_INSECURE"),
         global: options.global,
         makeDefault: options.default,
       });
+      if (insecureIgnored) log("info", "--insecure ignored for https remote");
       log("info", `Remote "${name}" added.`);
       if (!options.login) return;
       if (options.global) {

@@ -8,6 +8,7 @@
  */
 
 import { type ConfigFiles, readSystem, requireRoot, shippedUnlessExists } from "./config_files.ts";
+import { normalizeEndpointUri } from "./endpoint_uri.ts";
 import { RemoteError } from "./errors.ts";
 import { readConfig, SYSTEM_CONFIG_MODE, updateConfig, USER_CONFIG_MODE } from "./files.ts";
 import { activeEndpoint } from "./keyservers.ts";
@@ -46,9 +47,9 @@ function checkExclusive(config: RemoteConfig, name: string, system?: RemoteConfi
 export interface NewRemote {
   /** The remote's name. */
   name: string;
-  /** The endpoint URI, normalized (see endpoint_uri.ts). */
+  /** The endpoint URI as given (normalized as endpoint_uri.ts says). */
   uri: string;
-  /** Service discovery over http. */
+  /** Service discovery over http (needed for an `http://` URI, ignored for `https://`). */
   insecure: boolean;
   /** Add it to the system file (root only). */
   global?: boolean;
@@ -56,26 +57,35 @@ export interface NewRemote {
   makeDefault: boolean;
 }
 
+/** What {@linkcode addRemote} did. */
+export interface AddedRemote {
+  /** The remote, as stored. */
+  endpoint: Endpoint;
+  /** The file it went to. */
+  path: string;
+  /** `insecure` was asked for an `https://` URI, and dropped. */
+  insecureIgnored: boolean;
+}
+
 /**
- * Adds a remote endpoint. Returns it and the file it went to.
- * @throws RemoteError `invalid-name`, `not-root`, `exists` or `exclusive`
+ * Adds a remote endpoint.
+ * @throws RemoteError `not-root`, `invalid-name`, `invalid-uri`, `insecure-required`, `exists`
+ * or `exclusive`
  */
-export async function addRemote(
-  files: ConfigFiles,
-  remote: NewRemote,
-): Promise<{ endpoint: Endpoint; path: string }> {
+export async function addRemote(files: ConfigFiles, remote: NewRemote): Promise<AddedRemote> {
   const target = targetFile(files, remote.global);
   if (remote.name.trim() === "") {
     throw new RemoteError("invalid-name", "invalid name: cannot have empty name");
   }
+  const { uri, insecure, insecureIgnored } = normalizeEndpointUri(remote.uri, remote.insecure);
   const system = target.system ? undefined : await readSystem(files);
   const endpoint: Endpoint = {
     name: remote.name,
-    uri: remote.uri,
+    uri,
     token: "",
     system: target.system,
     exclusive: false,
-    insecure: remote.insecure,
+    insecure,
     keyservers: [],
   };
   await updateConfig(target.path, modeOf(target), async (config) => {
@@ -89,7 +99,7 @@ export async function addRemote(
     }
     config.setRemote(endpoint);
   });
-  return { endpoint, path: target.path };
+  return { endpoint, path: target.path, insecureIgnored };
 }
 
 /**

@@ -104,6 +104,27 @@ Deno.test("addRemote, useRemote, removeRemote: names, defaults, exclusivity and 
       makeDefault: true,
     });
     assert.equal(added.path, f.user);
+    assert.equal(added.insecureIgnored, false);
+    const https = await addRemote(f, {
+      name: "secure",
+      uri: "https://secure.example.com/",
+      insecure: true,
+      makeDefault: false,
+    });
+    assert.deepEqual([https.endpoint.uri, https.endpoint.insecure, https.insecureIgnored], [
+      "secure.example.com",
+      false,
+      true,
+    ]);
+    await rejectsWith(
+      "insecure-required",
+      addRemote(f, {
+        name: "plain",
+        uri: "http://plain.example",
+        insecure: false,
+        makeDefault: false,
+      }),
+    );
     assert.equal((await readConfig(f.user))?.active, "mine");
     await rejectsWith(
       "exists",
