@@ -6,18 +6,38 @@
  * @module
  */
 
+import { HttpError, httpRequest, responseJson } from "../http/mod.ts";
 import type { Endpoint } from "./remote_config.ts";
 import { DEFAULT_ENDPOINT_URI, DEFAULT_KEYSERVER } from "./merge.ts";
 
 /** How long discovery may take before it is given up (the reference waits 10 s). */
 export const DISCOVERY_TIMEOUT_MS = 5000;
+/** The largest configuration document read. */
+const MAX_DOCUMENT_BYTES = 1024 * 1024;
+
+/**
+ * Why discovery failed: no answer (`unreachable`, with the HTTP client's failure), a non-200
+ * `status`, or an `answer` that is not a JSON document.
+ */
+export type DiscoveryErrorKind = "unreachable" | "status" | "answer";
 
 /** Discovery failed; the message says why. */
-export class DiscoveryError extends Error {}
+export class DiscoveryError extends Error {
+  /** What kind of failure. */
+  readonly kind: DiscoveryErrorKind;
+
+  /** A failure of this kind; `cause` is the HTTP client's failure, for `unreachable`. */
+  constructor(kind: DiscoveryErrorKind, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "DiscoveryError";
+    this.kind = kind;
+  }
+}
 
 /**
  * The services of an endpoint by name (`keyserver`, `library`, `token`, …), from its
  * configuration document.
+ * @throws DiscoveryError when the document cannot be had
  */
 export async function discoverServices(
   endpoint: Endpoint,
@@ -29,23 +49,18 @@ export async function discoverServices(
   }://${endpoint.uri}/assets/config/config.prod.json`;
   let body: unknown;
   try {
-    const response = await fetch(url, {
-      headers: { "User-Agent": "siftrust" },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const response = await httpRequest(url, { timeoutMs, maxBytes: MAX_DOCUMENT_BYTES });
     if (response.status !== 200) {
-      await response.body?.cancel();
       throw new DiscoveryError(
+        "status",
         `error response from server: ${response.status} ${response.statusText}`,
       );
     }
-    body = await response.json();
+    body = responseJson(response);
+    if (body === undefined) throw new DiscoveryError("answer", `the answer of ${url} is not JSON`);
   } catch (error) {
-    if (error instanceof DiscoveryError) throw error;
-    const reason = error instanceof DOMException && error.name === "TimeoutError"
-      ? `no answer within ${timeoutMs / 1000} s`
-      : ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
-    throw new DiscoveryError(`cannot reach ${url}: ${reason}`);
+    if (!(error instanceof HttpError)) throw error;
+    throw new DiscoveryError("unreachable", error.message, error);
   }
   const services = new Map<string, string>();
   if (typeof body !== "object" || body === null) return services;

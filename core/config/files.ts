@@ -1,13 +1,13 @@
 /**
  * Reading and updating `remote.yaml` files: updates are locked (concurrent writers take
  * turns) and atomic (a crash leaves the old file or the new one). A file that holds
- * credentials is written with mode 0600.
+ * secrets (see `holdsSecrets`) is written with mode 0600.
  *
  * @module
  */
 
 import { withDirLock, writeFileAtomic } from "../files/atomic.ts";
-import { ConfigError, RemoteConfig } from "./remote_config.ts";
+import { ConfigError, holdsSecrets, RemoteConfig } from "./remote_config.ts";
 
 /** Mode of the user's configuration file. */
 export const USER_CONFIG_MODE = 0o600;
@@ -40,12 +40,10 @@ export async function updateConfig<T>(
   return await withDirLock(dir, async () => {
     const config = (await readConfig(path)) ?? RemoteConfig.empty(path);
     const result = await change(config);
-    const holdsSecrets = config.credentials.length > 0 ||
-      config.remotes.some((r) => r.token !== "");
     await writeFileAtomic(
       path,
       new TextEncoder().encode(config.toString()),
-      holdsSecrets ? USER_CONFIG_MODE : mode,
+      holdsSecrets(config) ? USER_CONFIG_MODE : mode,
       { underLock: true },
     );
     return result;

@@ -33,6 +33,7 @@ export interface KeyserverEntry {
 
 /** A remote endpoint (`Remotes.<name>`). */
 export interface Endpoint {
+  /** The remote's name (its key under `Remotes`). */
   name: string;
   /** Host and path, no scheme. */
   uri: string;
@@ -44,6 +45,7 @@ export interface Endpoint {
   exclusive: boolean;
   /** Service discovery over http. */
   insecure: boolean;
+  /** The ordered keyservers; empty means the discovered one. */
   keyservers: KeyserverEntry[];
 }
 
@@ -53,6 +55,7 @@ export interface Credential {
   uri: string;
   /** The whole Authorization header value (keyservers); empty for registries. */
   auth: string;
+  /** TLS certificates are not checked (registries: http is used). */
   insecure: boolean;
 }
 
@@ -145,10 +148,9 @@ export class RemoteConfig {
     if (!isMap(this.#doc.getIn(path))) {
       this.#doc.setIn(path, this.#doc.createNode({}));
       // Apptainer writes remotes sorted by name (byte order).
-      (this.#doc.get("Remotes") as YAMLMap).items.sort((a, b) => {
-        const [x, y] = [text(a.key), text(b.key)];
-        return x < y ? -1 : x > y ? 1 : 0;
-      });
+      (this.#doc.get("Remotes") as YAMLMap).items.sort((a, b) =>
+        compareBytes(text(a.key), text(b.key))
+      );
     }
     const node = this.#doc.getIn(path) as YAMLMap;
     writeFields(
@@ -313,4 +315,18 @@ function check(root: Node, where: (offset?: number) => string): void {
     }
   }
   entries(map.get("Credentials", true), "Credentials", CREDENTIAL_FIELDS);
+}
+
+/**
+ * Whether a configuration holds secrets: a remote's access token, or a stored login's
+ * `Auth`. (A registry login's entry holds none: its secret is in `docker-config.json`.)
+ */
+export function holdsSecrets(config: RemoteConfig): boolean {
+  return config.remotes.some((r) => r.token !== "") ||
+    config.credentials.some((c) => c.auth !== "");
+}
+
+/** Byte-wise string order (uppercase before lowercase), as Go's sort does. */
+export function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -8,13 +8,13 @@
  * | {@linkcode pushKey} | `POST /pks/add`, form field `keytext` |
  *
  * Query keys are sorted. The base URL is the keyserver's scheme and host (`hkp` is http on port
- * 11371, `hkps` is https; any path is dropped). Every request carries `User-Agent: siftrust`,
- * the keyserver's `Authorization` when it has one, and must be answered within 5 s (the whole
- * answer, not just its headers). Answers are capped at 16 MiB.
+ * 11371, `hkps` is https; any path is dropped). Requests go through the one HTTP client
+ * (core/http/client.ts): each carries `User-Agent: siftrust/<version>` and the keyserver's
+ * `Authorization` when it has one, and must be answered within 5 s (the whole answer, not
+ * just its headers). Answers are capped at 16 MiB.
  *
- * TLS certificates are always checked, except for keyservers configured `Insecure: true` over
- * https: Deno's `fetch` cannot skip the check for one request, so those requests go through
- * `node:https` with `rejectUnauthorized: false` (Apptainer's `InsecureSkipVerify`).
+ * TLS certificates are always checked, except for keyservers configured `Insecure: true`
+ * (Apptainer's `InsecureSkipVerify`).
  *
  * Every failure is an {@linkcode HkpError}.
  *
@@ -22,7 +22,7 @@
  */
 
 import { STATUS_CODES } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { HttpError, httpRequest, type HttpResponse } from "../http/mod.ts";
 import { keyserverBaseUrl, KeyserverUriError } from "../config/keyserver_uri.ts";
 import type { Keyserver } from "../config/keyservers.ts";
 import { type Keyring, KeyringError, parseKeyring } from "../keys/keyring.ts";
@@ -31,8 +31,6 @@ import { type Keyring, KeyringError, parseKeyring } from "../keys/keyring.ts";
 export const HKP_TIMEOUT_MS = 5000;
 /** The largest answer read; a longer one is an error. */
 export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
-/** The User-Agent of every request. */
-export const USER_AGENT = "siftrust";
 
 /**
  * What went wrong: `status`, a non-2xx answer; `transport`, no answer (connection refused, DNS,
@@ -187,167 +185,62 @@ async function exchange(
   url.search = new URLSearchParams(
     Object.entries(query).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   ).toString();
-  const headers: Record<string, string> = { "User-Agent": USER_AGENT };
+  const headers: Record<string, string> = {};
   const authorization = keyserver.authorization?.trim();
   if (authorization && !/^bearer$/i.test(authorization)) headers.Authorization = authorization;
   if (form !== undefined) headers["Content-Type"] = "application/x-www-form-urlencoded";
   const timeoutMs = options.timeoutMs ?? HKP_TIMEOUT_MS;
   const where = base.origin;
-  const request = { url, method, headers, body: form, timeoutMs };
-  let raw: Omit<Answer, "base">;
+  let raw: HttpResponse;
   try {
-    raw = keyserver.insecure && url.protocol === "https:"
-      ? await insecureHttps(request)
-      : await viaFetch(request);
+    raw = await httpRequest(url, {
+      method,
+      headers,
+      body: form,
+      timeoutMs,
+      maxBytes: MAX_ANSWER_BYTES,
+      insecure: keyserver.insecure,
+    });
   } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
     throw transportError(keyserver.uri, where, timeoutMs, error);
   }
   if (raw.status < 200 || raw.status > 299) {
     throw new HkpError(keyserver.uri, "status", statusText(raw), raw.status);
   }
-  return { ...raw, base: where };
+  return { base: where, status: raw.status, statusText: raw.statusText, body: raw.body };
 }
 
-interface Request {
-  url: URL;
-  method: string;
-  headers: Record<string, string>;
-  body?: string;
-  timeoutMs: number;
-}
-
-/** The time limit ran out. */
-class Timeout extends Error {}
-/** The answer is larger than {@linkcode MAX_ANSWER_BYTES}. */
-class TooLarge extends Error {}
-
-async function viaFetch(request: Request): Promise<Omit<Answer, "base">> {
-  const signal = AbortSignal.timeout(request.timeoutMs);
-  try {
-    const response = await fetch(request.url, {
-      method: request.method,
-      headers: request.headers,
-      body: request.body,
-      signal,
-    });
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (response.body !== null) {
-      for await (const chunk of response.body) {
-        size += chunk.length;
-        if (size > MAX_ANSWER_BYTES) {
-          await response.body.cancel().catch(() => undefined);
-          throw new TooLarge();
-        }
-        chunks.push(chunk);
-      }
-    }
-    return { status: response.status, statusText: response.statusText, body: concat(chunks) };
-  } catch (error) {
-    if (signal.aborted) throw new Timeout();
-    throw error;
-  }
-}
-
-/**
- * https without certificate checks, for keyservers configured `Insecure: true`: `node:https`
- * with `rejectUnauthorized: false`, no connection reuse. The promise settles on the first of
- * the answer's end, an error, the time limit or the size limit (it does not wait for the
- * socket to acknowledge `destroy`).
- */
-async function insecureHttps(request: Request): Promise<Omit<Answer, "base">> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await new Promise((resolve, reject) => {
-      let settled = false;
-      const settle = (finish: () => void) => {
-        if (settled) return;
-        settled = true;
-        finish();
-      };
-      const body = request.body === undefined ? undefined : new TextEncoder().encode(request.body);
-      const outgoing = httpsRequest(request.url, {
-        method: request.method,
-        headers: body === undefined
-          ? request.headers
-          : { ...request.headers, "Content-Length": String(body.length) },
-        rejectUnauthorized: false,
-        agent: false,
-      }, (incoming) => {
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        incoming.on("data", (chunk: Uint8Array) => {
-          size += chunk.length;
-          if (size <= MAX_ANSWER_BYTES) chunks.push(chunk);
-          else {
-            settle(() => reject(new TooLarge()));
-            outgoing.destroy();
-          }
-        });
-        incoming.on("end", () =>
-          settle(() =>
-            resolve({
-              status: incoming.statusCode ?? 0,
-              statusText: incoming.statusMessage ?? "",
-              body: concat(chunks),
-            })
-          ));
-        incoming.on("error", (error) => settle(() => reject(error)));
-      });
-      timer = setTimeout(() => {
-        settle(() => reject(new Timeout()));
-        outgoing.destroy();
-      }, request.timeoutMs);
-      outgoing.on("error", (error) => settle(() => reject(error)));
-      outgoing.end(body);
-    });
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
+/** A failure of the HTTP client as an {@linkcode HkpError} that names the keyserver. */
 function transportError(
   keyserver: string,
   where: string,
   timeoutMs: number,
-  error: unknown,
+  error: HttpError,
 ): HkpError {
-  if (error instanceof Timeout) {
-    return new HkpError(
-      keyserver,
-      "timeout",
-      `${where} gave no answer within ${timeoutMs / 1000} s`,
-    );
+  switch (error.kind) {
+    case "timeout":
+      return new HkpError(
+        keyserver,
+        "timeout",
+        `${where} gave no answer within ${timeoutMs / 1000} s`,
+      );
+    case "too-large":
+      return new HkpError(
+        keyserver,
+        "answer",
+        `the answer of ${where} is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB`,
+      );
+    case "not-permitted":
+    case "invalid-url":
+      return new HkpError(keyserver, "config", `cannot reach ${where}: ${error.reason}`);
+    case "unreachable":
+      return new HkpError(keyserver, "transport", `cannot reach ${where}: ${error.reason}`);
   }
-  if (error instanceof TooLarge) {
-    return new HkpError(
-      keyserver,
-      "answer",
-      `the answer of ${where} is larger than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB`,
-    );
-  }
-  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-    return new HkpError(
-      keyserver,
-      "config",
-      `cannot reach ${where}: network access is not permitted (run with --allow-net)`,
-    );
-  }
-  return new HkpError(keyserver, "transport", `cannot reach ${where}: ${reasonOf(error)}`);
-}
-
-/** The useful part of a fetch failure: `tcp connect error: Connection refused (os error 111)`. */
-function reasonOf(error: unknown): string {
-  const err = error as Error;
-  const cause = err?.cause instanceof Error ? err.cause.message : "";
-  const text = cause !== "" ? cause : String(err?.message ?? error);
-  return text
-    .replace(/^error sending request for url \([^)]*\): /, "")
-    .replace(/^client error \((Connect|SendRequest)\): /, "");
 }
 
 /** `<code> <reason>`, plus `: <message>` from a JSON error envelope. */
-function statusText(answer: Omit<Answer, "base">): string {
+function statusText(answer: HttpResponse): string {
   const reason = STATUS_CODES[answer.status] ?? answer.statusText;
   let text = reason ? `${answer.status} ${reason}` : String(answer.status);
   try {
@@ -368,14 +261,4 @@ export function printable(text: string, max = 300): string {
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
   return safe.length > max ? `${safe.slice(0, max)}…` : safe;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

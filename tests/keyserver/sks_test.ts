@@ -16,6 +16,7 @@ import {
   rejects,
 } from "node:assert/strict";
 import { join } from "node:path";
+import { USER_AGENT } from "../../core/http/mod.ts";
 import { createImage, DataType, FsType, partitionExtra, PartType } from "../../core/sif/mod.ts";
 import * as openpgp from "openpgp";
 import {
@@ -292,7 +293,7 @@ Deno.test("HKP requests: sorted query, key IDs with their leading zeros, headers
     const [get] = fake.received;
     assertEquals(get.method, "GET");
     assertEquals(get.pathAndQuery, "/pks/lookup?exact=on&op=get&search=0x0023456789abcdef");
-    assertEquals(get.headers.get("user-agent"), "siftrust");
+    assertEquals(get.headers.get("user-agent"), USER_AGENT);
     assertEquals(get.headers.get("authorization"), "Basic eDp5");
 
     answer = () => new Response("info:1:0\n");
