@@ -52,7 +52,7 @@ export interface HashJob {
 
 /** How a pool is sized. */
 export interface HashPoolOptions {
-  /** At most this many workers. Default: the number of CPUs. */
+  /** At most this many workers. Default: the number of CPUs, at most {@linkcode MAX_DEFAULT_WORKERS}. */
   size?: number;
   /** Idle workers stop after this many milliseconds without a job. Default 100. */
   idleMs?: number;
@@ -72,6 +72,13 @@ interface Slot {
 
 const DEFAULT_CHUNK = 4 << 20;
 
+/**
+ * The default pool size is the number of CPUs, but at most this: each worker costs about
+ * 25 MiB (its isolate and the chunks in flight), and 8 workers hash faster than most storage
+ * reads.
+ */
+export const MAX_DEFAULT_WORKERS = 8;
+
 /** A pool of hashing workers (see the module documentation). */
 export class HashPool implements Disposable {
   readonly #size: number;
@@ -86,7 +93,8 @@ export class HashPool implements Disposable {
   #closed = false;
 
   constructor(options: HashPoolOptions = {}) {
-    this.#size = Math.max(1, options.size ?? (navigator.hardwareConcurrency || 1));
+    const cpus = Math.min(navigator.hardwareConcurrency || 1, MAX_DEFAULT_WORKERS);
+    this.#size = Math.max(1, options.size ?? cpus);
     this.#idleMs = options.idleMs ?? 100;
     this.#chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
     this.#buffersPerJob = Math.max(2, options.buffersPerJob ?? 3);
