@@ -21,6 +21,7 @@ export class HashPoolError extends Error {
   /** What went wrong. */
   readonly kind: HashPoolErrorKind;
 
+  /** A pool error of this kind. */
   constructor(kind: HashPoolErrorKind, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "HashPoolError";
@@ -92,6 +93,7 @@ export class HashPool implements Disposable {
   #nextJob = 1;
   #closed = false;
 
+  /** A pool; no worker starts before the first job. */
   constructor(options: HashPoolOptions = {}) {
     const cpus = Math.min(navigator.hardwareConcurrency || 1, MAX_DEFAULT_WORKERS);
     this.#size = Math.max(1, options.size ?? cpus);

@@ -20,28 +20,39 @@ import type { Hash } from "node:crypto";
 
 /** Pool → worker: start a job with one hash per entry of `hashes` (node:crypto names). */
 export interface BeginMessage {
+  /** The kind of message. */
   type: "begin";
+  /** The job the message is about. */
   job: number;
+  /** node:crypto hash names, one hash each. */
   hashes: string[];
 }
 
 /** Pool → worker: feed `chunk` to the job's hashes numbered `sinks`, then send it back. */
 export interface DataMessage {
+  /** The kind of message. */
   type: "data";
+  /** The job the message is about. */
   job: number;
+  /** Indexes into the job's hashes. */
   sinks: number[];
+  /** Bytes of the job's data, in order. */
   chunk: Uint8Array;
 }
 
 /** Pool → worker: the job's data is all sent; reply with its digests. */
 export interface EndMessage {
+  /** The kind of message. */
   type: "end";
+  /** The job the message is about. */
   job: number;
 }
 
 /** Pool → worker: forget the job (its reading failed). */
 export interface AbortMessage {
+  /** The kind of message. */
   type: "abort";
+  /** The job the message is about. */
   job: number;
 }
 
@@ -50,22 +61,31 @@ export type ToWorker = BeginMessage | DataMessage | EndMessage | AbortMessage;
 
 /** Worker → pool: this chunk is hashed; its buffer is returned for reuse. */
 export interface HashedMessage {
+  /** The kind of message. */
   type: "hashed";
+  /** The job the message is about. */
   job: number;
+  /** Bytes of the job's data, in order. */
   chunk: Uint8Array;
 }
 
 /** Worker → pool: the job's digests, in lower-case hex, in the order of its `hashes`. */
 export interface DigestsMessage {
+  /** The kind of message. */
   type: "digests";
+  /** The job the message is about. */
   job: number;
+  /** Lower-case hex digests, one per hash. */
   hex: string[];
 }
 
 /** Worker → pool: the job failed in the worker (e.g. an unknown hash name). */
 export interface FailedMessage {
+  /** The kind of message. */
   type: "failed";
+  /** The job the message is about. */
   job: number;
+  /** What went wrong. */
   message: string;
 }
 
@@ -74,7 +94,9 @@ export type FromWorker = HashedMessage | DigestsMessage | FailedMessage;
 
 /** The part of a worker's global scope the worker code uses. */
 export interface WorkerScope {
+  /** Where the pool's messages arrive. */
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+  /** Sends a message to the pool. */
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
 }
 
