@@ -23,6 +23,12 @@ import {
 } from "../../core/sif/mod.ts";
 import { DigestPlan } from "../../core/integrity/hashing.ts";
 import { HashPool, HashPoolError } from "../../core/integrity/hash_pool.ts";
+import {
+  type FromWorker,
+  hashWorkerMain,
+  type ToWorker,
+  type WorkerScope,
+} from "../../core/integrity/hash_worker.ts";
 import { type DigestAlgorithm, nodeHashName } from "../../core/integrity/digest.ts";
 import { signImage, verifyImage } from "../../core/integrity/mod.ts";
 import { KeySet } from "../../core/keys/mod.ts";
@@ -380,4 +386,33 @@ Deno.test("a bad descriptor, a short read or a worker's failure is a typed error
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the worker's code answers the pool's messages (run in this thread)", () => {
+  const sent: FromWorker[] = [];
+  const scope: WorkerScope = { onmessage: null, postMessage: (message) => sent.push(message) };
+  hashWorkerMain(scope, createHash);
+  const send = (message: ToWorker) =>
+    scope.onmessage!(new MessageEvent("message", { data: message }));
+  const a = bytes(1000, random(11));
+  const b = bytes(77, random(12));
+  send({ type: "begin", job: 1, hashes: ["sha256", "sha512-224"] });
+  send({ type: "data", job: 1, sinks: [0, 1], chunk: a.slice() });
+  send({ type: "data", job: 1, sinks: [1], chunk: b.slice() });
+  send({ type: "end", job: 1 });
+  assertEquals(sent.map((m) => m.type), ["hashed", "hashed", "digests"]);
+  assertEquals(sent[2], {
+    type: "digests",
+    job: 1,
+    hex: [
+      createHash("sha256").update(a).digest("hex"),
+      createHash("sha512-224").update(a).update(b).digest("hex"),
+    ],
+  });
+  sent.length = 0;
+  send({ type: "begin", job: 2, hashes: ["sha256"] });
+  send({ type: "abort", job: 2 });
+  send({ type: "end", job: 2 });
+  send({ type: "begin", job: 3, hashes: ["no-such-hash"] });
+  assertEquals(sent.map((m) => [m.type, m.job]), [["failed", 3]]);
 });
