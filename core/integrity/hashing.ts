@@ -61,20 +61,20 @@ export class DigestPlan {
       this.#objects.has(d.id) || this.#groups.has(d.groupId)
     );
     const total = work.reduce((sum, d) => sum + d.size, 0);
-    const pool = options.pool ?? sharedHashPool;
-    if (pool !== false && total >= (options.poolMinBytes ?? POOL_MIN_BYTES)) {
-      await this.#runPooled(typeof pool === "function" ? pool() : pool, image, work, onProgress);
-      return;
+    if (options.pool !== false && total >= (options.poolMinBytes ?? POOL_MIN_BYTES)) {
+      const pool = options.pool ?? sharedHashPool();
+      await this.#runPooled(pool, image, work, total, onProgress);
+    } else {
+      await this.#runInline(image, work, total, onProgress);
     }
-    await this.#runInline(image, work, onProgress);
   }
 
   async #runInline(
     image: SifImage,
     work: Descriptor[],
+    total: number,
     onProgress?: ProgressCallback,
   ): Promise<void> {
-    const total = work.reduce((sum, d) => sum + d.size, 0);
     const groupHashers = new Map<number, Map<DigestAlgorithm, Hash>>();
     for (const [groupId, algorithms] of this.#groups) {
       groupHashers.set(groupId, hashers(algorithms));
@@ -105,6 +105,7 @@ export class DigestPlan {
     pool: HashPool,
     image: SifImage,
     work: Descriptor[],
+    total: number,
     onProgress?: ProgressCallback,
   ): Promise<void> {
     const hashes: string[] = [];
@@ -126,7 +127,6 @@ export class DigestPlan {
         ...groupSinks.get(d.groupId) ?? [],
       ],
     }));
-    const total = work.reduce((sum, d) => sum + d.size, 0);
     let done = 0;
     onProgress?.(0, total);
     const hex = await pool.hash({
