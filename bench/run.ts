@@ -11,6 +11,7 @@
 
 import { checkSpeed } from "./check_speed.ts";
 import { type BenchResult, GNU_TIME, humanSize, markdownTable } from "./measure.ts";
+import { parallelCheck } from "./parallel_check.ts";
 import { sifListRss } from "./sif_list_rss.ts";
 import { startup } from "./startup.ts";
 import { verifySpeed } from "./verify_speed.ts";
@@ -20,6 +21,7 @@ const BENCHMARKS: { name: string; run: (runs: number) => Promise<BenchResult> }[
   { name: "sif_list_rss", run: sifListRss },
   { name: "verify_speed", run: verifySpeed },
   { name: "check_speed", run: checkSpeed },
+  { name: "parallel_check", run: parallelCheck },
   { name: "startup", run: startup },
 ];
 

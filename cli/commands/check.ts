@@ -93,7 +93,7 @@ export function registerCheck(program: Command): void {
     .option(
       "-j, --jobs <n>",
       "how many images to check at once",
-      String(Math.min(4, navigator.hardwareConcurrency || 2)),
+      String(navigator.hardwareConcurrency || 1),
     )
     .addHelpText(
       "after",

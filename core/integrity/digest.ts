@@ -69,9 +69,14 @@ export function formatDigest(digest: Digest): string {
   return `${digest.algorithm}:${digest.hex}`;
 }
 
+/** node:crypto's name of an algorithm (`sha512-256` for `sha512_256`). */
+export function nodeHashName(algorithm: DigestAlgorithm): string {
+  return NODE_NAMES[algorithm];
+}
+
 /** A new incremental hash for an algorithm. */
 export function createHasher(algorithm: DigestAlgorithm): Hash {
-  return createHash(NODE_NAMES[algorithm]);
+  return createHash(nodeHashName(algorithm));
 }
 
 /** The digest of some bytes. */

@@ -3,15 +3,31 @@
  * file order, and fed to every digest algorithm asked of it at the same time — and to the
  * digest of its group's concatenated data, which legacy group signatures sign.
  *
+ * Large work goes to the process's hashing pool (core/integrity/hash_pool.ts): the image is
+ * still read here, from its one open file, but hashed on a worker, so that several images are
+ * hashed on several cores at once. Small work is hashed inline.
+ *
  * @module
  */
 
 import type { Hash } from "node:crypto";
 import type { Descriptor, SifImage } from "../sif/mod.ts";
-import { createHasher, type Digest, type DigestAlgorithm } from "./digest.ts";
+import { createHasher, type Digest, type DigestAlgorithm, nodeHashName } from "./digest.ts";
+import { type HashPool, type HashRange, sharedHashPool } from "./hash_pool.ts";
 
 /** Reports hashing progress: bytes read so far, and in all. */
 export type ProgressCallback = (done: number, total: number) => void;
+
+/** Below this many bytes, hashing on a worker costs more than it saves: 8 MiB. */
+export const POOL_MIN_BYTES: number = 8 << 20;
+
+/** Where {@linkcode DigestPlan.run} hashes. */
+export interface HashingOptions {
+  /** The pool for large work; `false` hashes inline. Default: the process's shared pool. */
+  pool?: HashPool | false;
+  /** Work of at least this many bytes goes to the pool. Default {@linkcode POOL_MIN_BYTES}. */
+  poolMinBytes?: number;
+}
 
 /** The digests a verification needs, computed in one pass. */
 export class DigestPlan {
@@ -30,12 +46,35 @@ export class DigestPlan {
     add(this.#groups, groupId, algorithm);
   }
 
-  /** Reads what is needed and computes every digest asked for. */
-  async run(image: SifImage, onProgress?: ProgressCallback): Promise<void> {
+  /**
+   * Reads what is needed and computes every digest asked for: on the pool when the work is
+   * large enough, else inline; the digests are the same either way.
+   *
+   * @throws SifError when the image cannot be read, HashPoolError when a hashing worker fails
+   */
+  async run(
+    image: SifImage,
+    onProgress?: ProgressCallback,
+    options: HashingOptions = {},
+  ): Promise<void> {
     const work = image.descriptors.filter((d) =>
       this.#objects.has(d.id) || this.#groups.has(d.groupId)
     );
     const total = work.reduce((sum, d) => sum + d.size, 0);
+    if (options.pool !== false && total >= (options.poolMinBytes ?? POOL_MIN_BYTES)) {
+      const pool = options.pool ?? sharedHashPool();
+      await this.#runPooled(pool, image, work, total, onProgress);
+    } else {
+      await this.#runInline(image, work, total, onProgress);
+    }
+  }
+
+  async #runInline(
+    image: SifImage,
+    work: Descriptor[],
+    total: number,
+    onProgress?: ProgressCallback,
+  ): Promise<void> {
     const groupHashers = new Map<number, Map<DigestAlgorithm, Hash>>();
     for (const [groupId, algorithms] of this.#groups) {
       groupHashers.set(groupId, hashers(algorithms));
@@ -59,6 +98,47 @@ export class DigestPlan {
         this.#groupDigests.set(key(groupId, algorithm), hasher.digest("hex"));
       }
     }
+  }
+
+  /** The same pass on a worker: one range per object, feeding its own and its group's hashes. */
+  async #runPooled(
+    pool: HashPool,
+    image: SifImage,
+    work: Descriptor[],
+    total: number,
+    onProgress?: ProgressCallback,
+  ): Promise<void> {
+    const hashes: string[] = [];
+    const results: { digests: Map<string, string>; key: string }[] = [];
+    const sink = (digests: Map<string, string>, id: number, algorithm: DigestAlgorithm) => {
+      hashes.push(nodeHashName(algorithm));
+      results.push({ digests, key: key(id, algorithm) });
+      return hashes.length - 1;
+    };
+    const groupSinks = new Map<number, number[]>();
+    for (const [groupId, algorithms] of this.#groups) {
+      groupSinks.set(groupId, [...algorithms].map((a) => sink(this.#groupDigests, groupId, a)));
+    }
+    const ranges: HashRange[] = work.map((d) => ({
+      offset: d.offset,
+      size: d.size,
+      sinks: [
+        ...[...this.#objects.get(d.id) ?? []].map((a) => sink(this.#objectDigests, d.id, a)),
+        ...groupSinks.get(d.groupId) ?? [],
+      ],
+    }));
+    let done = 0;
+    onProgress?.(0, total);
+    const hex = await pool.hash({
+      hashes,
+      ranges,
+      read: (offset, into) => image.readInto(offset, into),
+      onHashed: (bytes) => {
+        done += bytes;
+        onProgress?.(done, total);
+      },
+    });
+    results.forEach(({ digests, key }, i) => digests.set(key, hex[i]));
   }
 
   /** The hex digest of an object's data; throws if it was not asked for. */

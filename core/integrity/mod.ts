@@ -15,7 +15,16 @@ export {
   readPemPrivateKey,
   readPemPublicKey,
 } from "./dsse.ts";
-export type { ProgressCallback } from "./hashing.ts";
+export {
+  type HashJob,
+  HashPool,
+  HashPoolError,
+  type HashPoolErrorKind,
+  type HashPoolOptions,
+  type HashRange,
+  sharedHashPool,
+} from "./hash_pool.ts";
+export type { HashingOptions, ProgressCallback } from "./hashing.ts";
 export { type ImageMetadata } from "./metadata.ts";
 export * from "./outcome.ts";
 export { type PgpStatus, primaryUserId, type Signer } from "./pgp.ts";

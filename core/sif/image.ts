@@ -106,8 +106,13 @@ export class SifImage implements Disposable {
   /** Reads `length` bytes at `offset` into a new buffer. */
   async readAt(offset: number, length: number): Promise<Uint8Array> {
     const buffer = new Uint8Array(length);
-    await this.#exclusive(() => this.#fill(offset, buffer));
+    await this.readInto(offset, buffer);
     return buffer;
+  }
+
+  /** Fills `buffer` with the bytes at `offset` (e.g. a chunk a hashing worker will take). */
+  readInto(offset: number, buffer: Uint8Array): Promise<void> {
+    return this.#exclusive(() => this.#fill(offset, buffer));
   }
 
   /**

@@ -1,0 +1,266 @@
+/**
+ * Benchmark: `siftrust check --no-cache -j N` over six signed 256 MiB images, for N = 1, 2
+ * and 4, side by side (each round runs the three in turn, so that a change in the machine's
+ * load touches all of them alike). On a machine with at least 2 CPUs, `-j 2` must be at least
+ * 1.7× faster than `-j 1`: the images are hashed on worker threads (core/integrity/hash_pool.ts),
+ * one per CPU. A scaling table gives each N's speed-up and throughput, beside reading the same
+ * files with `cat` (the I/O yardstick: hashing cannot go faster than the files are read).
+ *
+ * Everything lives in `bench/data/parallel-check/` (git-ignored): a throw-away Ed25519 key
+ * made with openpgp.js and the signed image (both kept for later runs), and its copies (made
+ * for the run, removed after it). `SIFTRUST_BENCH_PARALLEL_IMAGES` and
+ * `SIFTRUST_BENCH_PARALLEL_MIB` change the number and size of the images (default 6 and 256),
+ * e.g. for a quick smoke run.
+ *
+ * @module
+ */
+
+import * as openpgp from "openpgp";
+import {
+  createImage,
+  DataType,
+  FsType,
+  partitionExtra,
+  PartType,
+  SifImage,
+} from "../core/sif/mod.ts";
+import { signImage } from "../core/integrity/mod.ts";
+import {
+  type BenchResult,
+  humanSize,
+  type Measurement,
+  median,
+  patternData,
+  REPO_ROOT,
+  type Sample,
+  siftrustCommand,
+  summarize,
+  type Target,
+  timeOnce,
+} from "./measure.ts";
+
+/** Where this benchmark keeps its files. */
+const DIR = `${REPO_ROOT}bench/data/parallel-check`;
+/** The `-j` values compared; the first is the yardstick. */
+const JOBS = [1, 2, 4];
+/** `-j 2` must be at least this many times faster than `-j 1` (with 2 CPUs or more). */
+const SPEEDUP_TARGET = 1.7;
+/** Doubling `-j` gains less than this: the table calls it the point where scaling stops. */
+const FLAT = 1.1;
+
+function positiveFromEnv(name: string, fallback: number): number {
+  const text = Deno.env.get(name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${name} must be a positive integer, not "${text}"`);
+  }
+  return value;
+}
+
+/** The throw-away signing key, kept in DIR so that the signed image stays valid. */
+async function benchKey(): Promise<{ key: openpgp.PrivateKey; fingerprint: string }> {
+  const secretFile = `${DIR}/key.sec.asc`;
+  let key: openpgp.PrivateKey;
+  try {
+    key = await openpgp.readPrivateKey({ armoredKey: await Deno.readTextFile(secretFile) });
+  } catch {
+    const made = await openpgp.generateKey({
+      type: "ecc",
+      curve: "ed25519Legacy",
+      userIDs: [{ name: "siftrust parallel_check bench (throw-away)" }],
+      format: "object",
+    });
+    key = made.privateKey;
+    await Deno.writeTextFile(secretFile, key.armor(), { mode: 0o600 });
+  }
+  await Deno.writeTextFile(`${DIR}/key.pub.asc`, key.toPublic().armor());
+  return { key, fingerprint: key.getFingerprint().toUpperCase() };
+}
+
+/** Whether `path` is an image with a partition of `bytes` and a signature object. */
+async function isSigned(path: string, bytes: number): Promise<boolean> {
+  try {
+    using image = await SifImage.open(path);
+    return image.descriptors.some((d) => d.dataType === DataType.Partition && d.size === bytes) &&
+      image.descriptors.some((d) => d.dataType === DataType.Signature);
+  } catch {
+    return false;
+  }
+}
+
+/** The signed image of `bytes`, made (and signed in-process) unless a former run left it. */
+async function signedImage(bytes: number, key: openpgp.PrivateKey): Promise<string> {
+  const path = `${DIR}/signed-${bytes}.sif`;
+  if (await isSigned(path, bytes)) return path;
+  console.log(`creating ${path} (${humanSize(bytes)} partition)…`);
+  const partial = `${path}.tmp`;
+  (await createImage(partial, {
+    deterministic: true,
+    objects: [{
+      dataType: DataType.Partition,
+      data: patternData(bytes, 0x6d2b79f5),
+      name: "bench-rootfs.squashfs",
+      extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
+    }],
+  })).close();
+  {
+    using image = await SifImage.open(partial, { write: true });
+    await signImage(image, { kind: "pgp", key });
+  }
+  await Deno.rename(partial, path);
+  return path;
+}
+
+async function writePolicy(fingerprint: string): Promise<string> {
+  const path = `${DIR}/policy.yaml`;
+  await Deno.writeTextFile(
+    path,
+    [
+      "# parallel_check benchmark policy (made by bench/parallel_check.ts)",
+      "version: 1",
+      "signers:",
+      `  bench:\n    fingerprint: "${fingerprint}"`,
+      "keys:",
+      "  files: [key.pub.asc]",
+      "  local: false",
+      "  offline: true",
+      "",
+    ].join("\n"),
+  );
+  return path;
+}
+
+/** Deno's own cache folder, named to the runs (they get a throw-away XDG_CACHE_HOME). */
+async function denoDir(): Promise<string> {
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(stdout)).denoDir;
+}
+
+/** The scaling line: per `-j`, its speed-up over `-j 1` and its throughput. */
+function scaling(rows: { jobs: number; seconds: number }[], totalBytes: number): string {
+  const rate = (seconds: number) => (totalBytes / 1024 ** 2 / seconds).toFixed(0);
+  return "scaling: " +
+    rows.map(({ jobs, seconds }) =>
+      `-j ${jobs} ${(rows[0].seconds / seconds).toFixed(2)}× (${seconds.toFixed(2)} s, ${
+        rate(seconds)
+      } MiB/s)`
+    ).join(", ");
+}
+
+/** Runs the benchmark: one warm-up round, then `runs` rounds of every `-j`. */
+export async function parallelCheck(runs: number): Promise<BenchResult> {
+  const count = positiveFromEnv("SIFTRUST_BENCH_PARALLEL_IMAGES", 6);
+  const bytes = positiveFromEnv("SIFTRUST_BENCH_PARALLEL_MIB", 256) * 1024 ** 2;
+  await Deno.mkdir(DIR, { recursive: true });
+  const { key, fingerprint } = await benchKey();
+  const base = await signedImage(bytes, key);
+  const policy = await writePolicy(fingerprint);
+  const cacheHome = await Deno.makeTempDir({ prefix: "siftrust-bench-cache-" });
+  const env = { XDG_CACHE_HOME: cacheHome, DENO_DIR: await denoDir() };
+  const copiesDir = `${DIR}/copies`;
+  try {
+    await Deno.remove(copiesDir, { recursive: true }).catch(() => {});
+    await Deno.mkdir(copiesDir);
+    const copies: string[] = [];
+    for (let i = 0; i < count; i++) {
+      copies.push(`${copiesDir}/image-${i}.sif`);
+      await Deno.copyFile(base, copies[i]);
+    }
+    const fileBytes = (await Deno.stat(base)).size;
+    const totalBytes = fileBytes * count;
+
+    const cat = () => timeOnce("cat", copies, { label: "cat" });
+    const check = async (jobs: number) => {
+      const command = await siftrustCommand([
+        "check",
+        "--no-cache",
+        "--policy",
+        policy,
+        "-j",
+        String(jobs),
+        ...copies,
+      ]);
+      return await timeOnce(command.program, command.args, {
+        env,
+        label: `siftrust check -j ${jobs}`,
+      });
+    };
+    // Warm-up round: fills the page cache, and Deno's cache of the program.
+    await cat();
+    for (const jobs of JOBS) await check(jobs);
+    const catSamples: Sample[] = [];
+    const samples = new Map<number, Sample[]>(JOBS.map((jobs) => [jobs, []]));
+    for (let round = 0; round < runs; round++) {
+      catSamples.push(await cat());
+      for (const jobs of JOBS) samples.get(jobs)!.push(await check(jobs));
+    }
+
+    const seconds = (list: Sample[]) => median(list.map((s) => s.wallSeconds));
+    const rows = JOBS.map((jobs) => ({ jobs, seconds: seconds(samples.get(jobs)!) }));
+    const label = `${count} × ${humanSize(fileBytes)} signed`;
+    const measurements: Measurement[] = [
+      summarize(catSamples, {
+        command: "cat (read only)",
+        image: label,
+        imageBytes: totalBytes,
+        relative: `${(rows[0].seconds / seconds(catSamples)).toFixed(2)}× faster than -j 1`,
+      }),
+      ...JOBS.map((jobs, i) =>
+        summarize(samples.get(jobs)!, {
+          command: `check --no-cache -j ${jobs}`,
+          image: label,
+          imageBytes: totalBytes,
+          relative: i === 0
+            ? "yardstick"
+            : `${(rows[0].seconds / rows[i].seconds).toFixed(2)}× faster than -j 1`,
+        })
+      ),
+    ];
+    const cpus = navigator.hardwareConcurrency;
+    const flatAt = rows.findIndex((row, i) => i > 0 && rows[i - 1].seconds / row.seconds < FLAT);
+    const two = rows.find((row) => row.jobs === 2)!;
+    const speedup = rows[0].seconds / two.seconds;
+    const targets: Target[] = cpus >= 2
+      ? [{
+        goal: `\`check --no-cache -j 2\` over ${label} images is at least ${SPEEDUP_TARGET}× ` +
+          "faster than `-j 1`",
+        measured: `${speedup.toFixed(2)}× (${rows[0].seconds.toFixed(2)} s against ${
+          two.seconds.toFixed(2)
+        } s)`,
+        pass: speedup >= SPEEDUP_TARGET,
+      }]
+      : [];
+    return {
+      title: `\`check --no-cache -j 1/2/4\` of ${label} images`,
+      notes: [
+        `images: copies of ${base} (one group: a squashfs-type partition of xorshift32 bytes, ` +
+        "signed once by a throw-away Ed25519 key); policy: that signer, `keys.files` + " +
+        "`offline: true`, `local: false`; copies made for the run and removed after it",
+        `\`siftrust check --no-cache --policy P -j N IMAGE…\` (\`deno run\` with the ` +
+        "`siftrust` task's permissions) under GNU time; one warm-up round (page cache warm), " +
+        `then ${runs} rounds, each running \`cat\` and every -j in turn`,
+        ...(cpus >= 2 ? [] : [`only ${cpus} CPU: the -j 2 target is not checked`]),
+        scaling(rows, totalBytes),
+        `reading alone (\`cat\`, the I/O yardstick): ${
+          (totalBytes / 1024 ** 2 / seconds(catSamples)).toFixed(0)
+        } MiB/s; ` +
+        (flatAt === -1
+          ? `the check still gains from -j ${rows.at(-2)!.jobs} to -j ${rows.at(-1)!.jobs}`
+          : `past -j ${rows[flatAt - 1].jobs} the check gains less than ${
+            ((FLAT - 1) * 100).toFixed(0)
+          }% (${cpus} CPUs: hashing is CPU-bound until every CPU hashes, then bound by the ` +
+            "CPUs and the reads)"),
+      ],
+      measurements,
+      targets,
+    };
+  } finally {
+    await Deno.remove(copiesDir, { recursive: true }).catch(() => {});
+    await Deno.remove(cacheHome, { recursive: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * A pool of hashing workers, so that images checked at the same time (`check -j N`) are hashed
+ * on as many cores. A job names byte ranges, the hashes each range feeds, and how to read
+ * them; the pool reads the ranges in order on the calling thread (from the image's one open
+ * descriptor, through the caller's `read`), and a worker hashes each chunk while the next one
+ * is read. Each job runs on one worker; jobs wait when every worker is busy.
+ *
+ * Workers start when a job needs one and stop when the pool has been idle for a moment
+ * (`idleMs`), or at {@linkcode HashPool.close}, so that a program exits promptly.
+ *
+ * @module
+ */
+
+import { type FromWorker, HASH_WORKER_SOURCE, type ToWorker } from "./hash_worker.ts";
+
+/** Why a pool job failed: its worker failed or stopped, or the pool was closed. */
+export type HashPoolErrorKind = "worker" | "closed";
+
+/** A failure of the pool itself (reading errors of a job are the job's own, passed through). */
+export class HashPoolError extends Error {
+  /** What went wrong. */
+  readonly kind: HashPoolErrorKind;
+
+  /** A pool error of this kind. */
+  constructor(kind: HashPoolErrorKind, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "HashPoolError";
+    this.kind = kind;
+  }
+}
+
+/** A byte range of a job, and which of the job's hashes it feeds. */
+export interface HashRange {
+  /** Where the range starts. */
+  offset: number;
+  /** Its length in bytes. */
+  size: number;
+  /** Indexes into {@linkcode HashJob.hashes}. */
+  sinks: number[];
+}
+
+/** What a pool hashes: ranges, fed in order to the hashes they name. */
+export interface HashJob {
+  /** The hashes, as node:crypto names them (`sha256`, `sha512-256`). */
+  hashes: string[];
+  /** The ranges, in the order they are read and fed. */
+  ranges: HashRange[];
+  /** Fills `into` with the bytes at `offset`, or rejects. */
+  read(offset: number, into: Uint8Array): Promise<void>;
+  /** Called as chunks are hashed, with each chunk's length. */
+  onHashed?: (bytes: number) => void;
+}
+
+/** How a pool is sized. */
+export interface HashPoolOptions {
+  /** At most this many workers. Default: the number of CPUs, at most {@linkcode MAX_DEFAULT_WORKERS}. */
+  size?: number;
+  /** Idle workers stop after this many milliseconds without a job. Default 100. */
+  idleMs?: number;
+  /** Bytes read and handed to a worker at a time. Default 4 MiB. */
+  chunkSize?: number;
+  /** Chunk buffers per job: one being read, the others queued or being hashed. Default 3. */
+  buffersPerJob?: number;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+  /** The running job's handlers. */
+  onMessage?: (message: FromWorker) => void;
+  onFailure?: (error: HashPoolError) => void;
+}
+
+const DEFAULT_CHUNK = 4 << 20;
+
+/**
+ * The default pool size is the number of CPUs, but at most this: each worker costs about
+ * 25 MiB (its isolate and the chunks in flight), and 8 workers hash faster than most storage
+ * reads.
+ */
+export const MAX_DEFAULT_WORKERS = 8;
+
+/** A pool of hashing workers (see the module documentation). */
+export class HashPool implements Disposable {
+  readonly #size: number;
+  readonly #idleMs: number;
+  readonly #chunkSize: number;
+  readonly #buffersPerJob: number;
+  #slots: Slot[] = [];
+  #waiters: { resolve: (slot: Slot) => void; reject: (error: Error) => void }[] = [];
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #url: string | undefined;
+  #nextJob = 1;
+  #closed = false;
+
+  /** A pool; no worker starts before the first job. */
+  constructor(options: HashPoolOptions = {}) {
+    const cpus = Math.min(navigator.hardwareConcurrency || 1, MAX_DEFAULT_WORKERS);
+    this.#size = Math.max(1, options.size ?? cpus);
+    this.#idleMs = options.idleMs ?? 100;
+    this.#chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
+    this.#buffersPerJob = Math.max(2, options.buffersPerJob ?? 3);
+  }
+
+  /** The most workers this pool runs at once. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** How many workers are running now. */
+  get workers(): number {
+    return this.#slots.length;
+  }
+
+  /** Whether {@linkcode HashPool.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Hashes a job on a worker and returns its hashes' lower-case hex digests, in the order of
+   * `job.hashes`.
+   *
+   * @throws what `job.read` throws, and HashPoolError when the worker fails or the pool closes
+   */
+  async hash(job: HashJob): Promise<string[]> {
+    const slot = await this.#acquire();
+    try {
+      return await this.#run(slot, this.#nextJob++, job);
+    } finally {
+      slot.onMessage = undefined;
+      slot.onFailure = undefined;
+      this.#release(slot);
+    }
+  }
+
+  /** Stops every worker; running and waiting jobs fail with HashPoolError("closed"). */
+  close(): void {
+    this.#closed = true;
+    this.#stopAll(new HashPoolError("closed", "the hashing pool was closed"));
+    for (const waiter of this.#waiters.splice(0)) {
+      waiter.reject(new HashPoolError("closed", "the hashing pool was closed"));
+    }
+    if (this.#url !== undefined) URL.revokeObjectURL(this.#url);
+    this.#url = undefined;
+  }
+
+  /** Closes the pool (for `using`). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async #run(slot: Slot, id: number, job: HashJob): Promise<string[]> {
+    const total = job.ranges.reduce((sum, r) => sum + r.size, 0);
+    const chunkSize = Math.max(1, Math.min(this.#chunkSize, total));
+    const free: ArrayBuffer[] = [];
+    let allocated = 0;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    let settle: { resolve: (hex: string[]) => void; reject: (error: Error) => void } | undefined;
+    const digests = new Promise<string[]>((resolve, reject) => settle = { resolve, reject });
+    digests.catch(() => undefined);
+    const fail = (error: Error) => {
+      failure ??= error;
+      settle?.reject(error);
+      wake?.();
+    };
+    slot.onFailure = fail;
+    slot.onMessage = (message) => {
+      if (message.job !== id) return;
+      if (message.type === "hashed") {
+        free.push(message.chunk.buffer as ArrayBuffer);
+        job.onHashed?.(message.chunk.length);
+        wake?.();
+      } else if (message.type === "digests") {
+        settle?.resolve(message.hex);
+      } else {
+        fail(new HashPoolError("worker", `hashing failed: ${message.message}`));
+      }
+    };
+    const buffer = async (): Promise<ArrayBuffer> => {
+      for (;;) {
+        if (failure !== undefined) throw failure;
+        const ready = free.pop();
+        if (ready !== undefined) return ready;
+        if (allocated < this.#buffersPerJob) {
+          allocated++;
+          return new ArrayBuffer(chunkSize);
+        }
+        await new Promise<void>((resolve) => wake = resolve);
+        wake = undefined;
+      }
+    };
+    const post = (message: ToWorker, transfer: Transferable[] = []) =>
+      slot.worker.postMessage(message, transfer);
+
+    post({ type: "begin", job: id, hashes: job.hashes });
+    try {
+      for (const range of job.ranges) {
+        for (let done = 0; done < range.size;) {
+          const space = await buffer();
+          const length = Math.min(chunkSize, range.size - done);
+          const chunk = new Uint8Array(space, 0, length);
+          await job.read(range.offset + done, chunk);
+          if (failure !== undefined) throw failure;
+          // Transferring the buffer empties `chunk` here: count its length before.
+          post({ type: "data", job: id, sinks: range.sinks, chunk }, [space]);
+          done += length;
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof HashPoolError)) post({ type: "abort", job: id });
+      throw error;
+    }
+    post({ type: "end", job: id });
+    return await digests;
+  }
+
+  #acquire(): Promise<Slot> {
+    if (this.#closed) {
+      return Promise.reject(new HashPoolError("closed", "the hashing pool was closed"));
+    }
+    this.#cancelIdle();
+    const idle = this.#slots.find((slot) => !slot.busy);
+    if (idle !== undefined) {
+      idle.busy = true;
+      return Promise.resolve(idle);
+    }
+    if (this.#slots.length < this.#size) {
+      try {
+        return Promise.resolve(this.#start());
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  #release(slot: Slot): void {
+    if (!this.#slots.includes(slot)) {
+      // The slot's worker failed and was dropped: a waiting job gets a new worker.
+      if (this.#waiters.length > 0 && !this.#closed) {
+        const waiter = this.#waiters.shift()!;
+        try {
+          waiter.resolve(this.#start());
+        } catch (error) {
+          waiter.reject(error as Error);
+        }
+      }
+      this.#scheduleIdle();
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) {
+      waiter.resolve(slot);
+      return;
+    }
+    slot.busy = false;
+    this.#scheduleIdle();
+  }
+
+  /** Starts a worker, busy for the caller. */
+  #start(): Slot {
+    this.#url ??= URL.createObjectURL(
+      new Blob([HASH_WORKER_SOURCE], { type: "text/javascript" }),
+    );
+    let worker: Worker;
+    try {
+      worker = new Worker(this.#url, { type: "module", name: "siftrust-hash" });
+    } catch (error) {
+      throw new HashPoolError("worker", `cannot start a hashing worker: ${error}`, {
+        cause: error,
+      });
+    }
+    const slot: Slot = { worker, busy: true };
+    worker.onmessage = (event: MessageEvent<FromWorker>) => slot.onMessage?.(event.data);
+    const crashed = (reason: string) => {
+      this.#drop(slot, new HashPoolError("worker", `a hashing worker stopped: ${reason}`));
+    };
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      crashed(event.message);
+    };
+    worker.onmessageerror = () => crashed("a message could not be read");
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  #drop(slot: Slot, error: HashPoolError): void {
+    slot.worker.terminate();
+    this.#slots = this.#slots.filter((s) => s !== slot);
+    slot.onFailure?.(error);
+  }
+
+  #stopAll(error: HashPoolError): void {
+    this.#cancelIdle();
+    for (const slot of [...this.#slots]) this.#drop(slot, error);
+  }
+
+  #scheduleIdle(): void {
+    if (this.#slots.some((slot) => slot.busy) || this.#waiters.length > 0) return;
+    this.#cancelIdle();
+    if (this.#slots.length === 0) return;
+    const timer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      this.#stopAll(new HashPoolError("closed", "the hashing pool went idle"));
+    }, this.#idleMs);
+    Deno.unrefTimer(timer);
+    this.#idleTimer = timer;
+  }
+
+  #cancelIdle(): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+}
+
+let shared: HashPool | undefined;
+
+/** The process's hashing pool, made on first use (again after it was closed). */
+export function sharedHashPool(): HashPool {
+  if (shared === undefined || shared.closed) shared = new HashPool();
+  return shared;
+}
