@@ -10,10 +10,11 @@ import {
   readPemPublicKey,
   type TaskRequest,
   type VerifyEvent,
+  type VerifyFailure,
   verifyImage,
   type VerifyReport,
 } from "../../core/integrity/mod.ts";
-import { DataType, partitionInfo, PartType, SifImage } from "../../core/sif/mod.ts";
+import { primaryPartition, SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
 import { type VerificationFinder, verificationFinder } from "../keys.ts";
 import { log, print, printJson } from "../output.ts";
@@ -120,9 +121,7 @@ function taskRequest(
     legacyAll: flags.legacy && flags.all,
   };
   if (flags.legacy && !flags.all && flags.sifId === undefined && flags.groupId === undefined) {
-    const primary = image.descriptors.find((d) =>
-      d.dataType === DataType.Partition && partitionInfo(d).partType === PartType.PrimarySystem
-    );
+    const primary = primaryPartition(image.descriptors);
     if (primary === undefined) {
       throw new CliError(
         "Failed to verify container: the image has no primary partition: name what to verify with --sif-id, --group-id or --all",
@@ -151,34 +150,35 @@ async function finish(
   json: boolean,
   finder: VerificationFinder | undefined,
 ): Promise<void> {
-  const error = report.outcome.error;
-  if (error === undefined) {
+  const { error, failure } = report.outcome;
+  if (error === undefined || failure === undefined) {
     if (!json) log("info", `Verified signature(s) from image '${path}'`);
     return;
   }
   const failed = report.outcome.events.at(-1);
-  const missingKey = failed?.error !== undefined &&
-    (failed.check.authenticity === "unknown-key" ||
-      failed.check.authenticity === "no-key-material");
-  if (!missingKey) throw new CliError(`Failed to verify container: ${error}`, ExitCode.Failed);
+  const missingKey = failure.kind === "key-unavailable" || failure.kind === "no-key-material";
+  if (!missingKey || failed === undefined) {
+    throw new CliError(`Failed to verify container: ${error}`, ExitCode.Failed);
+  }
   log("error", `Failed to verify container: ${error}`);
-  throw new CliError(await keyHint(failed.check, finder), ExitCode.KeyUnavailable);
+  throw new CliError(await keyHint(failure, failed.check, finder), ExitCode.KeyUnavailable);
 }
 
 async function keyHint(
+  failure: VerifyFailure,
   check: VerifyEvent["check"],
   finder: VerificationFinder | undefined,
 ): Promise<string> {
   if (check.signature.format === "dsse") {
     return "the image has a DSSE signature: pass its signer's PEM public key with --key";
   }
-  if (check.authenticity === "no-key-material") {
+  if (failure.kind === "no-key-material") {
     return "the image has an OpenPGP signature: verify without --key to use your keyrings";
   }
   const id = check.issuerKeyIds?.[0] ?? "unknown";
-  const fingerprint = check.signature.fingerprint === undefined
+  const fingerprint = failure.fingerprint === undefined
     ? ""
-    : ` (fingerprint ${check.signature.fingerprint})`;
+    : ` (fingerprint ${failure.fingerprint})`;
   const fixes = "import it with `siftrust key import FILE` or `siftrust key pull FINGERPRINT`, " +
     "or pass it with --keyring FILE";
   if (finder?.remote === undefined) {

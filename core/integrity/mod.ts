@@ -21,5 +21,6 @@ export * from "./outcome.ts";
 export { type PgpStatus, primaryUserId, type Signer } from "./pgp.ts";
 export * from "./sign.ts";
 export * from "./signatures.ts";
+export * from "./signed_by.ts";
 export * from "./tasks.ts";
 export * from "./verify.ts";
