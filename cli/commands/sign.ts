@@ -96,7 +96,7 @@ async function pemSigningKey(path: string, passphrases: PassphraseSource) {
     return readPemPrivateKey(pem);
   } catch (error) {
     if (!(error instanceof DsseError)) throw error;
-    if (!/passphrase/.test(error.message)) throw usageError(`${path}: ${error.message}`);
+    if (error.kind !== "passphrase-needed") throw usageError(`${path}: ${error.message}`);
   }
   return await withPassphrase(passphrases, path, (passphrase) => {
     try {

@@ -109,7 +109,8 @@ function headerOf(stage: string): DefinitionHeader | undefined {
     if (value.endsWith("\\")) {
       let rest = value.slice(0, -1);
       if (rest.endsWith("\\n")) rest = `${rest.slice(0, -2)}\n`;
-      continued = { key, value: rest };
+      // An empty value does not continue: the key is dropped and the next line read afresh.
+      continued = rest === "" ? undefined : { key, value: rest };
       continue;
     }
     if (!HEADER_KEYWORDS.has(key) && !/^otherurl\d+$/.test(key)) {

@@ -11,6 +11,7 @@ export { type Digest, type DigestAlgorithm, formatDigest, parseDigest } from "./
 export {
   DSSE_PAYLOAD_TYPE,
   DsseError,
+  type DsseErrorKind,
   dsseKeyId,
   readPemPrivateKey,
   readPemPublicKey,
