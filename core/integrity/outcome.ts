@@ -51,6 +51,7 @@ export type VerifyFailureKind =
 
 /** A failure, structured: its kind and what it concerns. */
 export interface VerifyFailure {
+  /** What went wrong. */
   kind: VerifyFailureKind;
   /** The object group concerned. */
   group?: number;
@@ -64,7 +65,9 @@ export interface VerifyFailure {
 
 /** One signature examined: the objects it verified, and its failure if any. */
 export interface VerifyEvent {
+  /** The signature examined. */
   check: SignatureCheck;
+  /** The objects it verified (none when it failed). */
   verified: Descriptor[];
   /** The failure, without the `integrity: ` prefix. */
   error?: string;
@@ -74,6 +77,7 @@ export interface VerifyEvent {
 
 /** The verdict. */
 export interface VerifyOutcome {
+  /** The signatures examined, in order, up to the first failure. */
   events: VerifyEvent[];
   /** The failure (`integrity: …`), or undefined when the image verified. */
   error?: string;
@@ -83,6 +87,7 @@ export interface VerifyOutcome {
 
 /** A task that cannot run: no signature to examine, or an invalid group. */
 export interface TaskFailure {
+  /** The failure, structured. */
   failure: VerifyFailure;
   /** The reference's words, without `integrity: `. */
   message: string;

@@ -13,6 +13,7 @@ import type { VerifyTask } from "./tasks.ts";
 
 /** The signers one task names: the distinct descriptor fingerprints, sorted. */
 export interface TaskSigners {
+  /** The verification task. */
   task: VerifyTask;
   /** 40 upper-case hex digits each; a signature without a fingerprint adds none. */
   fingerprints: string[];
