@@ -10,7 +10,6 @@ import {
   readPemPublicKey,
   type TaskRequest,
   type VerifyEvent,
-  type VerifyFailure,
   verifyImage,
   type VerifyReport,
 } from "../../core/integrity/mod.ts";
@@ -20,7 +19,7 @@ import { type VerificationFinder, verificationFinder } from "../keys.ts";
 import { log, print, printJson } from "../output.ts";
 import { hashingProgress } from "../progress.ts";
 import { verifyJson } from "../render/verify_json.ts";
-import { eventText } from "../render/verify_text.ts";
+import { eventText, keyHintText } from "../render/verify_text.ts";
 import { parseId, readPemFile } from "./common.ts";
 
 /** Adds `verify` to the program. */
@@ -161,34 +160,9 @@ async function finish(
     throw new CliError(`Failed to verify container: ${error}`, ExitCode.Failed);
   }
   log("error", `Failed to verify container: ${error}`);
-  throw new CliError(await keyHint(failure, failed.check, finder), ExitCode.KeyUnavailable);
-}
-
-async function keyHint(
-  failure: VerifyFailure,
-  check: VerifyEvent["check"],
-  finder: VerificationFinder | undefined,
-): Promise<string> {
-  if (check.signature.format === "dsse") {
-    return "the image has a DSSE signature: pass its signer's PEM public key with --key";
-  }
-  if (failure.kind === "no-key-material") {
-    return "the image has an OpenPGP signature: verify without --key to use your keyrings";
-  }
-  const id = check.issuerKeyIds?.[0] ?? "unknown";
-  const fingerprint = failure.fingerprint === undefined
-    ? ""
-    : ` (fingerprint ${failure.fingerprint})`;
-  const fixes = "import it with `siftrust key import FILE` or `siftrust key pull FINGERPRINT`, " +
-    "or pass it with --keyring FILE";
-  if (finder?.remote === undefined) {
-    return `the signer's key ${id}${fingerprint} is in none of the keyrings searched, and ` +
-      `--local keeps keyservers out: ${fixes}, or verify without --local`;
-  }
-  const keyservers = (await finder.remote.keyservers()).map((k) => k.uri);
-  const where = keyservers.length === 0
-    ? "and no keyserver is configured"
-    : `nor on the keyservers asked (${keyservers.join(", ")})`;
-  return `the signer's key ${id}${fingerprint} is in none of the keyrings searched ${where}: ` +
-    `${fixes}, or name a keyserver that has it with --url URL`;
+  // The keyservers asked: none with --local (no remote key finder).
+  const keyservers = finder?.remote === undefined
+    ? undefined
+    : (await finder.remote.keyservers()).map((k) => k.uri);
+  throw new CliError(keyHintText(failure, failed.check, keyservers), ExitCode.KeyUnavailable);
 }
