@@ -8,10 +8,13 @@
 export * from "./audit.ts";
 export * from "./cache.ts";
 export * from "./check.ts";
+export * from "./deffile.ts";
 export * from "./evaluate.ts";
 export * from "./file_trust.ts";
 export * from "./glob.ts";
 export * from "./keys.ts";
+export * from "./lint.ts";
 export * from "./load.ts";
 export * from "./model.ts";
+export * from "./serialize.ts";
 export type { PolicyFile } from "./schema.ts";

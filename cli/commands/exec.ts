@@ -9,9 +9,9 @@
 
 import { type Command, Option } from "@commander-js/extra-typings";
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { descriptorInfo, MAGIC, SifImage } from "../../core/sif/mod.ts";
+import { descriptorInfo, isSifFile, SifImage } from "../../core/sif/mod.ts";
 import { cacheDir, checkImage } from "../../policy/mod.ts";
 import { CliError, usageError } from "../exit.ts";
 
@@ -40,7 +40,7 @@ export function registerExec(program: Command): void {
         "  siftrust exec --policy site.yaml -- apptainer exec image.sif python3 script.py",
     )
     .action(async (command, options) => {
-      const index = command.findIndex((arg) => isSif(arg));
+      const index = command.findIndex((arg) => isSifFile(arg));
       if (index === -1) {
         throw usageError(
           "no SIF image among the command's arguments: name the image file in the command",
@@ -85,22 +85,6 @@ export function registerExec(program: Command): void {
         closeSync(fd);
       }
     });
-}
-
-/** Whether a path names a readable file that starts like a SIF image. */
-function isSif(path: string): boolean {
-  let fd: number | undefined;
-  try {
-    if (!Deno.statSync(path).isFile) return false;
-    fd = openSync(path, "r");
-    const head = new Uint8Array(42);
-    readSync(fd, head, 0, 42, 0);
-    return MAGIC.every((byte, i) => head[32 + i] === byte);
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 /** Runs the command with the image as fd 3; resolves to its exit code (128 + signal if killed). */

@@ -14,6 +14,7 @@ import {
   type SigningKey,
   TaskError,
 } from "../../core/integrity/mod.ts";
+import { type SigningKeyProblem, signingKeyProblem } from "../../core/integrity/signing_key.ts";
 import { KeyringError, readKeyringFile } from "../../core/keys/mod.ts";
 import { SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
@@ -96,7 +97,7 @@ async function pemSigningKey(path: string, passphrases: PassphraseSource) {
     return readPemPrivateKey(pem);
   } catch (error) {
     if (!(error instanceof DsseError)) throw error;
-    if (!/passphrase/.test(error.message)) throw usageError(`${path}: ${error.message}`);
+    if (error.kind !== "passphrase-needed") throw usageError(`${path}: ${error.message}`);
   }
   return await withPassphrase(passphrases, path, (passphrase) => {
     try {
@@ -167,15 +168,21 @@ async function unlock(
   );
 }
 
+/** Why a key cannot sign, for a person. */
+const SIGNING_KEY_PROBLEMS: Record<SigningKeyProblem, string> = {
+  revoked: "the key is revoked",
+  expired: "the key has expired",
+  "no-signing-key": "it has no valid signing key or subkey",
+};
+
 /** A revoked or expired key, or one with no signing (sub)key, cannot sign. */
 async function ensureCanSign(key: openpgp.PrivateKey): Promise<void> {
-  try {
-    await key.getSigningKey();
-  } catch (error) {
-    const reason = (error as Error).message.replace(/^.*: /, "").replace(/\.$/, "").toLowerCase();
-    throw new CliError(
-      `key ${key.getFingerprint().toUpperCase()} cannot sign: ${reason}; choose another key with --keyidx`,
-      ExitCode.KeyUnavailable,
-    );
-  }
+  const problem = await signingKeyProblem(key);
+  if (problem === undefined) return;
+  throw new CliError(
+    `key ${key.getFingerprint().toUpperCase()} cannot sign: ${
+      SIGNING_KEY_PROBLEMS[problem]
+    }; choose another key with --keyidx`,
+    ExitCode.KeyUnavailable,
+  );
 }

@@ -13,13 +13,13 @@ import {
   verifyImage,
   type VerifyReport,
 } from "../../core/integrity/mod.ts";
-import { DataType, partitionInfo, PartType, SifImage } from "../../core/sif/mod.ts";
+import { primaryPartition, SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
 import { type VerificationFinder, verificationFinder } from "../keys.ts";
 import { log, print, printJson } from "../output.ts";
 import { hashingProgress } from "../progress.ts";
 import { verifyJson } from "../render/verify_json.ts";
-import { eventText } from "../render/verify_text.ts";
+import { eventText, keyHintText } from "../render/verify_text.ts";
 import { parseId, readPemFile } from "./common.ts";
 
 /** Adds `verify` to the program. */
@@ -120,9 +120,7 @@ function taskRequest(
     legacyAll: flags.legacy && flags.all,
   };
   if (flags.legacy && !flags.all && flags.sifId === undefined && flags.groupId === undefined) {
-    const primary = image.descriptors.find((d) =>
-      d.dataType === DataType.Partition && partitionInfo(d).partType === PartType.PrimarySystem
-    );
+    const primary = primaryPartition(image.descriptors);
     if (primary === undefined) {
       throw new CliError(
         "Failed to verify container: the image has no primary partition: name what to verify with --sif-id, --group-id or --all",
@@ -151,44 +149,20 @@ async function finish(
   json: boolean,
   finder: VerificationFinder | undefined,
 ): Promise<void> {
-  const error = report.outcome.error;
-  if (error === undefined) {
+  const { error, failure } = report.outcome;
+  if (error === undefined || failure === undefined) {
     if (!json) log("info", `Verified signature(s) from image '${path}'`);
     return;
   }
   const failed = report.outcome.events.at(-1);
-  const missingKey = failed?.error !== undefined &&
-    (failed.check.authenticity === "unknown-key" ||
-      failed.check.authenticity === "no-key-material");
-  if (!missingKey) throw new CliError(`Failed to verify container: ${error}`, ExitCode.Failed);
+  const missingKey = failure.kind === "key-unavailable" || failure.kind === "no-key-material";
+  if (!missingKey || failed === undefined) {
+    throw new CliError(`Failed to verify container: ${error}`, ExitCode.Failed);
+  }
   log("error", `Failed to verify container: ${error}`);
-  throw new CliError(await keyHint(failed.check, finder), ExitCode.KeyUnavailable);
-}
-
-async function keyHint(
-  check: VerifyEvent["check"],
-  finder: VerificationFinder | undefined,
-): Promise<string> {
-  if (check.signature.format === "dsse") {
-    return "the image has a DSSE signature: pass its signer's PEM public key with --key";
-  }
-  if (check.authenticity === "no-key-material") {
-    return "the image has an OpenPGP signature: verify without --key to use your keyrings";
-  }
-  const id = check.issuerKeyIds?.[0] ?? "unknown";
-  const fingerprint = check.signature.fingerprint === undefined
-    ? ""
-    : ` (fingerprint ${check.signature.fingerprint})`;
-  const fixes = "import it with `siftrust key import FILE` or `siftrust key pull FINGERPRINT`, " +
-    "or pass it with --keyring FILE";
-  if (finder?.remote === undefined) {
-    return `the signer's key ${id}${fingerprint} is in none of the keyrings searched, and ` +
-      `--local keeps keyservers out: ${fixes}, or verify without --local`;
-  }
-  const keyservers = (await finder.remote.keyservers()).map((k) => k.uri);
-  const where = keyservers.length === 0
-    ? "and no keyserver is configured"
-    : `nor on the keyservers asked (${keyservers.join(", ")})`;
-  return `the signer's key ${id}${fingerprint} is in none of the keyrings searched ${where}: ` +
-    `${fixes}, or name a keyserver that has it with --url URL`;
+  // The keyservers asked: none with --local (no remote key finder).
+  const keyservers = finder?.remote === undefined
+    ? undefined
+    : (await finder.remote.keyservers()).map((k) => k.uri);
+  throw new CliError(keyHintText(failure, failed.check, keyservers), ExitCode.KeyUnavailable);
 }

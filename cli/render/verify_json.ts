@@ -1,5 +1,5 @@
 /**
- * `verify --json` (documented in docs/signing.md): the verdict, and one entry per signature
+ * `verify --json` (documented in docs/signing.md): the verdict and its failure kind, and one entry per signature
  * examined with what it covers, who signed it, where the key came from, and the integrity and
  * authenticity verdicts.
  *
@@ -17,6 +17,7 @@ export function verifyJson(image: string, report: VerifyReport): Record<string, 
     image,
     verified: report.outcome.error === undefined,
     error: report.outcome.error ?? null,
+    failure: report.outcome.failure ?? null,
     signatures: report.checks.map((check) => ({
       id: check.id,
       type: check.signature.format,

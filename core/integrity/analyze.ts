@@ -41,6 +41,19 @@ export type Authenticity =
   | "no-key-material"
   | "unrecognized";
 
+/** Why the signed content of a signature could not be used. */
+export type ContentErrorKind =
+  /** The signed metadata is not the JSON document expected. */
+  | "metadata-json"
+  /** A digest in the signed content is missing, malformed or of an unknown algorithm. */
+  | "digest"
+  /** The payload of a DSSE envelope cannot be read. */
+  | "envelope"
+  /** The signature is linked to group 0, or to a group without objects. */
+  | "group"
+  /** The descriptor names a hash algorithm legacy signatures do not use. */
+  | "unsupported-hash";
+
 /** Integrity of one signed object. */
 export interface ObjectCheck {
   descriptor: Descriptor;
@@ -72,6 +85,8 @@ export interface SignatureCheck {
   metadata?: ImageMetadata;
   /** Why the signed content could not be read (bad JSON, bad digest, no group…). */
   contentError?: string;
+  /** Which kind of failure `contentError` is. */
+  contentErrorKind?: ContentErrorKind;
   /** Absolute IDs of the signed objects: from the metadata (current signatures), the group's
    * objects (legacy group signatures) or the one object (legacy object signatures). */
   signedIds?: number[];
@@ -207,11 +222,17 @@ function planMetadata(
   } catch (error) {
     if (!(error instanceof MetadataError || error instanceof DsseError)) throw error;
     check.contentError = error.message;
+    check.contentErrorKind = error instanceof DsseError
+      ? "envelope"
+      : error.kind === "json"
+      ? "metadata-json"
+      : "digest";
     return;
   }
   const minId = minIds.get(group);
   if (minId === undefined || group === 0) {
     check.contentError = group === 0 ? "invalid group ID" : "group not found";
+    check.contentErrorKind = "group";
     return;
   }
   check.signedIds = check.metadata.objects.map((o) => minId + o.relativeId);
@@ -228,6 +249,7 @@ function planLegacy(image: SifImage, check: SignatureCheck, plan: DigestPlan): v
   const algorithm = LEGACY_ALGORITHMS[check.signature.hashType];
   if (algorithm === undefined) {
     check.contentError = "hash algorithm unsupported";
+    check.contentErrorKind = "unsupported-hash";
     return;
   }
   const hex = block.plaintext.replace(/^SIFHASH:\n/, "").replace(/\n$/, "");
@@ -236,6 +258,7 @@ function planLegacy(image: SifImage, check: SignatureCheck, plan: DigestPlan): v
   } catch (error) {
     if (!(error instanceof DigestError)) throw error;
     check.contentError = error.message;
+    check.contentErrorKind = "digest";
     return;
   }
   if ("group" in check.target) {

@@ -18,8 +18,21 @@ import {
 /** The media type of the signed image metadata. */
 export const DSSE_PAYLOAD_TYPE = "application/vnd.sylabs.sif-metadata+json";
 
+/** Why an envelope or a key was refused: a key that needs a passphrase, or anything else. */
+export type DsseErrorKind = "passphrase-needed" | "wrong-passphrase" | "invalid";
+
 /** Why an envelope or a key was refused; the message is one line. */
-export class DsseError extends Error {}
+export class DsseError extends Error {
+  /** Which failure this is. */
+  readonly kind: DsseErrorKind;
+
+  /** Creates an error; `message` says what is wrong. */
+  constructor(message: string, kind: DsseErrorKind = "invalid") {
+    super(message);
+    this.name = "DsseError";
+    this.kind = kind;
+  }
+}
 
 interface Envelope {
   payloadType: string;
@@ -112,13 +125,18 @@ export function readPemPrivateKey(pem: string, passphrase?: string): KeyObject {
   const encrypted = block.label.startsWith("ENCRYPTED") ||
     /Proc-Type:\s*4,ENCRYPTED/.test(block.text);
   if (encrypted && passphrase === undefined) {
-    throw new DsseError("the key is encrypted: a passphrase is needed");
+    throw new DsseError("the key is encrypted: a passphrase is needed", "passphrase-needed");
   }
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: block.text, format: "pem", passphrase });
   } catch (error) {
-    if (encrypted) throw new DsseError("cannot decrypt the key: wrong passphrase or damaged key");
+    if (encrypted) {
+      throw new DsseError(
+        "cannot decrypt the key: wrong passphrase or damaged key",
+        "wrong-passphrase",
+      );
+    }
     throw new DsseError(`invalid PEM private key: ${reason(error)}`);
   }
   profile(key);

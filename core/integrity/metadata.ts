@@ -103,8 +103,21 @@ export function encodeMetadata(metadata: ImageMetadata): string {
   });
 }
 
+/** Why a metadata document was refused: not the JSON expected, or a digest that cannot be used. */
+export type MetadataErrorKind = "json" | "digest";
+
 /** Why a metadata document was refused. */
-export class MetadataError extends Error {}
+export class MetadataError extends Error {
+  /** Whether the document or one of its digests is at fault. */
+  readonly kind: MetadataErrorKind;
+
+  /** Creates an error; `message` is the reference's words. */
+  constructor(kind: MetadataErrorKind, message: string) {
+    super(message);
+    this.name = "MetadataError";
+    this.kind = kind;
+  }
+}
 
 /**
  * Parses a metadata document leniently, as Go's decoder does: keys match case-insensitively
@@ -116,7 +129,7 @@ export function decodeMetadata(text: string): ImageMetadata {
   try {
     root = JSON.parse(text);
   } catch (error) {
-    throw new MetadataError(`invalid metadata JSON: ${(error as Error).message}`);
+    throw new MetadataError("json", `invalid metadata JSON: ${(error as Error).message}`);
   }
   const doc = asObject(root, "metadata");
   const header = field(doc, "header");
@@ -136,6 +149,7 @@ export function decodeMetadata(text: string): ImageMetadata {
         relativeId > 0xffffffff
       ) {
         throw new MetadataError(
+          "json",
           "invalid metadata JSON: relativeId is not an unsigned 32-bit integer",
         );
       }
@@ -150,14 +164,14 @@ export function decodeMetadata(text: string): ImageMetadata {
 
 function asObject(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new MetadataError(`invalid metadata JSON: ${what} is not an object`);
+    throw new MetadataError("json", `invalid metadata JSON: ${what} is not an object`);
   }
   return value as Record<string, unknown>;
 }
 
 function asArray(value: unknown): unknown[] {
   if (!Array.isArray(value)) {
-    throw new MetadataError("invalid metadata JSON: objects is not a list");
+    throw new MetadataError("json", "invalid metadata JSON: objects is not a list");
   }
   return value;
 }
@@ -174,15 +188,15 @@ function field(object: Record<string, unknown>, name: string): unknown {
 function digestField(object: Record<string, unknown>, name: string): Digest {
   const value = field(object, name);
   if (value === undefined || value === null || value === "") {
-    throw new MetadataError("hash algorithm unavailable");
+    throw new MetadataError("digest", "hash algorithm unavailable");
   }
   if (typeof value !== "string") {
-    throw new MetadataError(`invalid metadata JSON: ${name} is not a string`);
+    throw new MetadataError("json", `invalid metadata JSON: ${name} is not a string`);
   }
   try {
     return parseDigest(value);
   } catch (error) {
-    if (error instanceof DigestError) throw new MetadataError(error.message);
+    if (error instanceof DigestError) throw new MetadataError("digest", error.message);
     throw error;
   }
 }

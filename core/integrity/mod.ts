@@ -11,6 +11,7 @@ export { type Digest, type DigestAlgorithm, formatDigest, parseDigest } from "./
 export {
   DSSE_PAYLOAD_TYPE,
   DsseError,
+  type DsseErrorKind,
   dsseKeyId,
   readPemPrivateKey,
   readPemPublicKey,
@@ -30,5 +31,6 @@ export * from "./outcome.ts";
 export { type PgpStatus, primaryUserId, type Signer } from "./pgp.ts";
 export * from "./sign.ts";
 export * from "./signatures.ts";
+export * from "./signed_by.ts";
 export * from "./tasks.ts";
 export * from "./verify.ts";

@@ -93,17 +93,21 @@ export async function signImage(
 function signatureJobs(image: SifImage, request: SignRequest): SignatureJob[] {
   const jobs: SignatureJob[] = [];
   for (const group of request.groups ?? []) {
-    if (group === 0) throw new TaskError("invalid group ID");
+    if (group === 0) throw new TaskError("invalid-group-id", "invalid group ID");
     const objects = groupObjects(image, group);
-    if (objects.length === 0) throw new TaskError("group not found");
+    if (objects.length === 0) throw new TaskError("group-not-found", "group not found");
     jobs.push({ group, objects });
   }
   if (request.objects !== undefined && request.objects.length > 0) {
     const byGroup = new Map<number, Descriptor[]>();
     for (const id of [...new Set(request.objects)].sort((a, b) => a - b)) {
       const d = image.descriptor(id);
-      if (d === undefined) throw new TaskError(id === 0 ? "invalid object ID" : "object not found");
-      if (d.groupId === 0) throw new TaskError("invalid group ID");
+      if (d === undefined) {
+        throw id === 0
+          ? new TaskError("invalid-object-id", "invalid object ID")
+          : new TaskError("object-not-found", "object not found");
+      }
+      if (d.groupId === 0) throw new TaskError("invalid-group-id", "invalid group ID");
       byGroup.set(d.groupId, [...byGroup.get(d.groupId) ?? [], d]);
     }
     for (const group of [...byGroup.keys()].sort((a, b) => a - b)) {
@@ -113,7 +117,7 @@ function signatureJobs(image: SifImage, request: SignRequest): SignatureJob[] {
   if (jobs.length === 0) {
     const groups = [...new Set(image.descriptors.map((d) => d.groupId).filter((g) => g !== 0))]
       .sort((a, b) => a - b);
-    if (groups.length === 0) throw new TaskError("no groups found");
+    if (groups.length === 0) throw new TaskError("no-groups", "no groups found");
     for (const group of groups) jobs.push({ group, objects: groupObjects(image, group) });
   }
   return jobs;

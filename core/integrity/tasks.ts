@@ -26,15 +26,40 @@ export interface TaskRequest {
   legacyAll?: boolean;
 }
 
+/** Why a verification cannot start. */
+export type TaskErrorKind =
+  /** Group 0 was asked for. */
+  | "invalid-group-id"
+  /** Object 0 was asked for. */
+  | "invalid-object-id"
+  /** Nothing was asked for, and the image has no object group. */
+  | "no-groups"
+  /** The image has no objects at all. */
+  | "no-objects"
+  /** A group asked for has no objects. */
+  | "group-not-found"
+  /** An object asked for does not exist. */
+  | "object-not-found";
+
 /** A verification that cannot start; the message is the reference's, without `integrity: `. */
-export class TaskError extends Error {}
+export class TaskError extends Error {
+  /** Which failure this is. */
+  readonly kind: TaskErrorKind;
+
+  /** Creates an error; `message` is the reference's words. */
+  constructor(kind: TaskErrorKind, message: string) {
+    super(message);
+    this.name = "TaskError";
+    this.kind = kind;
+  }
+}
 
 /** The tasks of a request, in the reference's order: groups, then objects, each ascending. */
 export function selectTasks(image: SifImage, request: TaskRequest): VerifyTask[] {
   const groups = sortedUnique(request.groups ?? []);
   let objects = sortedUnique(request.objects ?? []);
-  if (groups.includes(0)) throw new TaskError("invalid group ID");
-  if (objects.includes(0)) throw new TaskError("invalid object ID");
+  if (groups.includes(0)) throw new TaskError("invalid-group-id", "invalid group ID");
+  if (objects.includes(0)) throw new TaskError("invalid-object-id", "invalid object ID");
   if (request.legacy && request.legacyAll) {
     const grouped = image.descriptors.filter((d) =>
       d.dataType !== DataType.Signature && d.groupId !== 0
@@ -44,7 +69,7 @@ export function selectTasks(image: SifImage, request: TaskRequest): VerifyTask[]
   if (groups.length === 0 && objects.length === 0) {
     const all = sortedUnique(image.descriptors.map((d) => d.groupId).filter((g) => g !== 0));
     if (all.length === 0) {
-      throw new TaskError("no groups found");
+      throw new TaskError("no-groups", "no groups found");
     }
     groups.push(...all);
   }
@@ -52,14 +77,18 @@ export function selectTasks(image: SifImage, request: TaskRequest): VerifyTask[]
   const tasks: VerifyTask[] = groups.map((group) => {
     const members = groupObjects(image, group);
     if (members.length === 0) {
-      throw new TaskError(noObjects(image) ? "no objects in image" : "group not found");
+      throw noObjects(image)
+        ? new TaskError("no-objects", "no objects in image")
+        : new TaskError("group-not-found", "group not found");
     }
     return { kind: "group", group, objects: members, subset: false, legacy };
   });
   for (const id of objects) {
     const d = image.descriptor(id);
     if (d === undefined) {
-      throw new TaskError(noObjects(image) ? "no objects in image" : "object not found");
+      throw noObjects(image)
+        ? new TaskError("no-objects", "no objects in image")
+        : new TaskError("object-not-found", "object not found");
     }
     tasks.push(
       legacy

@@ -33,7 +33,7 @@ export interface VerifyReport {
  * const keys = new KeySet(keyring.keys.map(({ key }) => ({ key, source: { kind: "global", location: "" } })));
  * using image = await SifImage.open("image.sif");
  * const report = await verifyImage(image, { keys });
- * console.log(report.outcome.error ?? "verified");
+ * console.log(report.outcome.failure?.kind ?? "verified", report.outcome.error ?? "");
  * ```
  */
 export async function verifyImage(
@@ -45,7 +45,11 @@ export async function verifyImage(
     tasks = selectTasks(image, options);
   } catch (error) {
     if (!(error instanceof TaskError)) throw error;
-    return { tasks: [], checks: [], outcome: { events: [], error: `integrity: ${error.message}` } };
+    return {
+      tasks: [],
+      checks: [],
+      outcome: { events: [], error: `integrity: ${error.message}`, failure: { kind: error.kind } },
+    };
   }
   const examined = (await readSignatureObjects(image)).filter(({ descriptor: d }) =>
     tasks.some((task) =>

@@ -23,3 +23,5 @@ export { CHUNK_SIZE, type OpenOptions, SifImage } from "./image.ts";
 export { descriptorInfo, type FileHandle } from "./handle.ts";
 export { appendObject, type AppendOptions, type ObjectInput } from "./append.ts";
 export { createImage, type CreateOptions } from "./create.ts";
+export { primaryPartition } from "./partition.ts";
+export { isSifFile, SIF_SNIFF_LENGTH, type SifSniff, sniffSif, sniffSifFile } from "./sniff.ts";

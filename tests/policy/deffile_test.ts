@@ -9,7 +9,7 @@ import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import * as openpgp from "openpgp";
 import { DataType, FsType, partitionExtra, PartType } from "../../core/sif/mod.ts";
 import { createImage, SifImage, signImage } from "../../mod.ts";
-import { parseDefinition } from "../../cli/commands/deffile.ts";
+import { parseDefinition } from "../../core/deffile/mod.ts";
 import { writeCases } from "../helpers/bad_images.ts";
 import { type CliResult, runCli, runCliWithin } from "../helpers/cli.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";

@@ -5,7 +5,7 @@
  */
 
 import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
-import { patternCovers } from "../../cli/commands/policy.ts";
+import { patternCovers } from "../../policy/lint.ts";
 import { runCli } from "../helpers/cli.ts";
 
 const FP = (n: number) =>
