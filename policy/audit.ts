@@ -7,7 +7,7 @@
 
 import { createHash } from "node:crypto";
 import { DESCRIPTOR_SIZE, HEADER_SIZE, type SifImage } from "../core/sif/mod.ts";
-import type { ImageDecision } from "./evaluate.ts";
+import type { ImageDecision } from "./decision.ts";
 import type { Policy } from "./model.ts";
 
 /** One audit record. */
@@ -21,7 +21,10 @@ export interface AuditRecord {
   /** SHA-256 of the header and the descriptor table: identifies the image's layout. */
   imageDigest: string | null;
   decision: ImageDecision["decision"];
-  exitCode: number;
+  /** The policy's mode: a deny in `warn` mode was not enforced. */
+  mode: ImageDecision["mode"];
+  /** Whether a declared signer's key could not be obtained (a deny may change once it is). */
+  keyUnavailable: boolean;
   rule: string;
   signers: { fingerprint: string | null; name: string | null; trusted: boolean }[];
   policy: string;
@@ -58,7 +61,8 @@ export function auditRecord(
     image: decision.image,
     imageDigest,
     decision: decision.decision,
-    exitCode: decision.exitCode,
+    mode: decision.mode,
+    keyUnavailable: decision.keyUnavailable,
     rule: decision.rule,
     signers: decision.signatures.map((s) => ({
       fingerprint: s.signer,

@@ -15,9 +15,13 @@
 
 import { createHash } from "node:crypto";
 import { writeFileAtomic } from "../core/files/atomic.ts";
-import type { ImageDecision } from "./evaluate.ts";
+import type { ImageDecision } from "./decision.ts";
 
-const FORMAT = 1;
+/**
+ * The entry format. 2: a decision holds its mode and structured reasons and hints, and no
+ * exit code. The format is part of every key, so entries of another format are never found.
+ */
+const FORMAT = 2;
 
 /** Where cache entries live: `$XDG_CACHE_HOME/siftrust/decisions`, else `~/.cache/…`. */
 export function cacheDir(env: (name: string) => string | undefined): string {
@@ -102,8 +106,10 @@ export async function readCached(
       (validUntil === null || typeof validUntil === "number") &&
       typeof decision?.image === "string" &&
       (decision.decision === "allow" || decision.decision === "deny") &&
-      Number.isInteger(decision.exitCode) &&
-      Array.isArray(decision.signatures) && Array.isArray(decision.reasons);
+      (decision.mode === "enforce" || decision.mode === "warn") &&
+      typeof decision.keyUnavailable === "boolean" &&
+      Array.isArray(decision.signatures) && Array.isArray(decision.reasons) &&
+      Array.isArray(decision.requirements) && Array.isArray(decision.hints);
     if (valid && validUntil !== null && now.getTime() > validUntil) return { miss: true };
     if (valid) {
       return {

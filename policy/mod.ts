@@ -8,6 +8,7 @@
 export * from "./audit.ts";
 export * from "./cache.ts";
 export * from "./check.ts";
+export * from "./decision.ts";
 export * from "./evaluate.ts";
 export * from "./file_trust.ts";
 export * from "./glob.ts";

@@ -1,5 +1,5 @@
 /**
- * The effective policy: what a file says, with every default filled in (docs/policy-v1.md,
+ * The effective policy: what a file says, with every default filled in (docs/policy.md,
  * "Fields"), ready to evaluate.
  *
  * @module

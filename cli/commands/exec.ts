@@ -7,17 +7,16 @@
  * @module
  */
 
-import { type Command, Option } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { descriptorInfo, MAGIC, SifImage } from "../../core/sif/mod.ts";
 import { cacheDir, checkImage } from "../../policy/mod.ts";
-import { CliError, usageError } from "../exit.ts";
-
+import { CliError, decisionExitCode, usageError } from "../exit.ts";
 import { log } from "../output.ts";
+import { loadPolicyAndKeys, policyOption } from "../policy_loading.ts";
 import { decisionLine, explainText } from "../render/check_text.ts";
-import { DEFAULT_POLICY, loadPolicyAndKeys } from "./check.ts";
 
 /** Adds `exec` to the program. */
 export function registerExec(program: Command): void {
@@ -26,11 +25,7 @@ export function registerExec(program: Command): void {
       "check the image a command will run under the policy, then run the command on that same file",
     )
     .argument("<command...>", "the command and its arguments, after --")
-    .addOption(
-      new Option("--policy <file>", "the policy file").default(DEFAULT_POLICY).env(
-        "SIFTRUST_POLICY",
-      ),
-    )
+    .addOption(policyOption())
     .option("--explain", "show the decision trace before running")
     .option("--no-cache", "check again even when nothing changed")
     .passThroughOptions()
@@ -69,14 +64,15 @@ export function registerExec(program: Command): void {
             new TextEncoder().encode(
               options.explain
                 ? explainText(decision, policy)
-                : decisionLine(decision, policy, result.cached),
+                : decisionLine(decision, result.cached),
             ),
           );
         }
-        if (decision.decision !== "allow" && decision.exitCode !== 0) {
+        const code = decisionExitCode(decision);
+        if (decision.decision !== "allow" && code !== 0) {
           throw new CliError(
             `${command[index]} is not trusted by ${policy.path}: not running ${command[0]}`,
-            decision.exitCode,
+            code,
           );
         }
         const args = command.map((arg, i) => i === index ? "/proc/self/fd/3" : arg);

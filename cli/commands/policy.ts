@@ -28,7 +28,7 @@ import {
 } from "../../policy/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
 import { print, printJson } from "../output.ts";
-import { loadPolicyOrExit } from "./check.ts";
+import { loadPolicyOrExit } from "../policy_loading.ts";
 
 /** Signers whose trust ends within this many days are reported. */
 export const EXPIRY_NOTICE_DAYS = 30;

@@ -1,24 +1,139 @@
 /**
  * `check`'s report for people: one line per image, and with `--explain` the decision trace —
- * each signature, each requirement, and what would turn a deny into an allow.
+ * each signature, each requirement, and what would turn a deny into an allow. The policy
+ * decides in data (policy/decision.ts); every word about a decision is chosen here.
  *
  * @module
  */
 
-import type { ImageDecision, Policy, SignatureVerdict } from "../../policy/mod.ts";
+import type {
+  Hint,
+  ImageDecision,
+  MismatchPart,
+  Policy,
+  Reason,
+  RequirementSubject,
+  SignatureVerdict,
+  SignedBy,
+} from "../../policy/mod.ts";
+import { decisionExitCode } from "../exit.ts";
 
 const LABEL = { allow: "ALLOW", deny: "DENY ", error: "ERROR" } as const;
 
+/** A `signed-by` expression as a person reads it: `any of alice, bob`, `2 of …`. */
+export function signedByText(expression: SignedBy): string {
+  const list = expression.names.join(", ");
+  if (expression.kind === "any-of") return `any of ${list}`;
+  if (expression.kind === "all-of") return `all of ${list}`;
+  return `${expression.threshold} of ${list}`;
+}
+
+function mismatchText(part: MismatchPart, signature: number): string {
+  const subject = `signature ${signature}`;
+  switch (part.kind) {
+    case "legacy-data":
+      return `the data that ${subject} signs differs`;
+    case "header":
+      return `the image header (launch script or ID) differs from what ${subject} signed`;
+    case "object-data":
+    case "object-metadata": {
+      const what = part.kind === "object-data" ? "data" : "metadata";
+      return `the ${what} of object ${part.object} differs from what ${subject} signed`;
+    }
+    case "object-gone":
+      return `object ${part.object}, which ${subject} signed, is gone`;
+    case "unknown":
+      return `${subject} does not match`;
+  }
+}
+
+/** A reason in words. `image` is the path the decision is about. */
+export function reasonText(reason: Reason, image: string): string {
+  switch (reason.kind) {
+    case "rule-action":
+      return `rule ${reason.rule} ${reason.action === "allow" ? "allows" : "denies"} ${
+        reason.paths.join(", ")
+      } without looking at signatures`;
+    case "digest-mismatch":
+      return `${
+        mismatchText(reason.part, reason.signature)
+      }: the image changed after it was signed${
+        reason.signerName ? ` by ${reason.signerName}` : ""
+      }`;
+    case "group-absent":
+      return `group ${reason.group} is required, but the image has no group ${reason.group}`;
+    case "group-signers": {
+      const by = reason.signers.length === 0
+        ? "no trusted signature covers it"
+        : `trusted signatures by ${reason.signers.join(", ")}`;
+      const every = reason.everyGroup ? " (unsigned-objects: deny covers every group)" : "";
+      return `group ${reason.group}: ${by}; it needs ${signedByText(reason.needs)}${every}`;
+    }
+    case "ungrouped-object":
+      return `object ${reason.object} is in no group, so no signature covers it (unsigned-objects: deny)`;
+    case "bad-image":
+      return reason.message ?? `${image}: no such file`;
+  }
+}
+
+/** What a requirement asks, in words. */
+export function requirementText(subject: RequirementSubject): string {
+  switch (subject.kind) {
+    case "group-signed":
+      return `group ${subject.group} signed by ${signedByText(subject.needs)}`;
+    case "signature-matches":
+      return `signature ${subject.signature} matches the image`;
+    case "object-signed":
+      return `object ${subject.object} is signed`;
+  }
+}
+
+/** A hint in words, with the command that would help. `decision` holds the signatures named. */
+export function hintText(hint: Hint, decision: ImageDecision): string {
+  switch (hint.kind) {
+    case "changed-after-signing":
+      return "get an unmodified copy of the image, or have it signed again after the change";
+    case "group-absent":
+      return `the image has no group ${hint.group}: check the rule's groups list`;
+    case "partial-group-signature":
+      return `signature ${hint.signature} covers objects ${
+        hint.signed.join(", ")
+      } of group ${hint.group}, not all of ${
+        hint.objects.join(", ")
+      }: sign the whole group with \`siftrust sign --group-id ${hint.group} IMAGE\``;
+    case "untrusted-signer": {
+      const why = decision.signatures.find((s) => s.id === hint.signature)?.why;
+      return `signature ${hint.signature}: ${why}; declare that signer (or extend its expires) if you trust it`;
+    }
+    case "unsigned-group": {
+      const who = hint.needs.kind === "all-of"
+        ? hint.missing.join(" and ")
+        : `one of ${hint.missing.join(", ")}`;
+      return `group ${hint.group} needs a signature by ${who}: \`siftrust sign --group-id ${hint.group} IMAGE\` with that signer's key`;
+    }
+    case "legacy-ignored":
+      return "the image has legacy (pre-3.6) signatures, which this requirement ignores: re-sign it with a current tool, or set legacy: true";
+    case "dsse-ignored":
+      return "the image has DSSE signatures, which policy version 1 does not trust: sign it with an OpenPGP key of a declared signer";
+    case "key-unavailable":
+      return `get ${hint.signer}'s public key (fingerprint ${hint.fingerprint}): \`siftrust key pull ${hint.fingerprint}\`, or list a keyring file holding it under keys.files`;
+  }
+}
+
+/** The reasons of a decision, in words. */
+export function reasonTexts(decision: ImageDecision): string[] {
+  return decision.reasons.map((reason) => reasonText(reason, decision.image));
+}
+
 /** The one-line verdict of an image. */
-export function decisionLine(decision: ImageDecision, policy: Policy, cached: boolean): string {
-  const warn = decision.decision === "deny" && policy.mode === "warn"
+export function decisionLine(decision: ImageDecision, cached: boolean): string {
+  const reasons = reasonTexts(decision);
+  if (decision.decision === "error") return `ERROR  ${reasons.join("; ")}\n`;
+  const warn = decision.decision === "deny" && decision.mode === "warn"
     ? " (warn mode: not enforced)"
     : "";
   const from = cached ? " (cached)" : "";
-  if (decision.decision === "error") {
-    return `ERROR  ${decision.reasons.join("; ")}\n`;
-  }
-  const why = decision.decision === "deny" ? `: ${decision.reasons.join("; ")}` : "";
+  const why = decision.decision === "deny" ? `: ${reasons.join("; ")}` : "";
   return `${
     LABEL[decision.decision]
   }  ${decision.image}  [rule ${decision.rule}]${warn}${from}${why}\n`;
@@ -35,18 +150,15 @@ function signatureLine(s: SignatureVerdict): string {
     } — ${s.why}\n`;
 }
 
-/** The decision trace of an image (`--explain`). */
+/** The decision trace of an image (`--explain`) under the policy that made it. */
 export function explainText(decision: ImageDecision, policy: Policy): string {
   const lines = [
-    `${decision.image}: ${decision.decision.toUpperCase()} under ${policy.path} (rule ${decision.rule}, mode ${policy.mode})\n`,
+    `${decision.image}: ${decision.decision.toUpperCase()} under ${policy.path} (rule ${decision.rule}, mode ${decision.mode})\n`,
   ];
-  if (decision.decision === "error") {
-    lines.push(...decision.reasons.map((r) => `  ${r}\n`));
-    return lines.join("");
-  }
+  const reasons = reasonTexts(decision).map((r) => `  ${r}\n`);
+  if (decision.decision === "error") return lines.join("") + reasons.join("");
   if (decision.requirements.length === 0 && decision.signatures.length === 0) {
-    lines.push(...decision.reasons.map((r) => `  ${r}\n`));
-    return lines.join("") + "\n";
+    return lines.join("") + reasons.join("") + "\n";
   }
   lines.push("  signatures:\n");
   if (decision.signatures.length === 0) lines.push("    none\n");
@@ -54,17 +166,36 @@ export function explainText(decision: ImageDecision, policy: Policy): string {
   lines.push("  requirements:\n");
   lines.push(
     ...decision.requirements.map((r) =>
-      `    [${r.pass ? "pass" : "FAIL"}] ${r.requirement}: ${r.why}\n`
+      `    [${r.pass ? "pass" : "FAIL"}] ${requirementText(r.subject)}: ${
+        reasonText(r.reason, decision.image)
+      }\n`
     ),
   );
   if (decision.hints.length > 0) {
     lines.push("  to allow it:\n");
-    lines.push(...decision.hints.map((h) => `    - ${h}\n`));
+    lines.push(...decision.hints.map((h) => `    - ${hintText(h, decision)}\n`));
   }
   return lines.join("") + "\n";
 }
 
-/** The JSON of an image's decision (docs/policy.md). */
+/**
+ * The JSON of an image's decision (docs/policy.md, "--json"): reasons, requirements and hints
+ * in words, and the image's exit code.
+ */
 export function decisionJson(decision: ImageDecision, cached: boolean): Record<string, unknown> {
-  return { ...decision, cached };
+  return {
+    image: decision.image,
+    decision: decision.decision,
+    exitCode: decisionExitCode(decision),
+    rule: decision.rule,
+    reasons: reasonTexts(decision),
+    signatures: decision.signatures,
+    requirements: decision.requirements.map((r) => ({
+      requirement: requirementText(r.subject),
+      pass: r.pass,
+      why: reasonText(r.reason, decision.image),
+    })),
+    hints: decision.hints.map((h) => hintText(h, decision)),
+    cached,
+  };
 }
