@@ -36,9 +36,39 @@ export interface SignatureVerdict {
   integrity: "ok" | "mismatch" | "not-checked";
   authenticity: PolicyAuthenticity;
   trusted: boolean;
-  /** Why it is or is not trusted, for a person. */
-  why: string;
+  /** Why it is or is not trusted. */
+  because: VerdictReason;
 }
+
+/** Why a signature is or is not trusted. */
+export type VerdictReason =
+  /** Made by this declared signer, and it matches the image. */
+  | { kind: "trusted"; signer: string }
+  /** Made by a trusted signer, but the image changed since. */
+  | { kind: "mismatch" }
+  /** A DSSE signature: policy version 1 trusts OpenPGP signatures only. */
+  | { kind: "dsse" }
+  | { kind: "unknown-format" }
+  /** A legacy signature under `legacy: false`. */
+  | { kind: "legacy-ignored" }
+  /** An undeclared signer's key that could not be found. */
+  | { kind: "unknown-key" }
+  /** A declared signer's key that could not be obtained. */
+  | { kind: "key-unavailable"; signer: string }
+  /** The signature does not verify; `detail` is the verifier's word. */
+  | { kind: "invalid"; detail: string | null }
+  /** It verifies, but with a key whose fingerprint is not the one its descriptor names. */
+  | { kind: "fingerprint-mismatch" }
+  /** Made with an expired or a revoked key (of this declared signer, if any). */
+  | { kind: "key-expired" | "key-revoked"; signer: string | null }
+  /** No key material or not a recognized signature; `detail` is the verifier's word. */
+  | { kind: "no-key-material" | "unrecognized"; detail: string | null }
+  /** Valid, but by a signer the policy does not declare. */
+  | { kind: "undeclared-signer"; fingerprint: string }
+  /** Valid, but by a declared signer whose `expires` day has passed. */
+  | { kind: "signer-expired"; signer: string; expires: string }
+  /** Valid and by a trusted signer, but its digests could not be compared with the image. */
+  | { kind: "integrity-not-checked" };
 
 /** Why an image could not be decided: a `SifError` kind, or `not-found` (no such path). */
 export type ImageErrorKind = SifErrorKind | "not-found";

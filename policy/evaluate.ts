@@ -16,6 +16,7 @@ import type {
   PolicyAuthenticity,
   RequirementResult,
   SignatureVerdict,
+  VerdictReason,
 } from "./decision.ts";
 import { matchesGlob } from "./glob.ts";
 import type { Policy, Requirement, Rule, SignedBy, Signer } from "./model.ts";
@@ -174,7 +175,7 @@ function signatureVerdict(
   const declared = fingerprint === null
     ? undefined
     : policy.signers.find((s) => s.fingerprint === fingerprint);
-  const [authenticity, why] = authenticityOf(check, requirement, declared, now);
+  const [authenticity, reason] = authenticityOf(check, requirement, declared, now);
   const integrity = check.integrity;
   const trusted = authenticity === "ok" && integrity === "ok";
   return {
@@ -189,58 +190,58 @@ function signatureVerdict(
     integrity,
     authenticity,
     trusted,
-    why: trusted
-      ? `trusted: made by ${declared!.name} and matches the image`
-      : integrity === "mismatch" && authenticity === "ok"
-      ? "does not match the image"
-      : why,
+    because: trusted
+      ? { kind: "trusted", signer: declared!.name }
+      : authenticity !== "ok"
+      ? reason!
+      : integrity === "mismatch"
+      ? { kind: "mismatch" }
+      : { kind: "integrity-not-checked" },
   };
 }
 
+/** The policy's verdict on who made a signature, and why when it is not `ok`. */
 function authenticityOf(
   check: SignatureCheck,
   requirement: Requirement,
   declared: Signer | undefined,
   now: Date,
-): [PolicyAuthenticity, string] {
+): [PolicyAuthenticity, VerdictReason | null] {
   const format = check.signature.format;
-  if (format === "dsse") {
-    return ["not-checked", "a DSSE signature: policy version 1 trusts OpenPGP signatures only"];
-  }
-  if (format === "unknown") return ["not-checked", "not a signature format siftrust knows"];
-  if (check.legacy && !requirement.legacy) {
-    return ["not-checked", "a legacy (pre-3.6) signature, ignored (legacy: false)"];
-  }
-  const who = declared === undefined ? "a signer the policy does not declare" : declared.name;
-  const map: Record<Authenticity, [PolicyAuthenticity, string]> = {
-    ok: ["ok", ""],
+  if (format === "dsse") return ["not-checked", { kind: "dsse" }];
+  if (format === "unknown") return ["not-checked", { kind: "unknown-format" }];
+  if (check.legacy && !requirement.legacy) return ["not-checked", { kind: "legacy-ignored" }];
+  const signer = declared?.name ?? null;
+  const detail = check.authenticityError ?? null;
+  const map: Record<Authenticity, [PolicyAuthenticity, VerdictReason | null]> = {
+    ok: ["ok", null],
     "unknown-key": declared === undefined
-      ? [
-        "unknown-key",
-        "made by a key siftrust could not find, of a signer the policy does not declare",
-      ]
-      : ["key-unavailable", `made by ${declared.name}, whose public key could not be obtained`],
-    "bad-signature": ["bad-signature", `the signature is not valid: ${check.authenticityError}`],
-    expired: ["expired", `made by ${who}, whose key has expired`],
-    revoked: ["revoked", `made by ${who}, whose key is revoked`],
-    "no-key-material": ["not-checked", check.authenticityError ?? "no key material"],
-    unrecognized: ["not-checked", check.authenticityError ?? "not a recognized signature"],
+      ? ["unknown-key", { kind: "unknown-key" }]
+      : ["key-unavailable", { kind: "key-unavailable", signer: declared.name }],
+    "bad-signature": ["bad-signature", { kind: "invalid", detail }],
+    expired: ["expired", { kind: "key-expired", signer }],
+    revoked: ["revoked", { kind: "key-revoked", signer }],
+    "no-key-material": ["not-checked", { kind: "no-key-material", detail }],
+    unrecognized: ["not-checked", { kind: "unrecognized", detail }],
   };
-  const [authenticity, why] = map[check.authenticity];
-  if (authenticity !== "ok") return [authenticity, why];
+  const [authenticity, reason] = map[check.authenticity];
+  if (authenticity !== "ok") return [authenticity, reason];
   if (check.fingerprintMatches === false) {
-    return ["bad-signature", "the fingerprint in its descriptor is not the signer's"];
+    return ["bad-signature", { kind: "fingerprint-mismatch" }];
   }
   if (declared === undefined) {
     return [
       "untrusted-signer",
-      `made by ${check.signer?.fingerprint}, who is not a declared signer`,
+      { kind: "undeclared-signer", fingerprint: check.signer?.fingerprint ?? "" },
     ];
   }
   if (signerExpired(declared, now)) {
-    return ["untrusted-signer", `made by ${declared.name}, trusted only until ${declared.expires}`];
+    return [
+      "untrusted-signer",
+      { kind: "signer-expired", signer: declared.name, expires: declared.expires! },
+    ];
   }
-  return ["ok", ""];
+  return ["ok", null];
 }
 
 /** Which part of the image differs from what a signature signed. */

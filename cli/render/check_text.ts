@@ -15,6 +15,7 @@ import type {
   RequirementSubject,
   SignatureVerdict,
   SignedBy,
+  VerdictReason,
 } from "../../policy/mod.ts";
 import { decisionExitCode } from "../exit.ts";
 
@@ -102,7 +103,8 @@ export function hintText(hint: Hint, decision: ImageDecision): string {
         hint.objects.join(", ")
       }: sign the whole group with \`siftrust sign --group-id ${hint.group} IMAGE\``;
     case "untrusted-signer": {
-      const why = decision.signatures.find((s) => s.id === hint.signature)?.why;
+      const verdict = decision.signatures.find((s) => s.id === hint.signature);
+      const why = verdict === undefined ? "" : verdictText(verdict.because);
       return `signature ${hint.signature}: ${why}; declare that signer (or extend its expires) if you trust it`;
     }
     case "unsigned-group": {
@@ -118,6 +120,53 @@ export function hintText(hint: Hint, decision: ImageDecision): string {
     case "key-unavailable":
       return `get ${hint.signer}'s public key (fingerprint ${hint.fingerprint}): \`siftrust key pull ${hint.fingerprint}\`, or list a keyring file holding it under keys.files`;
   }
+}
+
+/** Why a signature is or is not trusted, in words. */
+export function verdictText(reason: VerdictReason): string {
+  switch (reason.kind) {
+    case "trusted":
+      return `trusted: made by ${reason.signer} and matches the image`;
+    case "mismatch":
+      return "does not match the image";
+    case "dsse":
+      return "a DSSE signature: policy version 1 trusts OpenPGP signatures only";
+    case "unknown-format":
+      return "not a signature format siftrust knows";
+    case "legacy-ignored":
+      return "a legacy (pre-3.6) signature, ignored (legacy: false)";
+    case "unknown-key":
+      return "made by a key siftrust could not find, of a signer the policy does not declare";
+    case "key-unavailable":
+      return `made by ${reason.signer}, whose public key could not be obtained`;
+    case "invalid":
+      return `the signature is not valid: ${reason.detail}`;
+    case "fingerprint-mismatch":
+      return "the fingerprint in its descriptor is not the signer's";
+    case "key-expired":
+    case "key-revoked": {
+      const who = reason.signer ?? "a signer the policy does not declare";
+      return `made by ${who}, whose key ${
+        reason.kind === "key-expired" ? "has expired" : "is revoked"
+      }`;
+    }
+    case "no-key-material":
+      return reason.detail ?? "no key material";
+    case "unrecognized":
+      return reason.detail ?? "not a recognized signature";
+    case "undeclared-signer":
+      return `made by ${reason.fingerprint}, who is not a declared signer`;
+    case "signer-expired":
+      return `made by ${reason.signer}, trusted only until ${reason.expires}`;
+    case "integrity-not-checked":
+      return "its digests could not be compared with the image";
+  }
+}
+
+/** A signature's verdict as `--json` prints it: `because` in words, as `why`. */
+export function signatureJson(s: SignatureVerdict): Record<string, unknown> {
+  const { because, ...fields } = s;
+  return { ...fields, why: verdictText(because) };
 }
 
 /** The reasons of a decision, in words. */
@@ -147,7 +196,7 @@ function signatureLine(s: SignatureVerdict): string {
   return `    signature ${s.id} ${s.type.toUpperCase()} ${what}${objects}: ${signer}${source}; ` +
     `integrity ${s.integrity}, authenticity ${s.authenticity}: ${
       s.trusted ? "TRUSTED" : "not trusted"
-    } — ${s.why}\n`;
+    } — ${verdictText(s.because)}\n`;
 }
 
 /** The decision trace of an image (`--explain`) under the policy that made it. */
@@ -189,7 +238,7 @@ export function decisionJson(decision: ImageDecision, cached: boolean): Record<s
     exitCode: decisionExitCode(decision),
     rule: decision.rule,
     reasons: reasonTexts(decision),
-    signatures: decision.signatures,
+    signatures: decision.signatures.map(signatureJson),
     requirements: decision.requirements.map((r) => ({
       requirement: requirementText(r.subject),
       pass: r.pass,

@@ -11,6 +11,7 @@ import {
   explainText,
   hintText,
   reasonText,
+  verdictText,
 } from "../../cli/render/check_text.ts";
 import { goUtcTime, readableSize } from "../../cli/render/go_format.ts";
 import { tabwrite } from "../../cli/render/tabwriter.ts";
@@ -68,7 +69,7 @@ const UNDECLARED: SignatureVerdict = {
   integrity: "ok",
   authenticity: "untrusted-signer",
   trusted: false,
-  why: `made by ${FP}, who is not a declared signer`,
+  because: { kind: "undeclared-signer", fingerprint: FP },
 };
 
 /** A deny of group 1, which needs alice or bob, with a hint of every kind. */
@@ -131,6 +132,25 @@ Deno.test("hints name the command that helps, with the group and the key", () =>
     ok(words({ kind }).length > 20, kind);
   }
   match(words({ kind: "group-absent", group: 3 }), /no group 3: check the rule's groups list/);
+});
+
+Deno.test("signature verdicts in words", () => {
+  assertEquals(
+    verdictText({ kind: "trusted", signer: "alice" }),
+    "trusted: made by alice and matches the image",
+  );
+  assertEquals(
+    verdictText({ kind: "key-revoked", signer: null }),
+    "made by a signer the policy does not declare, whose key is revoked",
+  );
+  assertEquals(
+    verdictText({ kind: "signer-expired", signer: "bob", expires: "2026-01-31" }),
+    "made by bob, trusted only until 2026-01-31",
+  );
+  assertEquals(
+    verdictText({ kind: "invalid", detail: "bad MAC" }),
+    "the signature is not valid: bad MAC",
+  );
 });
 
 Deno.test("reasons: each kind in words", () => {
@@ -229,5 +249,9 @@ Deno.test("--json: the exit code is added, words replace structures, and nothing
     why: "group 1: no trusted signature covers it; it needs any of alice, bob",
   }]);
   assertEquals(json.hints, d.hints.map((h) => hintText(h, d)));
-  assertEquals(json.signatures, [UNDECLARED]);
+  const { because: _, ...fields } = UNDECLARED;
+  assertEquals(json.signatures, [{
+    ...fields,
+    why: `made by ${FP}, who is not a declared signer`,
+  }]);
 });
