@@ -26,6 +26,7 @@ export class CliError extends Error {
   /** The exit code to end with. */
   readonly exitCode: number;
 
+  /** An error that ends the command with `exitCode`; `message` is its one line (or empty). */
   constructor(message: string, exitCode: number) {
     super(message);
     this.name = "CliError";
@@ -40,8 +41,11 @@ export function usageError(message: string): CliError {
 
 /** What an image's exit code depends on: the decision, the mode, and a missing key. */
 export interface DecisionOutcome {
+  /** The policy's decision. */
   decision: "allow" | "deny" | "error";
+  /** The policy's mode. */
   mode: "enforce" | "warn";
+  /** Whether a declared signer's key could not be obtained. */
   keyUnavailable: boolean;
 }
 

@@ -25,7 +25,7 @@ import { log } from "./output.ts";
 export const DEFAULT_POLICY = "/etc/siftrust/policy.yaml";
 
 /** The `--policy FILE` option (default {@link DEFAULT_POLICY}, or `$SIFTRUST_POLICY`). */
-export function policyOption() {
+export function policyOption(): Option<"--policy <file>", undefined, string> {
   return new Option("--policy <file>", "the policy file").default(DEFAULT_POLICY).env(
     "SIFTRUST_POLICY",
   );

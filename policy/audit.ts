@@ -12,22 +12,33 @@ import type { Policy } from "./model.ts";
 
 /** One audit record. */
 export interface AuditRecord {
+  /** When, ISO 8601 UTC. */
   time: string;
+  /** The real user's name (from /etc/passwd). */
   user: string;
+  /** The real user ID. */
   uid: number | null;
+  /** The host name. */
   host: string;
+  /** `$SLURM_JOB_ID`, or null. */
   slurmJobId: string | null;
+  /** The image's absolute path. */
   image: string;
   /** SHA-256 of the header and the descriptor table: identifies the image's layout. */
   imageDigest: string | null;
+  /** The decision. */
   decision: ImageDecision["decision"];
   /** The policy's mode: a deny in `warn` mode was not enforced. */
   mode: ImageDecision["mode"];
   /** Whether a declared signer's key could not be obtained (a deny may change once it is). */
   keyUnavailable: boolean;
+  /** The rule that applied. */
   rule: string;
+  /** One entry per signature object. */
   signers: { fingerprint: string | null; name: string | null; trusted: boolean }[];
+  /** The policy's absolute path. */
   policy: string;
+  /** SHA-256 of the policy file. */
   policyDigest: string;
 }
 
@@ -41,9 +52,13 @@ export async function layoutDigest(image: SifImage): Promise<string> {
 
 /** Who and where: from the environment (passed in). */
 export interface AuditContext {
+  /** The real user's name. */
   user: string;
+  /** The real user ID. */
   uid: number | null;
+  /** The host name. */
   host: string;
+  /** `$SLURM_JOB_ID`, or null. */
   slurmJobId: string | null;
 }
 

@@ -42,7 +42,9 @@ function identity(info: Deno.FileInfo): unknown[] {
 
 /** A check's cache key, and when the image last changed (ms). */
 export interface CacheKey {
+  /** The entry's name: SHA-256 of the key material, in hex. */
   key: string;
+  /** When the image last changed (ms since 1970). */
   changedAt: number;
 }
 
@@ -71,6 +73,7 @@ export async function cacheKey(
 
 /** What the cache keeps for a check. */
 export interface CachedCheck {
+  /** The decision (allow or deny). */
   decision: ImageDecision;
   /** The image's layout digest (for audit records). */
   imageDigest: string;

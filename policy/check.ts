@@ -22,15 +22,19 @@ import type { Policy } from "./model.ts";
 
 /** What checks share. */
 export interface CheckContext {
+  /** The policy that decides. */
   policy: Policy;
+  /** Its key material. */
   keys: PolicyKeys;
   /** The cache folder; none disables the cache (`--no-cache`). */
   cacheDir?: string;
+  /** The time to decide at (default: now). */
   now?: Date;
 }
 
 /** The outcome of checking one image. */
 export interface CheckResult {
+  /** The decision; an image that could not be read is an `error` with a `bad-image` reason. */
   decision: ImageDecision;
   /** The image's layout digest, or null when it could not be read. */
   imageDigest: string | null;
@@ -45,8 +49,11 @@ export interface CheckResult {
  * the path it was opened from (which rules match), its `stat`, and how to read it.
  */
 export interface OpenedImage {
+  /** The absolute, symlink-resolved path it was opened from. */
   realPath: string;
+  /** Its `stat`, from the open descriptor. */
   info: Deno.FileInfo;
+  /** Reads it as a SIF image. */
   open(): Promise<SifImage>;
 }
 

@@ -22,9 +22,13 @@ export type PolicyAuthenticity =
 
 /** What the policy makes of one signature. */
 export interface SignatureVerdict {
+  /** The signature object's ID. */
   id: number;
+  /** Its format. */
   type: "pgp" | "dsse" | "legacy" | "unknown";
+  /** The group it signs, if it signs a group. */
   group: number | null;
+  /** The object it signs, if it signs one object (legacy signatures). */
   object: number | null;
   /** The objects it covers. */
   objects: number[];
@@ -32,9 +36,13 @@ export interface SignatureVerdict {
   signer: string | null;
   /** The declared signer of that fingerprint. */
   signerName: string | null;
+  /** Where the key was found (`global`, `local`, `file`, `remote`), or null. */
   keySource: string | null;
+  /** Whether the image still matches what was signed. */
   integrity: "ok" | "mismatch" | "not-checked";
+  /** The verdict on who signed. */
   authenticity: PolicyAuthenticity;
+  /** Whether this signature counts. */
   trusted: boolean;
   /** Why it is or is not trusted. */
   because: VerdictReason;
@@ -126,8 +134,11 @@ export type RequirementSubject =
 
 /** One requirement and whether it held. */
 export interface RequirementResult {
+  /** What was required. */
   subject: RequirementSubject;
+  /** Whether it held. */
   pass: boolean;
+  /** Why it held or failed. */
   reason: Reason;
 }
 
@@ -158,7 +169,9 @@ export type Hint =
 
 /** The decision about one image. */
 export interface ImageDecision {
+  /** The image's absolute, symlink-resolved path (as given, when it could not be resolved). */
   image: string;
+  /** `error`: the image could not be read. */
   decision: "allow" | "deny" | "error";
   /** The policy's mode: in `warn` mode a deny is reported but not enforced. */
   mode: "enforce" | "warn";
@@ -171,7 +184,9 @@ export interface ImageDecision {
   rule: string;
   /** Why: on a deny, each failed requirement; the rule's verdict; the error. */
   reasons: Reason[];
+  /** One verdict per signature object (none for an action rule or an error). */
   signatures: SignatureVerdict[];
+  /** Each requirement checked, passed or not. */
   requirements: RequirementResult[];
   /** What would turn a deny into an allow, where something can. */
   hints: Hint[];

@@ -15,6 +15,7 @@
 export interface TempDir {
   /** Its real path (symlinks resolved, as siftrust reports paths). */
   dir: string;
+  /** Removes the folder and everything in it. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
