@@ -81,8 +81,19 @@ export interface CachedCheck {
   validUntil: number | null;
 }
 
+/**
+ * Why the cache could not serve or keep a decision: an entry that cannot be read, a corrupt
+ * entry (ignored), or a folder that cannot be written. `path` is the entry or the folder;
+ * `detail` the system's word, if any.
+ */
+export interface CacheProblem {
+  kind: "unreadable-entry" | "corrupt-entry" | "unwritable";
+  path: string;
+  detail: string | null;
+}
+
 /** What a cache lookup found. */
-export type CacheLookup = { hit: CachedCheck } | { miss: true; problem?: string };
+export type CacheLookup = { hit: CachedCheck } | { miss: true; problem?: CacheProblem };
 
 /** Looks a decision up; one past its `validUntil` at `now` is a miss. */
 export async function readCached(
@@ -95,9 +106,10 @@ export async function readCached(
     text = await Deno.readTextFile(`${dir}/${key}.json`);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { miss: true };
+    const detail = (error as Error).message;
     return {
       miss: true,
-      problem: `cannot read the cache entry ${dir}/${key}.json: ${(error as Error).message}`,
+      problem: { kind: "unreadable-entry", path: `${dir}/${key}.json`, detail },
     };
   }
   try {
@@ -122,7 +134,10 @@ export async function readCached(
   } catch {
     // fall through: corrupt
   }
-  return { miss: true, problem: `ignoring a corrupt cache entry ${dir}/${key}.json` };
+  return {
+    miss: true,
+    problem: { kind: "corrupt-entry", path: `${dir}/${key}.json`, detail: null },
+  };
 }
 
 /** Whether a decision may be cached: it must not depend on the network. */
@@ -143,7 +158,7 @@ export async function writeCached(
   key: CacheKey,
   check: CachedCheck,
   now: Date = new Date(),
-): Promise<string | undefined> {
+): Promise<CacheProblem | undefined> {
   if (Math.floor(now.getTime() / 1000) <= Math.floor(key.changedAt / 1000)) return undefined;
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -154,6 +169,6 @@ export async function writeCached(
     );
     return undefined;
   } catch (error) {
-    return `cannot write the cache in ${dir}: ${(error as Error).message}`;
+    return { kind: "unwritable", path: dir, detail: (error as Error).message };
   }
 }

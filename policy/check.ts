@@ -13,7 +13,14 @@ import {
   type SignatureCheck,
 } from "../core/integrity/mod.ts";
 import { SifError, SifImage } from "../core/sif/mod.ts";
-import { cacheable, type CacheKey, cacheKey, readCached, writeCached } from "./cache.ts";
+import {
+  cacheable,
+  type CacheKey,
+  cacheKey,
+  type CacheProblem,
+  readCached,
+  writeCached,
+} from "./cache.ts";
 import type { ImageDecision, ImageErrorKind } from "./decision.ts";
 import { evaluateImage, matchingRule } from "./evaluate.ts";
 import { layoutDigest } from "./audit.ts";
@@ -40,8 +47,8 @@ export interface CheckResult {
   imageDigest: string | null;
   /** Whether the decision came from the cache. */
   cached: boolean;
-  /** Things to tell the user (cache problems). */
-  notices: string[];
+  /** Cache problems to tell the user about (the check went on without the cache). */
+  notices: CacheProblem[];
 }
 
 /**
@@ -64,7 +71,7 @@ export async function checkImage(
   onProgress?: ProgressCallback,
   opened?: OpenedImage,
 ): Promise<CheckResult> {
-  const notices: string[] = [];
+  const notices: CacheProblem[] = [];
   let real: string;
   try {
     real = opened?.realPath ?? await Deno.realPath(path);

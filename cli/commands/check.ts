@@ -14,6 +14,7 @@ import { expandImages } from "../images.ts";
 import { log, print, printJson } from "../output.ts";
 import { loadPolicyAndKeys, policyOption } from "../policy_loading.ts";
 import { decisionJson, decisionLine, explainText } from "../render/check_text.ts";
+import { cacheProblemText } from "../render/decision_words.ts";
 
 /** Adds `check` to the program. */
 export function registerCheck(program: Command): void {
@@ -57,7 +58,7 @@ export function registerCheck(program: Command): void {
         cacheDir: options.cache ? cacheDir(env) : undefined,
       };
       const results = await checkAll(images, context, jobs, async (result) => {
-        for (const notice of result.notices) log("warning", notice);
+        for (const notice of result.notices) log("warning", cacheProblemText(notice));
         if (options.auditLog !== undefined) await auditCheck(options.auditLog, result, policy);
         if (options.json) return;
         print(

@@ -17,6 +17,7 @@ import { CliError, decisionExitCode, usageError } from "../exit.ts";
 import { log } from "../output.ts";
 import { loadPolicyAndKeys, policyOption } from "../policy_loading.ts";
 import { decisionLine, explainText } from "../render/check_text.ts";
+import { cacheProblemText } from "../render/decision_words.ts";
 
 /** Adds `exec` to the program. */
 export function registerExec(program: Command): void {
@@ -57,7 +58,7 @@ export function registerExec(program: Command): void {
           cacheDir: options.cache ? cacheDir((name) => Deno.env.get(name)) : undefined,
         };
         const result = await checkImage(realPath, context, undefined, opened);
-        for (const notice of result.notices) log("warning", notice);
+        for (const notice of result.notices) log("warning", cacheProblemText(notice));
         const decision = result.decision;
         if (options.explain || decision.decision !== "allow") {
           Deno.stderr.writeSync(

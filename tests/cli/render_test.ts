@@ -5,14 +5,13 @@
  */
 
 import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
+import { decisionJson, decisionLine, explainText } from "../../cli/render/check_text.ts";
 import {
-  decisionJson,
-  decisionLine,
-  explainText,
+  cacheProblemText,
   hintText,
   reasonText,
   verdictText,
-} from "../../cli/render/check_text.ts";
+} from "../../cli/render/decision_words.ts";
 import { goUtcTime, readableSize } from "../../cli/render/go_format.ts";
 import { tabwrite } from "../../cli/render/tabwriter.ts";
 import type { Hint, ImageDecision, Policy, SignatureVerdict, SignedBy } from "../../policy/mod.ts";
@@ -254,4 +253,19 @@ Deno.test("--json: the exit code is added, words replace structures, and nothing
     ...fields,
     why: `made by ${FP}, who is not a declared signer`,
   }]);
+});
+
+Deno.test("cache problems in words", () => {
+  assertEquals(
+    cacheProblemText({ kind: "corrupt-entry", path: "/c/k.json", detail: null }),
+    "ignoring a corrupt cache entry /c/k.json",
+  );
+  assertEquals(
+    cacheProblemText({ kind: "unwritable", path: "/c", detail: "Permission denied" }),
+    "cannot write the cache in /c: Permission denied",
+  );
+  assertEquals(
+    cacheProblemText({ kind: "unreadable-entry", path: "/c/k.json", detail: "Is a directory" }),
+    "cannot read the cache entry /c/k.json: Is a directory",
+  );
 });

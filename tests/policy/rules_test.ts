@@ -28,7 +28,7 @@ import {
   type SignatureVerdict,
 } from "../../policy/mod.ts";
 import { decisionExitCode } from "../../cli/exit.ts";
-import { hintText, reasonTexts } from "../../cli/render/check_text.ts";
+import { hintText, reasonTexts } from "../../cli/render/decision_words.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
@@ -163,7 +163,7 @@ async function writePolicy(
 
 /**
  * A decision as `check --json` reports it: with its exit code (cli/exit.ts) and its reasons and
- * hints in words (cli/render/check_text.ts); the policy's own reasons and hints beside them.
+ * hints in words (cli/render/decision_words.ts); the policy's own reasons and hints beside them.
  */
 interface Reported extends Omit<ImageDecision, "reasons" | "hints"> {
   exitCode: number;
