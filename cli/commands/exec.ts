@@ -13,7 +13,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { descriptorInfo, MAGIC, SifImage } from "../../core/sif/mod.ts";
 import { cacheDir, checkImage } from "../../policy/mod.ts";
-import { CliError, decisionExitCode, usageError } from "../exit.ts";
+import { CliError, decisionExitCode, ExitCode, usageError } from "../exit.ts";
 import { log } from "../output.ts";
 import { loadPolicyAndKeys, policyOption } from "../policy_loading.ts";
 import { decisionLine, explainText } from "../render/check_text.ts";
@@ -44,8 +44,7 @@ export function registerExec(program: Command): void {
       }
       const { policy, keys } = await loadPolicyAndKeys(options.policy);
       // Open once: the check reads this descriptor, and the command gets it as fd 3.
-      const realPath = await Deno.realPath(command[index]);
-      const fd = openSync(realPath, "r");
+      const { realPath, fd } = await openImage(command[index]);
       try {
         const opened = {
           realPath,
@@ -119,4 +118,17 @@ function run(args: string[], fd: number): Promise<number> {
 /** The number of a signal by name (SIGUSR1 → 10), from the OS. */
 function signalNumber(signal: string): number {
   return (osConstants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+/**
+ * Resolves and opens the image once; an image gone or unreadable since it was found is a bad
+ * image (exit 3), not a bug.
+ */
+async function openImage(path: string): Promise<{ realPath: string; fd: number }> {
+  try {
+    const realPath = await Deno.realPath(path);
+    return { realPath, fd: openSync(realPath, "r") };
+  } catch (error) {
+    throw new CliError(`cannot open ${path}: ${(error as Error).message}`, ExitCode.BadImage);
+  }
 }
