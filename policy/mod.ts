@@ -6,6 +6,7 @@
  */
 
 export * from "./audit.ts";
+export * from "./audit_context.ts";
 export * from "./cache.ts";
 export * from "./check.ts";
 export * from "./decision.ts";

@@ -16,6 +16,11 @@ import {
   PartType,
   SifImage,
 } from "../../core/sif/mod.ts";
+import {
+  auditContext,
+  type IdentitySources,
+  passwdName as nameInPasswd,
+} from "../../policy/mod.ts";
 import { CLI_ENTRY, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";
 
@@ -320,6 +325,47 @@ Deno.test("with an audit log and several jobs, output and log lines keep the inp
     assertEquals(printed, images, "text output in input order");
     assertEquals((await readLog(log)).map((r) => r.image), images, "audit lines in input order");
   }
+});
+
+Deno.test("the record's user comes from the passwd file, never from $USER", () => {
+  const passwd = "root:x:0:0:root:/root:/bin/bash\n" +
+    "# a comment\n\nalice:x:1000:1000::/home/alice:/bin/sh\nbob:x:10000:10000::/home/bob:/bin/sh\n";
+  assertEquals(nameInPasswd(passwd, 1000), "alice");
+  assertEquals(nameInPasswd(passwd, 10000), "bob");
+  assertEquals(nameInPasswd(passwd, 0), "root");
+  assertEquals(nameInPasswd(passwd, 100), undefined);
+  const sources = (uid: () => number | null, text: () => string): IdentitySources => ({
+    uid,
+    hostname: () => "node7",
+    passwd: text,
+  });
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  const forged = env({ USER: "root", SLURM_JOB_ID: "42" });
+  assertEquals(auditContext(forged, sources(() => 1000, () => passwd)), {
+    user: "alice",
+    uid: 1000,
+    host: "node7",
+    slurmJobId: "42",
+  });
+  // No entry, or no passwd file: the uid stands for the name.
+  assertEquals(auditContext(forged, sources(() => 4242, () => passwd)).user, "4242");
+  const noFile = () => {
+    throw new Deno.errors.NotFound("no /etc/passwd");
+  };
+  assertEquals(auditContext(forged, sources(() => 1000, noFile)).user, "1000");
+  // A host name that cannot be read, and no Slurm job.
+  const noHost: IdentitySources = {
+    ...sources(() => 1000, () => passwd),
+    hostname: () => {
+      throw new Error("no host name");
+    },
+  };
+  assertEquals(auditContext(env({}), noHost), {
+    user: "alice",
+    uid: 1000,
+    host: "unknown",
+    slurmJobId: null,
+  });
 });
 
 /** The /etc/passwd name of the uid the tests run as. */
