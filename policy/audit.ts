@@ -7,24 +7,38 @@
 
 import { createHash } from "node:crypto";
 import { DESCRIPTOR_SIZE, HEADER_SIZE, type SifImage } from "../core/sif/mod.ts";
-import type { ImageDecision } from "./evaluate.ts";
+import type { ImageDecision } from "./decision.ts";
 import type { Policy } from "./model.ts";
 
 /** One audit record. */
 export interface AuditRecord {
+  /** When, ISO 8601 UTC. */
   time: string;
+  /** The real user's name (from /etc/passwd). */
   user: string;
+  /** The real user ID. */
   uid: number | null;
+  /** The host name. */
   host: string;
+  /** `$SLURM_JOB_ID`, or null. */
   slurmJobId: string | null;
+  /** The image's absolute path. */
   image: string;
   /** SHA-256 of the header and the descriptor table: identifies the image's layout. */
   imageDigest: string | null;
+  /** The decision. */
   decision: ImageDecision["decision"];
-  exitCode: number;
+  /** The policy's mode: a deny in `warn` mode was not enforced. */
+  mode: ImageDecision["mode"];
+  /** Whether a declared signer's key could not be obtained (a deny may change once it is). */
+  keyUnavailable: boolean;
+  /** The rule that applied. */
   rule: string;
+  /** One entry per signature object. */
   signers: { fingerprint: string | null; name: string | null; trusted: boolean }[];
+  /** The policy's absolute path. */
   policy: string;
+  /** SHA-256 of the policy file. */
   policyDigest: string;
 }
 
@@ -38,9 +52,13 @@ export async function layoutDigest(image: SifImage): Promise<string> {
 
 /** Who and where: from the environment (passed in). */
 export interface AuditContext {
+  /** The real user's name. */
   user: string;
+  /** The real user ID. */
   uid: number | null;
+  /** The host name. */
   host: string;
+  /** `$SLURM_JOB_ID`, or null. */
   slurmJobId: string | null;
 }
 
@@ -58,7 +76,8 @@ export function auditRecord(
     image: decision.image,
     imageDigest,
     decision: decision.decision,
-    exitCode: decision.exitCode,
+    mode: decision.mode,
+    keyUnavailable: decision.keyUnavailable,
     rule: decision.rule,
     signers: decision.signatures.map((s) => ({
       fingerprint: s.signer,

@@ -15,9 +15,13 @@
 
 import { createHash } from "node:crypto";
 import { writeFileAtomic } from "../core/files/atomic.ts";
-import type { ImageDecision } from "./evaluate.ts";
+import type { ImageDecision } from "./decision.ts";
 
-const FORMAT = 1;
+/**
+ * The entry format. 2: a decision holds its mode and structured reasons and hints, and no
+ * exit code. The format is part of every key, so entries of another format are never found.
+ */
+const FORMAT = 2;
 
 /** Where cache entries live: `$XDG_CACHE_HOME/siftrust/decisions`, else `~/.cache/…`. */
 export function cacheDir(env: (name: string) => string | undefined): string {
@@ -38,7 +42,9 @@ function identity(info: Deno.FileInfo): unknown[] {
 
 /** A check's cache key, and when the image last changed (ms). */
 export interface CacheKey {
+  /** The entry's name: SHA-256 of the key material, in hex. */
   key: string;
+  /** When the image last changed (ms since 1970). */
   changedAt: number;
 }
 
@@ -67,6 +73,7 @@ export async function cacheKey(
 
 /** What the cache keeps for a check. */
 export interface CachedCheck {
+  /** The decision (allow or deny). */
   decision: ImageDecision;
   /** The image's layout digest (for audit records). */
   imageDigest: string;
@@ -74,8 +81,19 @@ export interface CachedCheck {
   validUntil: number | null;
 }
 
+/**
+ * Why the cache could not serve or keep a decision: an entry that cannot be read, a corrupt
+ * entry (ignored), or a folder that cannot be written. `path` is the entry or the folder;
+ * `detail` the system's word, if any.
+ */
+export interface CacheProblem {
+  kind: "unreadable-entry" | "corrupt-entry" | "unwritable";
+  path: string;
+  detail: string | null;
+}
+
 /** What a cache lookup found. */
-export type CacheLookup = { hit: CachedCheck } | { miss: true; problem?: string };
+export type CacheLookup = { hit: CachedCheck } | { miss: true; problem?: CacheProblem };
 
 /** Looks a decision up; one past its `validUntil` at `now` is a miss. */
 export async function readCached(
@@ -88,9 +106,10 @@ export async function readCached(
     text = await Deno.readTextFile(`${dir}/${key}.json`);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { miss: true };
+    const detail = (error as Error).message;
     return {
       miss: true,
-      problem: `cannot read the cache entry ${dir}/${key}.json: ${(error as Error).message}`,
+      problem: { kind: "unreadable-entry", path: `${dir}/${key}.json`, detail },
     };
   }
   try {
@@ -102,8 +121,10 @@ export async function readCached(
       (validUntil === null || typeof validUntil === "number") &&
       typeof decision?.image === "string" &&
       (decision.decision === "allow" || decision.decision === "deny") &&
-      Number.isInteger(decision.exitCode) &&
-      Array.isArray(decision.signatures) && Array.isArray(decision.reasons);
+      (decision.mode === "enforce" || decision.mode === "warn") &&
+      typeof decision.keyUnavailable === "boolean" &&
+      Array.isArray(decision.signatures) && Array.isArray(decision.reasons) &&
+      Array.isArray(decision.requirements) && Array.isArray(decision.hints);
     if (valid && validUntil !== null && now.getTime() > validUntil) return { miss: true };
     if (valid) {
       return {
@@ -113,7 +134,10 @@ export async function readCached(
   } catch {
     // fall through: corrupt
   }
-  return { miss: true, problem: `ignoring a corrupt cache entry ${dir}/${key}.json` };
+  return {
+    miss: true,
+    problem: { kind: "corrupt-entry", path: `${dir}/${key}.json`, detail: null },
+  };
 }
 
 /** Whether a decision may be cached: it must not depend on the network. */
@@ -134,7 +158,7 @@ export async function writeCached(
   key: CacheKey,
   check: CachedCheck,
   now: Date = new Date(),
-): Promise<string | undefined> {
+): Promise<CacheProblem | undefined> {
   if (Math.floor(now.getTime() / 1000) <= Math.floor(key.changedAt / 1000)) return undefined;
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -145,6 +169,6 @@ export async function writeCached(
     );
     return undefined;
   } catch (error) {
-    return `cannot write the cache in ${dir}: ${(error as Error).message}`;
+    return { kind: "unwritable", path: dir, detail: (error as Error).message };
   }
 }

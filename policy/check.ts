@@ -1,7 +1,7 @@
 /**
  * Checking one image under a policy: from the verify-once cache when nothing changed, else
- * open it (a bad image is an `error` decision, exit 3), check its signatures in one pass,
- * decide, and keep the decision for next time.
+ * open it (a bad image is an `error` decision carrying the reader's error kind), check its
+ * signatures in one pass, decide, and keep the decision for next time.
  *
  * @module
  */
@@ -13,30 +13,42 @@ import {
   type SignatureCheck,
 } from "../core/integrity/mod.ts";
 import { SifError, SifImage } from "../core/sif/mod.ts";
-import { cacheable, type CacheKey, cacheKey, readCached, writeCached } from "./cache.ts";
-import { evaluateImage, type ImageDecision, matchingRule } from "./evaluate.ts";
+import {
+  cacheable,
+  type CacheKey,
+  cacheKey,
+  type CacheProblem,
+  readCached,
+  writeCached,
+} from "./cache.ts";
+import type { ImageDecision, ImageErrorKind } from "./decision.ts";
+import { evaluateImage, matchingRule } from "./evaluate.ts";
 import { layoutDigest } from "./audit.ts";
 import type { PolicyKeys } from "./keys.ts";
 import type { Policy } from "./model.ts";
 
 /** What checks share. */
 export interface CheckContext {
+  /** The policy that decides. */
   policy: Policy;
+  /** Its key material. */
   keys: PolicyKeys;
   /** The cache folder; none disables the cache (`--no-cache`). */
   cacheDir?: string;
+  /** The time to decide at (default: now). */
   now?: Date;
 }
 
 /** The outcome of checking one image. */
 export interface CheckResult {
+  /** The decision; an image that could not be read is an `error` with a `bad-image` reason. */
   decision: ImageDecision;
   /** The image's layout digest, or null when it could not be read. */
   imageDigest: string | null;
   /** Whether the decision came from the cache. */
   cached: boolean;
-  /** Things to tell the user (cache problems). */
-  notices: string[];
+  /** Cache problems to tell the user about (the check went on without the cache). */
+  notices: CacheProblem[];
 }
 
 /**
@@ -44,8 +56,11 @@ export interface CheckResult {
  * the path it was opened from (which rules match), its `stat`, and how to read it.
  */
 export interface OpenedImage {
+  /** The absolute, symlink-resolved path it was opened from. */
   realPath: string;
+  /** Its `stat`, from the open descriptor. */
   info: Deno.FileInfo;
+  /** Reads it as a SIF image. */
   open(): Promise<SifImage>;
 }
 
@@ -56,15 +71,15 @@ export async function checkImage(
   onProgress?: ProgressCallback,
   opened?: OpenedImage,
 ): Promise<CheckResult> {
-  const notices: string[] = [];
+  const notices: CacheProblem[] = [];
   let real: string;
   try {
     real = opened?.realPath ?? await Deno.realPath(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : (error as Error).message;
-    return errorResult(path, `${path}: ${reason}`);
+    if (error instanceof Deno.errors.NotFound) {
+      return errorResult(path, context.policy, "not-found", null);
+    }
+    return errorResult(path, context.policy, "unreadable", `${path}: ${(error as Error).message}`);
   }
   let key: CacheKey | undefined;
   const now = context.now ?? new Date();
@@ -78,7 +93,9 @@ export async function checkImage(
   try {
     image = await (opened?.open() ?? SifImage.open(real));
   } catch (error) {
-    if (error instanceof SifError) return errorResult(real, error.message);
+    if (error instanceof SifError) {
+      return errorResult(real, context.policy, error.kind, error.message);
+    }
     throw error;
   }
   try {
@@ -103,7 +120,9 @@ export async function checkImage(
     }
     return { decision, imageDigest, cached: false, notices };
   } catch (error) {
-    if (error instanceof SifError) return errorResult(real, error.message);
+    if (error instanceof SifError) {
+      return errorResult(real, context.policy, error.kind, error.message);
+    }
     throw error;
   } finally {
     image.close();
@@ -133,14 +152,21 @@ async function decisionValidUntil(
   return Number.isFinite(until) ? until : null;
 }
 
-function errorResult(image: string, reason: string): CheckResult {
+/** An image that could not be decided: `kind` says why, `message` is the reader's words. */
+function errorResult(
+  image: string,
+  policy: Policy,
+  kind: ImageErrorKind,
+  message: string | null,
+): CheckResult {
   return {
     decision: {
       image,
       decision: "error",
-      exitCode: 3,
+      mode: policy.mode,
+      keyUnavailable: false,
       rule: "none",
-      reasons: [reason],
+      reasons: [{ kind: "bad-image", error: kind, message }],
       signatures: [],
       requirements: [],
       hints: [],

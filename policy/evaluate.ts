@@ -1,68 +1,25 @@
 /**
- * Deciding one image under a policy (docs/policy-v1.md, "How an image is decided"), from the
+ * Deciding one image under a policy (docs/policy.md, "How an image is decided"), from the
  * checks of all its signatures. Every step leaves a trace: a verdict per signature, a result
- * per requirement, and hints that would turn a deny into an allow.
+ * per requirement, and hints that would turn a deny into an allow, all as data
+ * (policy/decision.ts).
  *
  * @module
  */
 
 import type { Authenticity, SignatureCheck } from "../core/integrity/mod.ts";
 import { DataType, type Descriptor, type SifImage } from "../core/sif/mod.ts";
+import type {
+  Hint,
+  ImageDecision,
+  MismatchPart,
+  PolicyAuthenticity,
+  RequirementResult,
+  SignatureVerdict,
+  VerdictReason,
+} from "./decision.ts";
 import { matchesGlob } from "./glob.ts";
 import type { Policy, Requirement, Rule, SignedBy, Signer } from "./model.ts";
-
-/** The policy's word on a signature's authenticity. */
-export type PolicyAuthenticity =
-  | "ok"
-  | "bad-signature"
-  | "unknown-key"
-  | "key-unavailable"
-  | "expired"
-  | "revoked"
-  | "untrusted-signer"
-  | "not-checked";
-
-/** What the policy makes of one signature. */
-export interface SignatureVerdict {
-  id: number;
-  type: "pgp" | "dsse" | "legacy" | "unknown";
-  group: number | null;
-  object: number | null;
-  /** The objects it covers. */
-  objects: number[];
-  /** The signer's primary fingerprint, or the descriptor's when the key was not found. */
-  signer: string | null;
-  /** The declared signer of that fingerprint. */
-  signerName: string | null;
-  keySource: string | null;
-  integrity: "ok" | "mismatch" | "not-checked";
-  authenticity: PolicyAuthenticity;
-  trusted: boolean;
-  /** Why it is or is not trusted, for a person. */
-  why: string;
-}
-
-/** One requirement and whether it held. */
-export interface RequirementResult {
-  requirement: string;
-  pass: boolean;
-  why: string;
-}
-
-/** The decision about one image. */
-export interface ImageDecision {
-  image: string;
-  decision: "allow" | "deny" | "error";
-  exitCode: number;
-  /** The rule that applied (`default` for the top-level requirement). */
-  rule: string;
-  /** Why, for a person: on a deny, each failed requirement. */
-  reasons: string[];
-  signatures: SignatureVerdict[];
-  requirements: RequirementResult[];
-  /** What would turn a deny into an allow, where something can. */
-  hints: string[];
-}
 
 /** The rule that applies to a path: the first whose pattern matches. */
 export function matchingRule(policy: Policy, path: string): Rule | undefined {
@@ -73,12 +30,6 @@ export function matchingRule(policy: Policy, path: string): Rule | undefined {
 export function signerExpired(signer: Signer, now: Date): boolean {
   return signer.expires !== undefined &&
     now.getTime() > Date.parse(`${signer.expires}T23:59:59.999Z`);
-}
-
-/** The exit code of a decision: warn mode makes a deny exit 0. */
-function exitCodeOf(policy: Policy, decision: "allow" | "deny", keyMissing: boolean): number {
-  if (decision === "allow" || policy.mode === "warn") return 0;
-  return keyMissing ? 4 : 1;
 }
 
 /**
@@ -98,13 +49,10 @@ export function evaluateImage(
     return {
       image: path,
       decision: rule.action,
-      exitCode: exitCodeOf(policy, rule.action, false),
+      mode: policy.mode,
+      keyUnavailable: false,
       rule: ruleName,
-      reasons: [
-        `rule ${rule.name} ${rule.action === "allow" ? "allows" : "denies"} ${
-          rule.paths.join(", ")
-        } without looking at signatures`,
-      ],
+      reasons: [{ kind: "rule-action", rule: rule.name, action: rule.action, paths: rule.paths }],
       signatures: [],
       requirements: [],
       hints: [],
@@ -113,20 +61,23 @@ export function evaluateImage(
   const requirement = rule?.require ?? policy.require;
   const verdicts = checks.map((check) => signatureVerdict(policy, requirement, check, now));
   const requirements: RequirementResult[] = [];
-  const hints: string[] = [];
+  const hints: Hint[] = [];
 
   // Integrity first, whoever signed: a mismatch means the image changed after signing.
   for (const [i, verdict] of verdicts.entries()) {
     const counts = !checks[i].legacy || requirement.legacy;
     if (counts && verdict.integrity === "mismatch") {
       requirements.push({
-        requirement: `signature ${verdict.id} matches the image`,
+        subject: { kind: "signature-matches", signature: verdict.id },
         pass: false,
-        why: `${mismatchDetail(checks[i])}: the image changed after it was signed${
-          verdict.signerName ? ` by ${verdict.signerName}` : ""
-        }`,
+        reason: {
+          kind: "digest-mismatch",
+          signature: verdict.id,
+          signerName: verdict.signerName,
+          part: mismatchPart(checks[i]),
+        },
       });
-      hints.push("get an unmodified copy of the image, or have it signed again after the change");
+      hints.push({ kind: "changed-after-signing" });
     }
   }
 
@@ -136,7 +87,7 @@ export function evaluateImage(
     : requirement.groups;
   const satisfied = new Map<number, boolean>();
   for (const group of wanted) {
-    const result = groupResult(requirement, group, members.get(group), checks, verdicts);
+    const result = groupResult(requirement, group, members.get(group), checks, verdicts, false);
     satisfied.set(group, result.pass);
     requirements.push(result);
     if (!result.pass) {
@@ -148,29 +99,19 @@ export function evaluateImage(
       if (d.dataType === DataType.Signature) continue;
       if (d.groupId === 0) {
         requirements.push({
-          requirement: `object ${d.id} is signed`,
+          subject: { kind: "object-signed", object: d.id },
           pass: false,
-          why: `object ${d.id} is in no group, so no signature covers it (unsigned-objects: deny)`,
+          reason: { kind: "ungrouped-object", object: d.id },
         });
         continue;
       }
       if (!satisfied.has(d.groupId)) {
-        const result = groupResult(
-          requirement,
-          d.groupId,
-          members.get(d.groupId),
-          checks,
-          verdicts,
-        );
+        const objects = members.get(d.groupId);
+        const result = groupResult(requirement, d.groupId, objects, checks, verdicts, true);
         satisfied.set(d.groupId, result.pass);
         if (!result.pass) {
-          requirements.push({
-            ...result,
-            why: `${result.why} (unsigned-objects: deny covers every group)`,
-          });
-          hints.push(
-            ...groupHints(requirement, d.groupId, members.get(d.groupId), checks, verdicts),
-          );
+          requirements.push(result);
+          hints.push(...groupHints(requirement, d.groupId, objects, checks, verdicts));
         }
       }
     }
@@ -178,32 +119,40 @@ export function evaluateImage(
 
   const failed = requirements.filter((r) => !r.pass);
   const decision = failed.length === 0 ? "allow" : "deny";
-  const keyMissing = verdicts.some((v) => v.authenticity === "key-unavailable");
   if (verdicts.some((v) => v.type === "legacy" && v.authenticity === "not-checked")) {
-    hints.push(
-      "the image has legacy (pre-3.6) signatures, which this requirement ignores: re-sign it with a current tool, or set legacy: true",
-    );
+    hints.push({ kind: "legacy-ignored" });
   }
-  if (verdicts.some((v) => v.type === "dsse")) {
-    hints.push(
-      "the image has DSSE signatures, which policy version 1 does not trust: sign it with an OpenPGP key of a declared signer",
-    );
-  }
-  for (const verdict of verdicts.filter((v) => v.authenticity === "key-unavailable")) {
-    hints.push(
-      `get ${verdict.signerName}'s public key (fingerprint ${verdict.signer}): \`siftrust key pull ${verdict.signer}\`, or list a keyring file holding it under keys.files`,
-    );
+  if (verdicts.some((v) => v.type === "dsse")) hints.push({ kind: "dsse-ignored" });
+  const unavailable = verdicts.filter((v) => v.authenticity === "key-unavailable");
+  for (const verdict of unavailable) {
+    hints.push({
+      kind: "key-unavailable",
+      signer: verdict.signerName!,
+      fingerprint: verdict.signer!,
+    });
   }
   return {
     image: path,
     decision,
-    exitCode: exitCodeOf(policy, decision, keyMissing),
+    mode: policy.mode,
+    keyUnavailable: unavailable.length > 0,
     rule: ruleName,
-    reasons: failed.map((r) => r.why),
+    reasons: failed.map((r) => r.reason),
     signatures: verdicts,
     requirements,
-    hints: decision === "deny" ? [...new Set(hints)] : [],
+    hints: decision === "deny" ? distinct(hints) : [],
   };
+}
+
+/** Hints without repeats, in order. */
+function distinct(hints: Hint[]): Hint[] {
+  const seen = new Set<string>();
+  return hints.filter((hint) => {
+    const key = JSON.stringify(hint);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The non-signature objects of each group. */
@@ -226,7 +175,7 @@ function signatureVerdict(
   const declared = fingerprint === null
     ? undefined
     : policy.signers.find((s) => s.fingerprint === fingerprint);
-  const [authenticity, why] = authenticityOf(check, requirement, declared, now);
+  const [authenticity, reason] = authenticityOf(check, requirement, declared, now);
   const integrity = check.integrity;
   const trusted = authenticity === "ok" && integrity === "ok";
   return {
@@ -241,75 +190,73 @@ function signatureVerdict(
     integrity,
     authenticity,
     trusted,
-    why: trusted
-      ? `trusted: made by ${declared!.name} and matches the image`
-      : integrity === "mismatch" && authenticity === "ok"
-      ? "does not match the image"
-      : why,
+    because: trusted
+      ? { kind: "trusted", signer: declared!.name }
+      : authenticity !== "ok"
+      ? reason!
+      : integrity === "mismatch"
+      ? { kind: "mismatch" }
+      : { kind: "integrity-not-checked" },
   };
 }
 
+/** The policy's verdict on who made a signature, and why when it is not `ok`. */
 function authenticityOf(
   check: SignatureCheck,
   requirement: Requirement,
   declared: Signer | undefined,
   now: Date,
-): [PolicyAuthenticity, string] {
+): [PolicyAuthenticity, VerdictReason | null] {
   const format = check.signature.format;
-  if (format === "dsse") {
-    return ["not-checked", "a DSSE signature: policy version 1 trusts OpenPGP signatures only"];
-  }
-  if (format === "unknown") return ["not-checked", "not a signature format siftrust knows"];
-  if (check.legacy && !requirement.legacy) {
-    return ["not-checked", "a legacy (pre-3.6) signature, ignored (legacy: false)"];
-  }
-  const who = declared === undefined ? "a signer the policy does not declare" : declared.name;
-  const map: Record<Authenticity, [PolicyAuthenticity, string]> = {
-    ok: ["ok", ""],
+  if (format === "dsse") return ["not-checked", { kind: "dsse" }];
+  if (format === "unknown") return ["not-checked", { kind: "unknown-format" }];
+  if (check.legacy && !requirement.legacy) return ["not-checked", { kind: "legacy-ignored" }];
+  const signer = declared?.name ?? null;
+  const detail = check.authenticityError ?? null;
+  const map: Record<Authenticity, [PolicyAuthenticity, VerdictReason | null]> = {
+    ok: ["ok", null],
     "unknown-key": declared === undefined
-      ? [
-        "unknown-key",
-        "made by a key siftrust could not find, of a signer the policy does not declare",
-      ]
-      : ["key-unavailable", `made by ${declared.name}, whose public key could not be obtained`],
-    "bad-signature": ["bad-signature", `the signature is not valid: ${check.authenticityError}`],
-    expired: ["expired", `made by ${who}, whose key has expired`],
-    revoked: ["revoked", `made by ${who}, whose key is revoked`],
-    "no-key-material": ["not-checked", check.authenticityError ?? "no key material"],
-    unrecognized: ["not-checked", check.authenticityError ?? "not a recognized signature"],
+      ? ["unknown-key", { kind: "unknown-key" }]
+      : ["key-unavailable", { kind: "key-unavailable", signer: declared.name }],
+    "bad-signature": ["bad-signature", { kind: "invalid", detail }],
+    expired: ["expired", { kind: "key-expired", signer }],
+    revoked: ["revoked", { kind: "key-revoked", signer }],
+    "no-key-material": ["not-checked", { kind: "no-key-material", detail }],
+    unrecognized: ["not-checked", { kind: "unrecognized", detail }],
   };
-  const [authenticity, why] = map[check.authenticity];
-  if (authenticity !== "ok") return [authenticity, why];
+  const [authenticity, reason] = map[check.authenticity];
+  if (authenticity !== "ok") return [authenticity, reason];
   if (check.fingerprintMatches === false) {
-    return ["bad-signature", "the fingerprint in its descriptor is not the signer's"];
+    return ["bad-signature", { kind: "fingerprint-mismatch" }];
   }
   if (declared === undefined) {
     return [
       "untrusted-signer",
-      `made by ${check.signer?.fingerprint}, who is not a declared signer`,
+      { kind: "undeclared-signer", fingerprint: check.signer?.fingerprint ?? "" },
     ];
   }
   if (signerExpired(declared, now)) {
-    return ["untrusted-signer", `made by ${declared.name}, trusted only until ${declared.expires}`];
+    return [
+      "untrusted-signer",
+      { kind: "signer-expired", signer: declared.name, expires: declared.expires! },
+    ];
   }
-  return ["ok", ""];
+  return ["ok", null];
 }
 
-function mismatchDetail(check: SignatureCheck): string {
-  const subject = `signature ${check.id}`;
-  if (check.legacy) return `the data that ${subject} signs differs`;
-  if (check.headerOk === false) {
-    return `the image header (launch script or ID) differs from what ${subject} signed`;
-  }
+/** Which part of the image differs from what a signature signed. */
+function mismatchPart(check: SignatureCheck): MismatchPart {
+  if (check.legacy) return { kind: "legacy-data" };
+  if (check.headerOk === false) return { kind: "header" };
   const object = check.objects.find((o) => !o.descriptorOk || !o.objectOk);
   if (object !== undefined) {
-    const part = object.objectOk ? "metadata" : "data";
-    return `the ${part} of object ${object.descriptor.id} differs from what ${subject} signed`;
+    return {
+      kind: object.objectOk ? "object-metadata" : "object-data",
+      object: object.descriptor.id,
+    };
   }
-  if (check.missing.length > 0) {
-    return `object ${check.missing[0]}, which ${subject} signed, is gone`;
-  }
-  return `${subject} does not match`;
+  if (check.missing.length > 0) return { kind: "object-gone", object: check.missing[0] };
+  return { kind: "unknown" };
 }
 
 /** Whether a trusted signature covers exactly the objects of a group. */
@@ -347,38 +294,33 @@ export function satisfies(expression: SignedBy, signers: Set<string>): boolean {
   return present >= expression.threshold;
 }
 
-/** An expression as a person reads it. */
-export function describeSignedBy(expression: SignedBy): string {
-  const list = expression.names.join(", ");
-  if (expression.kind === "any-of") return `any of ${list}`;
-  if (expression.kind === "all-of") return `all of ${list}`;
-  return `${expression.threshold} of ${list}`;
-}
-
+/**
+ * Whether a group satisfies the requirement. `everyGroup`: it is checked because
+ * `unsigned-objects: deny` covers every group.
+ */
 function groupResult(
   requirement: Requirement,
   group: number,
   objects: Descriptor[] | undefined,
   checks: SignatureCheck[],
   verdicts: SignatureVerdict[],
+  everyGroup: boolean,
 ): RequirementResult {
-  const what = `group ${group} signed by ${describeSignedBy(requirement.signedBy)}`;
+  const subject = { kind: "group-signed", group, needs: requirement.signedBy } as const;
   if (objects === undefined) {
-    return {
-      requirement: what,
-      pass: false,
-      why: `group ${group} is required, but the image has no group ${group}`,
-    };
+    return { subject, pass: false, reason: { kind: "group-absent", group } };
   }
   const signers = groupSigners(group, objects, checks, verdicts);
-  const pass = satisfies(requirement.signedBy, signers);
-  const by = signers.size === 0
-    ? "no trusted signature covers it"
-    : `trusted signatures by ${[...signers].join(", ")}`;
   return {
-    requirement: what,
-    pass,
-    why: `group ${group}: ${by}; it needs ${describeSignedBy(requirement.signedBy)}`,
+    subject,
+    pass: satisfies(requirement.signedBy, signers),
+    reason: {
+      kind: "group-signers",
+      group,
+      signers: [...signers],
+      needs: requirement.signedBy,
+      everyGroup,
+    },
   };
 }
 
@@ -389,41 +331,31 @@ function groupHints(
   objects: Descriptor[] | undefined,
   checks: SignatureCheck[],
   verdicts: SignatureVerdict[],
-): string[] {
-  if (objects === undefined) {
-    return [`the image has no group ${group}: check the rule's groups list`];
-  }
+): Hint[] {
+  if (objects === undefined) return [{ kind: "group-absent", group }];
   const signers = groupSigners(group, objects, checks, verdicts);
   const missing = requirement.signedBy.names.filter((name) => !signers.has(name));
-  const hints: string[] = [];
+  const hints: Hint[] = [];
   const partial = checks.filter((c, i) =>
     verdicts[i].trusted && "group" in c.target && c.target.group === group &&
     !coversGroup(c, group, objects)
   );
   for (const check of partial) {
-    hints.push(
-      `signature ${check.id} covers objects ${
-        check.signedIds?.join(", ")
-      } of group ${group}, not all of ${
-        objects.map((d) => d.id).join(", ")
-      }: sign the whole group with \`siftrust sign --group-id ${group} IMAGE\``,
-    );
+    hints.push({
+      kind: "partial-group-signature",
+      signature: check.id,
+      group,
+      signed: [...check.signedIds ?? []],
+      objects: objects.map((d) => d.id),
+    });
   }
-  const untrusted = verdicts.filter((v) =>
-    v.group === group && v.authenticity === "untrusted-signer"
-  );
-  for (const verdict of untrusted) {
-    hints.push(
-      `signature ${verdict.id}: ${verdict.why}; declare that signer (or extend its expires) if you trust it`,
-    );
+  for (const verdict of verdicts) {
+    if (verdict.group === group && verdict.authenticity === "untrusted-signer") {
+      hints.push({ kind: "untrusted-signer", signature: verdict.id });
+    }
   }
-  const who = requirement.signedBy.kind === "all-of"
-    ? missing.join(" and ")
-    : `one of ${missing.join(", ")}`;
   if (missing.length > 0) {
-    hints.push(
-      `group ${group} needs a signature by ${who}: \`siftrust sign --group-id ${group} IMAGE\` with that signer's key`,
-    );
+    hints.push({ kind: "unsigned-group", group, needs: requirement.signedBy, missing });
   }
   return hints;
 }

@@ -6,8 +6,10 @@
  */
 
 export * from "./audit.ts";
+export * from "./audit_context.ts";
 export * from "./cache.ts";
 export * from "./check.ts";
+export * from "./decision.ts";
 export * from "./deffile.ts";
 export * from "./evaluate.ts";
 export * from "./file_trust.ts";

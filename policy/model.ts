@@ -1,5 +1,5 @@
 /**
- * The effective policy: what a file says, with every default filled in (docs/policy-v1.md,
+ * The effective policy: what a file says, with every default filled in (docs/policy.md,
  * "Fields"), ready to evaluate.
  *
  * @module
@@ -9,6 +9,7 @@ import type { KeyserverEntry, PolicyFile, RequirementEntry, SignedByExpression }
 
 /** A trusted signer. */
 export interface Signer {
+  /** The name the policy gives it. */
   name: string;
   /** Primary key fingerprint, 40 upper-case hex digits. */
   fingerprint: string;
@@ -24,19 +25,25 @@ export type SignedBy =
 
 /** What an image must satisfy. */
 export interface Requirement {
+  /** Who must have signed. */
   signedBy: SignedBy;
   /** `all`, or these group IDs. */
   groups: "all" | number[];
+  /** `deny`: every object must lie in a group that satisfies `signedBy`. */
   unsignedObjects: "deny" | "allow";
+  /** Whether legacy (pre-3.6) signatures count. */
   legacy: boolean;
 }
 
 /** A path rule: a requirement of its own, or a fixed decision. */
 export interface Rule {
+  /** Its name, reported with each decision it makes. */
   name: string;
+  /** Path patterns (policy/glob.ts). */
   paths: string[];
   /** The requirement (defaults from the top-level one), unless the rule has an action. */
   require?: Requirement;
+  /** A decision made without looking at signatures. */
   action?: "allow" | "deny";
 }
 
@@ -46,8 +53,11 @@ export interface Policy {
   path: string;
   /** SHA-256 of the file's bytes: identifies this policy in caches and audit logs. */
   digest: string;
+  /** `warn`: a deny is reported but not enforced. */
   mode: "enforce" | "warn";
+  /** The declared signers. */
   signers: Signer[];
+  /** Where keys come from. */
   keys: {
     /** Keyring files, resolved against the policy's folder. */
     files: string[];
@@ -56,8 +66,11 @@ export interface Policy {
     keyservers?: KeyserverEntry[];
     offline: boolean;
   };
+  /** The remote whose keyservers to use, if the policy names one. */
   remote?: { name: string; uri: string; exclusive: boolean };
+  /** The top-level requirement (rule `default`). */
   require: Requirement;
+  /** Path rules, first match wins. */
   rules: Rule[];
 }
 

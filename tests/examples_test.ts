@@ -8,6 +8,7 @@ import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { makeExample, makeSignedExample } from "../examples/make_example.ts";
 import { DataType, DESCRIPTOR_SIZE, SifImage } from "../core/sif/mod.ts";
 import { DENO_DIR, PERMISSIONS, runCli } from "./helpers/cli.ts";
+import { isolatedEnv, withTempDir } from "./helpers/env.ts";
 import { REPO_ROOT } from "./helpers/peers.ts";
 
 const EXAMPLES = `${REPO_ROOT}examples`;
@@ -16,25 +17,6 @@ const STALE =
 
 /** The example key's fingerprint, as examples/site.yaml declares it. */
 const EXAMPLE_FINGERPRINT = "98AB4AB73B0BC8A8CF8F05ED3E41C34BB55B761A";
-
-async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-example-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** An environment with no keyring but the ones given on the command line. */
-function isolated(dir: string): Record<string, string> {
-  return {
-    HOME: dir,
-    APPTAINER_KEYSDIR: `${dir}/keys`,
-    SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-    XDG_CACHE_HOME: `${dir}/cache`,
-  };
-}
 
 /** The launch script, and every non-signature object: raw descriptor and data. */
 async function nonSignatureParts(path: string): Promise<Uint8Array[]> {
@@ -49,7 +31,7 @@ async function nonSignatureParts(path: string): Promise<Uint8Array[]> {
 }
 
 Deno.test("examples/example.sif is reproducible from examples/make_example.ts", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await makeExample(`${dir}/example.sif`);
     assertEquals(
       await Deno.readFile(`${dir}/example.sif`),
@@ -60,7 +42,7 @@ Deno.test("examples/example.sif is reproducible from examples/make_example.ts", 
 });
 
 Deno.test("examples/example-signed.sif holds exactly the objects make_example.ts makes", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await makeExample(`${dir}/example.sif`);
     const committed = await nonSignatureParts(`${EXAMPLES}/example-signed.sif`);
     assertEquals(committed, await nonSignatureParts(`${dir}/example.sif`), STALE);
@@ -71,7 +53,7 @@ Deno.test("examples/example-signed.sif holds exactly the objects make_example.ts
 });
 
 Deno.test("examples/example-signed.sif is re-made byte for byte from the example key", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await makeSignedExample(
       `${dir}/signed.sif`,
       await Deno.readTextFile(`${EXAMPLES}/example-key.sec.asc`),
@@ -85,16 +67,16 @@ Deno.test("examples/example-signed.sif is re-made byte for byte from the example
 });
 
 Deno.test("examples/example-signed.sif verifies with the committed public key", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const result = await runCli(
       ["verify", "--keyring", "examples/example-key.pub.asc", "examples/example-signed.sif"],
-      { env: isolated(dir) },
+      { env: isolatedEnv(dir) },
     );
     assertEquals(result.code, 0, result.stderr);
     match(result.stdout, new RegExp(`Fingerprint: ${EXAMPLE_FINGERPRINT}`));
     const unsigned = await runCli(
       ["verify", "--keyring", "examples/example-key.pub.asc", "examples/example.sif"],
-      { env: isolated(dir) },
+      { env: isolatedEnv(dir) },
     );
     assertEquals(unsigned.code, 1, unsigned.stderr);
   });
@@ -122,11 +104,11 @@ Deno.test("deno task demo runs with exactly the permissions of deno task siftrus
 });
 
 Deno.test("the demo allows the signed example, denies the unsigned one, and exits 0", async () => {
-  await inTempDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--quiet", ...PERMISSIONS, `${EXAMPLES}/demo.ts`],
       cwd: dir,
-      env: { NO_COLOR: "1", DENO_DIR, ...isolated(dir) },
+      env: { NO_COLOR: "1", DENO_DIR, ...isolatedEnv(dir) },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

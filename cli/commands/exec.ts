@@ -7,17 +7,17 @@
  * @module
  */
 
-import { type Command, Option } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { descriptorInfo, isSifFile, SifImage } from "../../core/sif/mod.ts";
 import { cacheDir, checkImage } from "../../policy/mod.ts";
-import { CliError, usageError } from "../exit.ts";
-
+import { CliError, decisionExitCode, ExitCode, usageError } from "../exit.ts";
 import { log } from "../output.ts";
+import { loadPolicyAndKeys, policyOption } from "../policy_loading.ts";
 import { decisionLine, explainText } from "../render/check_text.ts";
-import { DEFAULT_POLICY, loadPolicyAndKeys } from "./check.ts";
+import { cacheProblemText } from "../render/decision_words.ts";
 
 /** Adds `exec` to the program. */
 export function registerExec(program: Command): void {
@@ -26,11 +26,7 @@ export function registerExec(program: Command): void {
       "check the image a command will run under the policy, then run the command on that same file",
     )
     .argument("<command...>", "the command and its arguments, after --")
-    .addOption(
-      new Option("--policy <file>", "the policy file").default(DEFAULT_POLICY).env(
-        "SIFTRUST_POLICY",
-      ),
-    )
+    .addOption(policyOption())
     .option("--explain", "show the decision trace before running")
     .option("--no-cache", "check again even when nothing changed")
     .passThroughOptions()
@@ -48,8 +44,7 @@ export function registerExec(program: Command): void {
       }
       const { policy, keys } = await loadPolicyAndKeys(options.policy);
       // Open once: the check reads this descriptor, and the command gets it as fd 3.
-      const realPath = await Deno.realPath(command[index]);
-      const fd = openSync(realPath, "r");
+      const { realPath, fd } = await openImage(command[index]);
       try {
         const opened = {
           realPath,
@@ -62,21 +57,22 @@ export function registerExec(program: Command): void {
           cacheDir: options.cache ? cacheDir((name) => Deno.env.get(name)) : undefined,
         };
         const result = await checkImage(realPath, context, undefined, opened);
-        for (const notice of result.notices) log("warning", notice);
+        for (const notice of result.notices) log("warning", cacheProblemText(notice));
         const decision = result.decision;
         if (options.explain || decision.decision !== "allow") {
           Deno.stderr.writeSync(
             new TextEncoder().encode(
               options.explain
                 ? explainText(decision, policy)
-                : decisionLine(decision, policy, result.cached),
+                : decisionLine(decision, result.cached),
             ),
           );
         }
-        if (decision.decision !== "allow" && decision.exitCode !== 0) {
+        const code = decisionExitCode(decision);
+        if (decision.decision !== "allow" && code !== 0) {
           throw new CliError(
             `${command[index]} is not trusted by ${policy.path}: not running ${command[0]}`,
-            decision.exitCode,
+            code,
           );
         }
         const args = command.map((arg, i) => i === index ? "/proc/self/fd/3" : arg);
@@ -106,4 +102,17 @@ function run(args: string[], fd: number): Promise<number> {
 /** The number of a signal by name (SIGUSR1 → 10), from the OS. */
 function signalNumber(signal: string): number {
   return (osConstants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+/**
+ * Resolves and opens the image once; an image gone or unreadable since it was found is a bad
+ * image (exit 3), not a bug.
+ */
+async function openImage(path: string): Promise<{ realPath: string; fd: number }> {
+  try {
+    const realPath = await Deno.realPath(path);
+    return { realPath, fd: openSync(realPath, "r") };
+  } catch (error) {
+    throw new CliError(`cannot open ${path}: ${(error as Error).message}`, ExitCode.BadImage);
+  }
 }

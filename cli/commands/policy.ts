@@ -18,7 +18,7 @@ import {
 import { CliError, ExitCode } from "../exit.ts";
 import { print, printJson } from "../output.ts";
 import { locatedText } from "../render/lint_text.ts";
-import { loadPolicyOrExit } from "./check.ts";
+import { loadPolicyOrExit } from "../policy_loading.ts";
 
 /** Adds `policy` (lint, show) to the program. */
 export function registerPolicy(program: Command): void {

@@ -1,24 +1,33 @@
 /**
  * `check`'s report for people: one line per image, and with `--explain` the decision trace —
- * each signature, each requirement, and what would turn a deny into an allow.
+ * each signature, each requirement, and what would turn a deny into an allow; and the JSON of
+ * a decision. The policy decides in data (policy/decision.ts); the words come from
+ * cli/render/decision_words.ts, the exit code from cli/exit.ts.
  *
  * @module
  */
 
 import type { ImageDecision, Policy, SignatureVerdict } from "../../policy/mod.ts";
+import { decisionExitCode } from "../exit.ts";
+import {
+  hintText,
+  reasonText,
+  reasonTexts,
+  requirementText,
+  verdictText,
+} from "./decision_words.ts";
 
 const LABEL = { allow: "ALLOW", deny: "DENY ", error: "ERROR" } as const;
 
 /** The one-line verdict of an image. */
-export function decisionLine(decision: ImageDecision, policy: Policy, cached: boolean): string {
-  const warn = decision.decision === "deny" && policy.mode === "warn"
+export function decisionLine(decision: ImageDecision, cached: boolean): string {
+  const reasons = reasonTexts(decision);
+  if (decision.decision === "error") return `ERROR  ${reasons.join("; ")}\n`;
+  const warn = decision.decision === "deny" && decision.mode === "warn"
     ? " (warn mode: not enforced)"
     : "";
   const from = cached ? " (cached)" : "";
-  if (decision.decision === "error") {
-    return `ERROR  ${decision.reasons.join("; ")}\n`;
-  }
-  const why = decision.decision === "deny" ? `: ${decision.reasons.join("; ")}` : "";
+  const why = decision.decision === "deny" ? `: ${reasons.join("; ")}` : "";
   return `${
     LABEL[decision.decision]
   }  ${decision.image}  [rule ${decision.rule}]${warn}${from}${why}\n`;
@@ -32,21 +41,18 @@ function signatureLine(s: SignatureVerdict): string {
   return `    signature ${s.id} ${s.type.toUpperCase()} ${what}${objects}: ${signer}${source}; ` +
     `integrity ${s.integrity}, authenticity ${s.authenticity}: ${
       s.trusted ? "TRUSTED" : "not trusted"
-    } — ${s.why}\n`;
+    } — ${verdictText(s.because)}\n`;
 }
 
-/** The decision trace of an image (`--explain`). */
+/** The decision trace of an image (`--explain`) under the policy that made it. */
 export function explainText(decision: ImageDecision, policy: Policy): string {
   const lines = [
-    `${decision.image}: ${decision.decision.toUpperCase()} under ${policy.path} (rule ${decision.rule}, mode ${policy.mode})\n`,
+    `${decision.image}: ${decision.decision.toUpperCase()} under ${policy.path} (rule ${decision.rule}, mode ${decision.mode})\n`,
   ];
-  if (decision.decision === "error") {
-    lines.push(...decision.reasons.map((r) => `  ${r}\n`));
-    return lines.join("");
-  }
+  const reasons = reasonTexts(decision).map((r) => `  ${r}\n`);
+  if (decision.decision === "error") return lines.join("") + reasons.join("");
   if (decision.requirements.length === 0 && decision.signatures.length === 0) {
-    lines.push(...decision.reasons.map((r) => `  ${r}\n`));
-    return lines.join("") + "\n";
+    return lines.join("") + reasons.join("") + "\n";
   }
   lines.push("  signatures:\n");
   if (decision.signatures.length === 0) lines.push("    none\n");
@@ -54,17 +60,42 @@ export function explainText(decision: ImageDecision, policy: Policy): string {
   lines.push("  requirements:\n");
   lines.push(
     ...decision.requirements.map((r) =>
-      `    [${r.pass ? "pass" : "FAIL"}] ${r.requirement}: ${r.why}\n`
+      `    [${r.pass ? "pass" : "FAIL"}] ${requirementText(r.subject)}: ${
+        reasonText(r.reason, decision.image)
+      }\n`
     ),
   );
   if (decision.hints.length > 0) {
     lines.push("  to allow it:\n");
-    lines.push(...decision.hints.map((h) => `    - ${h}\n`));
+    lines.push(...decision.hints.map((h) => `    - ${hintText(h, decision)}\n`));
   }
   return lines.join("") + "\n";
 }
 
-/** The JSON of an image's decision (docs/policy.md). */
+/** A signature's verdict as `--json` prints it: `because` in words, as `why`. */
+function signatureJson(s: SignatureVerdict): Record<string, unknown> {
+  const { because, ...fields } = s;
+  return { ...fields, why: verdictText(because) };
+}
+
+/**
+ * The JSON of an image's decision (docs/policy.md, "--json"): reasons, requirements and hints
+ * in words, and the image's exit code.
+ */
 export function decisionJson(decision: ImageDecision, cached: boolean): Record<string, unknown> {
-  return { ...decision, cached };
+  return {
+    image: decision.image,
+    decision: decision.decision,
+    exitCode: decisionExitCode(decision),
+    rule: decision.rule,
+    reasons: reasonTexts(decision),
+    signatures: decision.signatures.map(signatureJson),
+    requirements: decision.requirements.map((r) => ({
+      requirement: requirementText(r.subject),
+      pass: r.pass,
+      why: reasonText(r.reason, decision.image),
+    })),
+    hints: decision.hints.map((h) => hintText(h, decision)),
+    cached,
+  };
 }

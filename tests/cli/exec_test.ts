@@ -10,6 +10,7 @@
 
 import assert from "node:assert/strict";
 import { type CliResult, runCli } from "../helpers/cli.ts";
+import { testEnv } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 
 const SIGNED = `${REPO_ROOT}examples/example-signed.sif`;
@@ -30,35 +31,23 @@ interface Sandbox {
 }
 
 async function withSandbox(fn: (box: Sandbox) => Promise<void>): Promise<void> {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-exec-" }));
-  try {
-    for (const sub of ["home", "cache", "apptainer", "keys", "etc"]) {
-      await Deno.mkdir(`${dir}/${sub}`);
-    }
-    await Deno.copyFile(`${REPO_ROOT}examples/site.yaml`, `${dir}/site.yaml`);
-    await Deno.copyFile(`${REPO_ROOT}examples/example-key.pub.asc`, `${dir}/example-key.pub.asc`);
-    await Deno.copyFile(SIGNED, `${dir}/signed.sif`);
-    await Deno.copyFile(UNSIGNED, `${dir}/unsigned.sif`);
-    // A group- or world-writable policy would add warnings: keep the files root-only.
-    for (const file of ["site.yaml", "example-key.pub.asc"]) {
-      await Deno.chmod(`${dir}/${file}`, 0o644);
-    }
-    await fn({
-      dir,
-      policy: `${dir}/site.yaml`,
-      signed: `${dir}/signed.sif`,
-      unsigned: `${dir}/unsigned.sif`,
-      env: {
-        HOME: `${dir}/home`,
-        XDG_CACHE_HOME: `${dir}/cache`,
-        APPTAINER_CONFIGDIR: `${dir}/apptainer`,
-        APPTAINER_KEYSDIR: `${dir}/keys`,
-        SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-      },
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await testEnv("siftrust-exec-", { folders: true });
+  const dir = temp.dir;
+  await Deno.copyFile(`${REPO_ROOT}examples/site.yaml`, `${dir}/site.yaml`);
+  await Deno.copyFile(`${REPO_ROOT}examples/example-key.pub.asc`, `${dir}/example-key.pub.asc`);
+  await Deno.copyFile(SIGNED, `${dir}/signed.sif`);
+  await Deno.copyFile(UNSIGNED, `${dir}/unsigned.sif`);
+  // A group- or world-writable policy would add warnings: keep the files root-only.
+  for (const file of ["site.yaml", "example-key.pub.asc"]) {
+    await Deno.chmod(`${dir}/${file}`, 0o644);
   }
+  await fn({
+    dir,
+    policy: `${dir}/site.yaml`,
+    signed: `${dir}/signed.sif`,
+    unsigned: `${dir}/unsigned.sif`,
+    env: temp.env,
+  });
 }
 
 /** Edits the sandbox's policy text. */

@@ -16,7 +16,13 @@ import {
   PartType,
   SifImage,
 } from "../../core/sif/mod.ts";
+import {
+  auditContext,
+  type IdentitySources,
+  passwdName as nameInPasswd,
+} from "../../policy/mod.ts";
 import { CLI_ENTRY, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
+import { type TestEnv, testEnv } from "../helpers/env.ts";
 
 const { privateKey: alice } = await openpgp.generateKey({
   type: "ecc",
@@ -45,19 +51,17 @@ async function makeImage(path: string, signed: boolean): Promise<string> {
   return path;
 }
 
-interface Lab {
-  dir: string;
-  env: Record<string, string>;
+interface Lab extends TestEnv {
   policy: string;
   policyDigest: string;
   allowed: string;
   denied: string;
   log: string;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 async function lab(): Promise<Lab> {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-audit-" }));
+  const box = await testEnv("siftrust-audit-");
+  const dir = box.dir;
   await Deno.writeFile(`${dir}/keyring.gpg`, alice.toPublic().write());
   const policyText = JSON.stringify({
     version: 1,
@@ -67,23 +71,13 @@ async function lab(): Promise<Lab> {
   });
   await Deno.writeTextFile(`${dir}/policy.yaml`, policyText);
   return {
-    dir,
+    ...box,
     policy: `${dir}/policy.yaml`,
     policyDigest: createHash("sha256").update(policyText).digest("hex"),
     allowed: await makeImage(`${dir}/allowed.sif`, true),
     denied: await makeImage(`${dir}/denied.sif`, false),
     log: `${dir}/logs/audit.jsonl`,
-    env: {
-      HOME: `${dir}/home`,
-      APPTAINER_KEYSDIR: `${dir}/home/keys`,
-      APPTAINER_CONFIGDIR: `${dir}/home/apptainer`,
-      SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-      XDG_CACHE_HOME: `${dir}/cache`,
-      USER: "auditor",
-    },
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(dir, { recursive: true });
-    },
+    env: { ...box.env, USER: "auditor" },
   };
 }
 
@@ -95,6 +89,8 @@ interface AuditLine {
   image: string;
   imageDigest: string | null;
   decision: string;
+  mode: string;
+  keyUnavailable: boolean;
   rule: string;
   signers: { fingerprint: string | null; name: string | null; trusted: boolean }[];
   policyDigest: string;
@@ -115,6 +111,8 @@ const FIELDS = [
   "image",
   "imageDigest",
   "decision",
+  "mode",
+  "keyUnavailable",
   "rule",
   "signers",
   "policyDigest",
@@ -122,6 +120,8 @@ const FIELDS = [
 
 function assertRecord(line: AuditLine, l: Lab, since: number): void {
   for (const field of FIELDS) ok(field in line, `audit field ${field}: ${JSON.stringify(line)}`);
+  // The record holds the decision, not an exit code (that is the command's, docs/policy.md).
+  ok(!("exitCode" in line), `an exit code in ${JSON.stringify(line)}`);
   const time = Date.parse(line.time);
   ok(time >= since - 1000 && time <= Date.now() + 1000, `time ${line.time}`);
   match(line.time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
@@ -154,12 +154,12 @@ Deno.test("--audit-log appends one JSON line per decision, with every field", as
     assertEquals(line.user, await passwdName());
   }
   assertEquals(
-    lines.map((r) => [r.image, r.decision, r.rule]),
+    lines.map((r) => [r.image, r.decision, r.mode, r.keyUnavailable, r.rule]),
     [
-      [l.allowed, "allow", "default"],
-      [l.denied, "deny", "default"],
-      [broken, "error", "none"],
-      [scratch, "allow", "scratch"],
+      [l.allowed, "allow", "enforce", false, "default"],
+      [l.denied, "deny", "enforce", false, "default"],
+      [broken, "error", "enforce", false, "none"],
+      [scratch, "allow", "enforce", false, "scratch"],
     ],
   );
   assertEquals(lines[0].signers, [{ fingerprint: ALICE, name: "alice", trusted: true }]);
@@ -325,6 +325,47 @@ Deno.test("with an audit log and several jobs, output and log lines keep the inp
     assertEquals(printed, images, "text output in input order");
     assertEquals((await readLog(log)).map((r) => r.image), images, "audit lines in input order");
   }
+});
+
+Deno.test("the record's user comes from the passwd file, never from $USER", () => {
+  const passwd = "root:x:0:0:root:/root:/bin/bash\n" +
+    "# a comment\n\nalice:x:1000:1000::/home/alice:/bin/sh\nbob:x:10000:10000::/home/bob:/bin/sh\n";
+  assertEquals(nameInPasswd(passwd, 1000), "alice");
+  assertEquals(nameInPasswd(passwd, 10000), "bob");
+  assertEquals(nameInPasswd(passwd, 0), "root");
+  assertEquals(nameInPasswd(passwd, 100), undefined);
+  const sources = (uid: () => number | null, text: () => string): IdentitySources => ({
+    uid,
+    hostname: () => "node7",
+    passwd: text,
+  });
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  const forged = env({ USER: "root", SLURM_JOB_ID: "42" });
+  assertEquals(auditContext(forged, sources(() => 1000, () => passwd)), {
+    user: "alice",
+    uid: 1000,
+    host: "node7",
+    slurmJobId: "42",
+  });
+  // No entry, or no passwd file: the uid stands for the name.
+  assertEquals(auditContext(forged, sources(() => 4242, () => passwd)).user, "4242");
+  const noFile = () => {
+    throw new Deno.errors.NotFound("no /etc/passwd");
+  };
+  assertEquals(auditContext(forged, sources(() => 1000, noFile)).user, "1000");
+  // A host name that cannot be read, and no Slurm job.
+  const noHost: IdentitySources = {
+    ...sources(() => 1000, () => passwd),
+    hostname: () => {
+      throw new Error("no host name");
+    },
+  };
+  assertEquals(auditContext(env({}), noHost), {
+    user: "alice",
+    uid: 1000,
+    host: "unknown",
+    slurmJobId: null,
+  });
 });
 
 /** The /etc/passwd name of the uid the tests run as. */

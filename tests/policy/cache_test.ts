@@ -18,6 +18,7 @@ import {
 } from "../../core/sif/mod.ts";
 import { checkImage, type CheckResult, loadPolicy, policyKeys } from "../../policy/mod.ts";
 import { runCli } from "../helpers/cli.ts";
+import { type TestEnv, testEnv } from "../helpers/env.ts";
 
 async function newKey(name: string, keyExpirationTime?: number): Promise<openpgp.PrivateKey> {
   const { privateKey } = await openpgp.generateKey({
@@ -70,9 +71,7 @@ async function sign(path: string, key: openpgp.PrivateKey): Promise<void> {
   await signImage(image, { kind: "pgp", key });
 }
 
-interface Lab {
-  dir: string;
-  env: Record<string, string>;
+interface Lab extends TestEnv {
   policy: string;
   /** Signed by alice: allowed. */
   allowed: string;
@@ -80,18 +79,22 @@ interface Lab {
   denied: string;
   /** Where the CLI keeps decisions. */
   entries: string;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** A policy trusting alice (keys from keyring.gpg beside it, offline) and two images. */
-async function lab(signers: Record<string, unknown> = {}): Promise<Lab> {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-cache-" }));
+/**
+ * A policy trusting alice (keys from keyring.gpg beside it, offline; `mode` enforce unless
+ * given) and two images.
+ */
+async function lab(signers: Record<string, unknown> = {}, mode = "enforce"): Promise<Lab> {
+  const box = await testEnv("siftrust-cache-");
+  const dir = box.dir;
   await writeKeyring(`${dir}/keyring.gpg`, [alice]);
   const policy = `${dir}/policy.yaml`;
   await Deno.writeTextFile(
     policy,
     JSON.stringify({
       version: 1,
+      mode,
       signers: { alice: { fingerprint: fp(alice) }, bob: { fingerprint: fp(bob) }, ...signers },
       keys: { files: ["keyring.gpg"], local: false, offline: true },
     }) + "\n",
@@ -100,24 +103,7 @@ async function lab(signers: Record<string, unknown> = {}): Promise<Lab> {
   await sign(allowed, alice);
   const denied = await makeImage(`${dir}/denied.sif`);
   await settle();
-  return {
-    dir,
-    policy,
-    allowed,
-    denied,
-    entries: `${dir}/cache/siftrust/decisions`,
-    env: {
-      HOME: `${dir}/home`,
-      APPTAINER_KEYSDIR: `${dir}/home/keys`,
-      APPTAINER_CONFIGDIR: `${dir}/home/apptainer`,
-      SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-      XDG_CACHE_HOME: `${dir}/cache`,
-    },
-    async [Symbol.asyncDispose]() {
-      await Deno.chmod(dir, 0o700).catch(() => {});
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  return { ...box, policy, allowed, denied, entries: `${dir}/cache/siftrust/decisions` };
 }
 
 interface Checked {
@@ -168,6 +154,23 @@ Deno.test("nothing changed: the second check is a hit, in text and in JSON", asy
   assertEquals(textRun.code, 1);
   match(textRun.stdout, /^ALLOW {2}.*allowed\.sif.*\(cached\)/m);
   match(textRun.stdout, /^DENY .*denied\.sif.*\(cached\)/m);
+});
+
+Deno.test("an entry keeps the decision and the mode, not an exit code (format 2)", async () => {
+  await using l = await lab({}, "warn");
+  const first = await check(l, [l.denied]);
+  assertEquals(first.results.map((r) => [r.decision, r.exitCode, r.cached]), [["deny", 0, false]]);
+  const [name] = await entryNames(l.entries);
+  const entry = JSON.parse(await Deno.readTextFile(`${l.entries}/${name}`));
+  assertEquals(entry.format, 2);
+  assertEquals([entry.decision.decision, entry.decision.mode], ["deny", "warn"]);
+  ok(!("exitCode" in entry.decision), JSON.stringify(entry.decision));
+  assertEquals(entry.decision.reasons.map((r: { kind: string }) => r.kind), ["group-signers"]);
+  // The exit code of a cached deny comes from its mode, as a fresh one's does.
+  const second = await check(l, [l.denied]);
+  assertEquals(second.code, 0, second.stderr);
+  assertEquals(second.results.map((r) => [r.decision, r.exitCode, r.cached]), [["deny", 0, true]]);
+  assertEquals(second.results, first.results.map((r) => ({ ...r, cached: true })));
 });
 
 Deno.test("a hit does not hash the image again: it is fast", async () => {
@@ -319,7 +322,7 @@ Deno.test("a forged allow entry whose key does not match is never trusted", asyn
     edited: JSON.stringify({
       ...original,
       key: "0".repeat(64),
-      decision: { ...original.decision, decision: "allow", exitCode: 0, reasons: [] },
+      decision: { ...original.decision, decision: "allow", reasons: [], hints: [] },
     }),
   };
   for (const [how, forged] of Object.entries(forgeries)) {

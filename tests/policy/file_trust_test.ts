@@ -14,6 +14,7 @@ import {
   writersBesidesRoot,
 } from "../../policy/mod.ts";
 import { type CliResult, runCli } from "../helpers/cli.ts";
+import { testEnv } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 
 const IS_ROOT = Deno.uid() === 0;
@@ -76,34 +77,23 @@ interface Site {
 }
 
 async function withSite(fn: (site: Site) => Promise<void>): Promise<void> {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-file-trust-" }));
-  try {
-    for (const sub of ["home", "cache", "apptainer", "keys", "etc", "etc/apptainer"]) {
-      await Deno.mkdir(`${dir}/${sub}`);
-    }
-    const site: Site = {
-      dir,
-      policy: `${dir}/site.yaml`,
-      key: `${dir}/example-key.pub.asc`,
-      image: `${dir}/signed.sif`,
-      globalKeyring: `${dir}/etc/apptainer/global-pgp-public`,
-      env: {
-        HOME: `${dir}/home`,
-        XDG_CACHE_HOME: `${dir}/cache`,
-        APPTAINER_CONFIGDIR: `${dir}/apptainer`,
-        APPTAINER_KEYSDIR: `${dir}/keys`,
-        SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-      },
-    };
-    await Deno.copyFile(`${REPO_ROOT}examples/site.yaml`, site.policy);
-    await Deno.copyFile(`${REPO_ROOT}examples/example-key.pub.asc`, site.key);
-    await Deno.copyFile(`${REPO_ROOT}examples/example-signed.sif`, site.image);
-    await Deno.chmod(site.policy, 0o644);
-    await Deno.chmod(site.key, 0o644);
-    await fn(site);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using box = await testEnv("siftrust-file-trust-", { folders: true });
+  const dir = box.dir;
+  await Deno.mkdir(`${dir}/etc/apptainer`);
+  const site: Site = {
+    dir,
+    policy: `${dir}/site.yaml`,
+    key: `${dir}/example-key.pub.asc`,
+    image: `${dir}/signed.sif`,
+    globalKeyring: `${dir}/etc/apptainer/global-pgp-public`,
+    env: box.env,
+  };
+  await Deno.copyFile(`${REPO_ROOT}examples/site.yaml`, site.policy);
+  await Deno.copyFile(`${REPO_ROOT}examples/example-key.pub.asc`, site.key);
+  await Deno.copyFile(`${REPO_ROOT}examples/example-signed.sif`, site.image);
+  await Deno.chmod(site.policy, 0o644);
+  await Deno.chmod(site.key, 0o644);
+  await fn(site);
 }
 
 const context = (result: CliResult) =>

@@ -20,12 +20,17 @@ import {
 } from "../../core/sif/mod.ts";
 import {
   checkImage,
+  type Hint,
   type ImageDecision,
   loadPolicy,
   policyKeys,
+  type Reason,
   type SignatureVerdict,
 } from "../../policy/mod.ts";
+import { decisionExitCode } from "../../cli/exit.ts";
+import { hintText, reasonTexts } from "../../cli/render/decision_words.ts";
 import { runCli } from "../helpers/cli.ts";
+import { type TestEnv, testEnv } from "../helpers/env.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { REFERENCE_KEY } from "../helpers/images.ts";
 import { signImage as referenceSign } from "../helpers/sifref.ts";
@@ -120,29 +125,8 @@ async function tamper(path: string, objectId: number): Promise<void> {
   await file.write(byte);
 }
 
-interface Lab {
-  dir: string;
-  /** Environment for CLI runs: nothing of the user's or the machine's. */
-  env: Record<string, string>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-async function lab(): Promise<Lab> {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-rules-" }));
-  return {
-    dir,
-    env: {
-      HOME: `${dir}/home`,
-      APPTAINER_KEYSDIR: `${dir}/home/keys`,
-      APPTAINER_CONFIGDIR: `${dir}/home/apptainer`,
-      SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-      XDG_CACHE_HOME: `${dir}/cache`,
-    },
-    async [Symbol.asyncDispose]() {
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
+/** A throw-away folder and an environment of nothing of the user's or the machine's. */
+const lab = (): Promise<TestEnv> => testEnv("siftrust-rules-");
 
 /** The usual signers: alice, bob and carol (mallory is never declared). */
 const SIGNERS = {
@@ -177,13 +161,42 @@ async function writePolicy(
   return path;
 }
 
+/**
+ * A decision as `check --json` reports it: with its exit code (cli/exit.ts) and its reasons and
+ * hints in words (cli/render/decision_words.ts); the policy's own reasons and hints beside them.
+ */
+interface Reported extends Omit<ImageDecision, "reasons" | "hints"> {
+  exitCode: number;
+  reasons: string[];
+  hints: string[];
+  policyReasons: Reason[];
+  policyHints: Hint[];
+}
+
+function reported(decision: ImageDecision): Reported {
+  // The policy decides; it picks no exit code and words no command (cli/ does both).
+  ok(!("exitCode" in decision), "the policy picked an exit code");
+  ok(
+    !/siftrust (sign|key|verify|check) /.test(JSON.stringify(decision)),
+    "the policy words a command",
+  );
+  return {
+    ...decision,
+    exitCode: decisionExitCode(decision),
+    reasons: reasonTexts(decision),
+    hints: decision.hints.map((hint) => hintText(hint, decision)),
+    policyReasons: decision.reasons,
+    policyHints: decision.hints,
+  };
+}
+
 /** Decides an image under a policy file, in-process (no cache). */
-async function decide(policyPath: string, image: string, now?: Date): Promise<ImageDecision> {
+async function decide(policyPath: string, image: string, now?: Date): Promise<Reported> {
   const policy = await loadPolicy(policyPath);
   const keys = await policyKeys(policy, () => undefined, () => {
     throw new Error("an offline policy asked for keyservers");
   });
-  return (await checkImage(image, { policy, keys, now })).decision;
+  return reported((await checkImage(image, { policy, keys, now })).decision);
 }
 
 /** Writes a policy with these fields and decides the image under it. */
@@ -192,11 +205,11 @@ async function decideWith(
   image: string,
   fields: Record<string, unknown>,
   now?: Date,
-): Promise<ImageDecision> {
+): Promise<Reported> {
   return await decide(await writePolicy(dir, fields, `p-${crypto.randomUUID()}.yaml`), image, now);
 }
 
-function assertAllowed(decision: ImageDecision): void {
+function assertAllowed(decision: Reported): void {
   assertEquals(
     [decision.decision, decision.exitCode],
     ["allow", 0],
@@ -204,7 +217,7 @@ function assertAllowed(decision: ImageDecision): void {
   );
 }
 
-function assertDenied(decision: ImageDecision, exitCode = 1): void {
+function assertDenied(decision: Reported, exitCode = 1): void {
   assertEquals(
     [decision.decision, decision.exitCode],
     ["deny", exitCode],
@@ -213,7 +226,7 @@ function assertDenied(decision: ImageDecision, exitCode = 1): void {
   ok(decision.reasons.length > 0, "a deny says why");
 }
 
-const verdict = (decision: ImageDecision, id: number): SignatureVerdict =>
+const verdict = (decision: Reported, id: number): SignatureVerdict =>
   decision.signatures.find((s) => s.id === id)!;
 
 // ---------------------------------------------------------------------------------------------
@@ -454,6 +467,12 @@ Deno.test("a declared signer's key that cannot be had exits 4; an undeclared one
     [[fp(bob), "bob", "key-unavailable", false], [fp(bob), "bob", "key-unavailable", false]],
   );
   match(missing.hints.join("\n"), new RegExp(`siftrust key pull ${fp(bob)}`));
+  // The policy names the signer and the key (once, though two signatures lack it).
+  assertEquals(missing.keyUnavailable, true);
+  assertEquals(
+    missing.policyHints.filter((h) => h.kind === "key-unavailable"),
+    [{ kind: "key-unavailable", signer: "bob", fingerprint: fp(bob) }],
+  );
 
   const byMallory = await makeImage(`${l.dir}/mallory.sif`);
   await sign(byMallory, mallory);
@@ -743,7 +762,7 @@ Deno.test("rules judge a symlink by its target's real path, both ways (CLI)", as
   assertEquals(result.code, 1, result.stderr);
   const results = JSON.parse(result.stdout).results;
   assertEquals(
-    results.map((r: ImageDecision) => [r.image, r.rule, r.decision]),
+    results.map((r: Reported) => [r.image, r.rule, r.decision]),
     [
       [outside, "default", "deny"],
       [outside, "default", "deny"],
@@ -772,7 +791,7 @@ Deno.test("mode: warn reports a deny and exits 0", async () => {
   const doc = JSON.parse(jsonRun.stdout);
   assertEquals(doc.policy.mode, "warn");
   assertEquals(
-    doc.results.map((r: ImageDecision) => [r.decision, r.exitCode]),
+    doc.results.map((r: Reported) => [r.decision, r.exitCode]),
     [["deny", 0], ["deny", 0]],
   );
 });
@@ -783,18 +802,22 @@ Deno.test("invalid and unreadable images are decision error, exit 3", async () =
   const good = await makeImage(`${l.dir}/good.sif`);
   await sign(good, alice);
   const bytes = await Deno.readFile(good);
-  const cases: Record<string, Uint8Array | null> = {
-    "junk.sif": text("#!/bin/sh\necho not a SIF at all\n".repeat(10)),
-    "empty.sif": new Uint8Array(0),
-    "truncated.sif": bytes.subarray(0, 200),
-    "missing.sif": null,
+  // Each with the kind of error the reader reports (a SifError kind, or not-found).
+  const cases: Record<string, [Uint8Array | null, string]> = {
+    "junk.sif": [text("#!/bin/sh\necho not a SIF at all\n".repeat(10)), "invalid"],
+    "empty.sif": [new Uint8Array(0), "invalid"],
+    "truncated.sif": [bytes.subarray(0, 200), "invalid"],
+    "missing.sif": [null, "not-found"],
   };
   const policy = await writePolicy(l.dir);
-  for (const [name, content] of Object.entries(cases)) {
+  for (const [name, [content, kind]] of Object.entries(cases)) {
     if (content !== null) await Deno.writeFile(`${l.dir}/${name}`, content);
     const decision = await decide(policy, `${l.dir}/${name}`);
     assertEquals([decision.decision, decision.exitCode], ["error", 3], name);
     ok(decision.reasons.length > 0 && decision.reasons[0].length > 0, name);
+    assertEquals(decision.policyReasons.map((r) => [r.kind, "error" in r && r.error]), [
+      ["bad-image", kind],
+    ], name);
   }
   const result = await runCli(["check", "--policy", policy, `${l.dir}/junk.sif`], {
     env: l.env,
@@ -821,7 +844,7 @@ Deno.test("several images: the exit code is the highest, JSON results in input o
       env: l.env,
     });
     const doc = JSON.parse(result.stdout);
-    return { code: result.code, results: doc.results as ImageDecision[] };
+    return { code: result.code, results: doc.results as Reported[] };
   };
   const everything = await run(denied, broken, allowed, keyless, allowedToo);
   assertEquals(everything.code, 4);

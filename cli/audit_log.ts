@@ -1,0 +1,29 @@
+/**
+ * Writing a decision to the audit log (`--audit-log`): a log that cannot be written ends the
+ * command with exit 1, so that no decision goes unrecorded.
+ *
+ * @module
+ */
+
+import {
+  appendAudit,
+  auditContext,
+  auditRecord,
+  type CheckResult,
+  type Policy,
+} from "../policy/mod.ts";
+import { CliError, ExitCode } from "./exit.ts";
+
+/** Appends the record of a check to the log at `path`, with who and where it was made. */
+export async function auditCheck(path: string, result: CheckResult, policy: Policy): Promise<void> {
+  const context = auditContext((name) => Deno.env.get(name));
+  const record = auditRecord(result.decision, policy, result.imageDigest, context);
+  try {
+    await appendAudit(path, [record]);
+  } catch (error) {
+    throw new CliError(
+      `cannot write the audit log ${path}: ${(error as Error).message}`,
+      ExitCode.Failed,
+    );
+  }
+}
