@@ -11,6 +11,7 @@ import { type Command, Option, type OptionValues } from "@commander-js/extra-typ
 import {
   type CertificateInfo,
   loadCertificates,
+  ocspOverHttp,
   type OcspPost,
   verifyCertificate,
   X509Error,
@@ -64,13 +65,13 @@ export function addCertificateOptions<
 /**
  * The public key of `--certificate` once its chain is trusted, or undefined without
  * `--certificate`. Logs Apptainer's info line.
- * @param ocspPost the HTTP POST for `--ocsp-verify` (the project's HTTP client).
+ * @param ocspPost the HTTP POST for `--ocsp-verify` (default: the project's HTTP client).
  * @throws CliError: exit 2 for a file that cannot be read or holds no certificate, or when no
  * roots are given and the system's are missing; exit 1 when the certificate is not trusted.
  */
 export async function certificateKey(
   options: CertificateOptions,
-  ocspPost: OcspPost,
+  ocspPost: OcspPost = ocspOverHttp,
 ): Promise<KeyObject | undefined> {
   if (options.certificate === undefined) return undefined;
   log("info", `Verifying image with key material from certificate '${options.certificate}'`);

@@ -18,65 +18,72 @@ import { CliError, ExitCode } from "../exit.ts";
 import { type VerificationFinder, verificationFinder } from "../keys.ts";
 import { log, print, printJson } from "../output.ts";
 import { hashingProgress } from "../progress.ts";
+import { addCertificateOptions, certificateKey } from "../verify_certificate.ts";
 import { verifyJson } from "../render/verify_json.ts";
 import { eventText, keyHintText } from "../render/verify_text.ts";
 import { parseId, readPemFile } from "./common.ts";
 
 /** Adds `verify` to the program. */
 export function registerVerify(program: Command): void {
-  program.command("verify")
-    .description("verify the signatures of a SIF image (Apptainer's `verify`)")
-    .argument("<image>", "SIF image")
-    .option("-i, --sif-id <id>", "verify only this object")
-    .addOption(new Option("--id <id>", "deprecated: use --sif-id").hideHelp())
-    .option("-g, --group-id <id>", "verify only this group")
-    .addOption(new Option("--groupid <id>", "deprecated: use --group-id").hideHelp())
-    .option("-a, --all", "with --legacy-insecure: verify every object on its own")
-    .option(
-      "--legacy-insecure",
-      "verify legacy (Singularity < 3.6) signatures, which do not protect the header or descriptors",
-    )
-    .addOption(
-      new Option(
-        "-l, --local",
-        "use only keyrings (global, yours, --keyring), never keyservers nor their cache",
-      ).env("APPTAINER_LOCAL_VERIFY"),
-    )
-    .addOption(
-      new Option(
-        "-u, --url <url>",
-        "ask only this keyserver for keys that no keyring has (default: the active remote's keyservers)",
-      ).env("APPTAINER_URL"),
-    )
-    .option(
-      "--keyring <file>",
-      "also use this keyring file, armored or binary (repeatable)",
-      collect,
-      [] as string[],
-    )
-    .addOption(
-      new Option("--key <pem>", "verify DSSE signatures with this PEM public key").env(
-        "APPTAINER_VERIFY_KEY",
-      ),
-    )
-    .option("-j, --json", "print a JSON report (see docs/signing.md)")
+  addCertificateOptions(
+    program.command("verify")
+      .description("verify the signatures of a SIF image (Apptainer's `verify`)")
+      .argument("<image>", "SIF image")
+      .option("-i, --sif-id <id>", "verify only this object")
+      .addOption(new Option("--id <id>", "deprecated: use --sif-id").hideHelp())
+      .option("-g, --group-id <id>", "verify only this group")
+      .addOption(new Option("--groupid <id>", "deprecated: use --group-id").hideHelp())
+      .option("-a, --all", "with --legacy-insecure: verify every object on its own")
+      .option(
+        "--legacy-insecure",
+        "verify legacy (Singularity < 3.6) signatures, which do not protect the header or descriptors",
+      )
+      .addOption(
+        new Option(
+          "-l, --local",
+          "use only keyrings (global, yours, --keyring), never keyservers nor their cache",
+        ).env("APPTAINER_LOCAL_VERIFY"),
+      )
+      .addOption(
+        new Option(
+          "-u, --url <url>",
+          "ask only this keyserver for keys that no keyring has (default: the active remote's keyservers)",
+        ).env("APPTAINER_URL"),
+      )
+      .option(
+        "--keyring <file>",
+        "also use this keyring file, armored or binary (repeatable)",
+        collect,
+        [] as string[],
+      )
+      .addOption(
+        new Option("--key <pem>", "verify DSSE signatures with this PEM public key").env(
+          "APPTAINER_VERIFY_KEY",
+        ),
+      )
+      .option("-j, --json", "print a JSON report (see docs/signing.md)"),
+  )
     .addHelpText(
       "after",
       "\nExamples:\n  siftrust verify image.sif\n  siftrust verify --keyring site-keys.asc --json image.sif\n" +
-        "  siftrust verify --key cosign.pub image.sif",
+        "  siftrust verify --key cosign.pub image.sif\n" +
+        "  siftrust verify --certificate signer.pem --certificate-roots site-ca.pem image.sif",
     )
     .action(async (path, options) => {
       const sifId = options.sifId ?? options.id;
       const groupId = options.groupId ?? options.groupid;
-      const dsseKey = options.key === undefined
-        ? undefined
-        : readPemPublicKey(await readPemFile(options.key));
-      log(
-        "info",
-        options.key === undefined
-          ? "Verifying image with PGP key material"
-          : `Verifying image with key material from '${options.key}'`,
-      );
+      // As Apptainer: a certificate comes before a key; certificateKey logs its own line.
+      const certified = await certificateKey(options);
+      const dsseKey = certified ??
+        (options.key === undefined ? undefined : readPemPublicKey(await readPemFile(options.key)));
+      if (certified === undefined) {
+        log(
+          "info",
+          options.key === undefined
+            ? "Verifying image with PGP key material"
+            : `Verifying image with key material from '${options.key}'`,
+        );
+      }
       const finder = dsseKey === undefined
         ? await verificationFinder(options.keyring, {
           local: options.local === true,
