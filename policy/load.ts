@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import {
   type Alias,
   type Document,
+  isAlias,
   isMap,
   isSeq,
   LineCounter,
@@ -19,6 +20,7 @@ import {
   visit,
 } from "yaml";
 import type { z } from "zod";
+import { compileGlob, GlobError } from "./glob.ts";
 import { effectivePolicy, type Policy } from "./model.ts";
 import { type PolicyFile, PolicySchema, type SignedByExpression } from "./schema.ts";
 
@@ -72,7 +74,17 @@ export function parsePolicy(text: string, path: string): PolicyFile {
       }: the alias *${unresolved.source} names no anchor (&${unresolved.source})`,
     ]);
   }
-  const parsed = PolicySchema.safeParse(doc.toJS() ?? {});
+  const bomb = aliasBomb(doc);
+  if (bomb !== undefined) {
+    const problem = bomb.cyclic
+      ? "is inside the value it names"
+      : `makes the policy expand to more than ${MAX_ALIAS_EXPANSION} values: write the values out`;
+    throw new PolicyError([
+      `${at(bomb.alias.range?.[0])}: the alias *${bomb.alias.source} ${problem}`,
+    ]);
+  }
+  // aliasBomb bounds the expansion, so the parser's own alias count limit is not needed.
+  const parsed = PolicySchema.safeParse(doc.toJS({ maxAliasCount: -1 }) ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const [node, message] = describe(doc, issue);
@@ -111,6 +123,42 @@ function unresolvedAlias(doc: Document): Alias | undefined {
     },
   });
   return found;
+}
+
+/** How many values aliases may add to a policy when they are expanded. */
+export const MAX_ALIAS_EXPANSION = 10_000;
+
+/**
+ * The alias that expands the most, when aliases add more than {@linkcode MAX_ALIAS_EXPANSION}
+ * values to the policy (a "billion laughs" document) or refer to themselves. Sizes are
+ * counted once per node, so this takes time linear in the document's size.
+ */
+function aliasBomb(doc: Document): { alias: Alias; cyclic: boolean } | undefined {
+  const sizes = new Map<unknown, number>();
+  const aliases: Alias[] = [];
+  const size = (node: unknown): number => {
+    if (node === null || node === undefined) return 0;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    sizes.set(node, Infinity); // a node met again while being counted is a cycle
+    let total = 1;
+    if (isAlias(node)) {
+      aliases.push(node);
+      total = size(node.resolve(doc));
+    } else if (isMap(node)) {
+      for (const pair of node.items) total += size(pair.key) + size(pair.value);
+    } else if (isSeq(node)) {
+      for (const item of node.items) total += size(item);
+    }
+    sizes.set(node, total);
+    return total;
+  };
+  let plain = 0;
+  visit(doc, { Node: () => void plain++ });
+  const expanded = size(doc.contents);
+  if (expanded - plain <= MAX_ALIAS_EXPANSION) return undefined;
+  const worst = aliases.reduce((worst, alias) => size(alias) > size(worst) ? alias : worst);
+  return { alias: worst, cyclic: size(worst) === Infinity };
 }
 
 const FIELDS: Record<string, string[]> = {
@@ -270,6 +318,12 @@ function semanticProblems(policy: PolicyFile, doc: Document): [Path, string][] {
           ["rules", i, "paths", j],
           `path pattern "${pattern}" must be absolute (start with /)`,
         ]);
+      }
+      try {
+        compileGlob(pattern);
+      } catch (error) {
+        if (!(error instanceof GlobError)) throw error;
+        problems.push([["rules", i, "paths", j], `path pattern "${pattern}": ${error.message}`]);
       }
     }
   }
