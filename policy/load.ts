@@ -18,6 +18,7 @@ import {
   type Node,
   parseDocument,
   visit,
+  type YAMLError,
 } from "yaml";
 import type { z } from "zod";
 import { compileGlob, GlobError } from "./glob.ts";
@@ -64,7 +65,7 @@ export function parsePolicy(text: string, path: string): PolicyFile {
     return `${path}:${line}:${col}`;
   };
   if (doc.errors.length > 0) {
-    throw new PolicyError(doc.errors.map((e) => `${at(e.pos[0])}: ${yamlProblem(e.message)}`));
+    throw new PolicyError(doc.errors.map((e) => `${at(e.pos[0])}: ${yamlProblem(e)}`));
   }
   const unresolved = unresolvedAlias(doc);
   if (unresolved !== undefined) {
@@ -103,12 +104,14 @@ export function parsePolicy(text: string, path: string): PolicyFile {
 }
 
 /** A YAML parser message for people: first line, without the parser's own position. */
-function yamlProblem(message: string): string {
-  const first = message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-  if (/parseAllDocuments/.test(first)) {
+function yamlProblem(error: YAMLError): string {
+  if (error.code === "MULTIPLE_DOCS") {
     return "a policy file holds one YAML document: remove the extra `---` section";
   }
-  return first;
+  if (error.code === "RESOURCE_EXHAUSTION") {
+    return "the policy nests values too deeply to be read";
+  }
+  return error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
 }
 
 /** The first alias that names no anchor, if any (the parser leaves those to be found later). */
