@@ -54,41 +54,65 @@ export async function writeSignatureImage(
 }
 
 /**
- * Writes a sparse image with `count` signature objects of `size` zero bytes each: a normal
- * image with 1-byte objects whose descriptors are then widened, the file extended by
- * truncation (so it takes no disk space).
+ * Writes a sparse image with `count` signature objects of `size` zero bytes each: an image
+ * with one 1-byte signature object whose descriptor record is then cloned into every slot
+ * (new ID, new place), the file extended by truncation (so it takes no disk space).
  */
 export async function writeSparseSignatureImage(
   path: string,
   count: number,
   size: number,
 ): Promise<void> {
-  await writeSignatureImage(path, Array.from({ length: count }, () => Uint8Array.of(0)));
+  const image = await createImage(path, {
+    deterministic: true,
+    capacity: count + 1,
+    objects: [
+      {
+        dataType: DataType.Partition,
+        data: PARTITION,
+        groupId: 1,
+        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
+      },
+      {
+        dataType: DataType.Signature,
+        data: Uint8Array.of(0),
+        groupId: 0,
+        link: { id: 1, isGroup: true },
+        extra: signatureExtra(1, Uint8Array.fromHex(EXAMPLE_FINGERPRINT)), // SHA-256
+      },
+    ],
+  });
+  const { descriptorsOffset, dataOffset } = image.header;
+  const start = Math.ceil((image.fileSize + 1) / 4096) * 4096;
+  image.close();
   using file = await Deno.open(path, { read: true, write: true });
-  const head = new Uint8Array(128);
-  await file.read(head);
-  const view = new DataView(head.buffer);
-  const tableOffset = Number(view.getBigInt64(96, true));
-  const dataOffset = Number(view.getBigInt64(112, true));
-  const start = Math.ceil(((await file.stat()).size + 1) / 4096) * 4096;
+  const table = new Uint8Array((count + 1) * DESCRIPTOR_SIZE);
+  await file.seek(descriptorsOffset, Deno.SeekMode.Start);
+  for (let read = 0; read < table.length;) read += (await file.read(table.subarray(read)))!;
+  const first = table.slice(DESCRIPTOR_SIZE, 2 * DESCRIPTOR_SIZE);
   for (let i = 0; i < count; i++) {
-    const record = new Uint8Array(DESCRIPTOR_SIZE);
-    const at = tableOffset + (i + 1) * DESCRIPTOR_SIZE;
-    await file.seek(at, Deno.SeekMode.Start);
-    await file.read(record);
-    const fields = new DataView(record.buffer);
+    const record = table.subarray((i + 1) * DESCRIPTOR_SIZE, (i + 2) * DESCRIPTOR_SIZE);
+    record.set(first);
+    const fields = new DataView(record.buffer, record.byteOffset, DESCRIPTOR_SIZE);
+    fields.setUint32(5, i + 2, true); // ID
     fields.setBigInt64(17, BigInt(start + i * size), true); // offset
     fields.setBigInt64(25, BigInt(size), true); // size
     fields.setBigInt64(33, BigInt(size), true); // size with padding
-    await file.seek(at, Deno.SeekMode.Start);
-    await file.write(record);
   }
+  await writeAt(file, descriptorsOffset, table);
   const end = start + count * size;
-  const dataSize = new Uint8Array(8);
-  new DataView(dataSize.buffer).setBigInt64(0, BigInt(end - dataOffset), true);
-  await file.seek(120, Deno.SeekMode.Start);
-  await file.write(dataSize);
+  const counts = new Uint8Array(8);
+  const view = new DataView(counts.buffer);
+  view.setBigInt64(0, 0n, true); // no free descriptor slot
+  await writeAt(file, 80, counts);
+  view.setBigInt64(0, BigInt(end - dataOffset), true);
+  await writeAt(file, 120, counts);
   await file.truncate(end);
+}
+
+async function writeAt(file: Deno.FsFile, offset: number, bytes: Uint8Array): Promise<void> {
+  await file.seek(offset, Deno.SeekMode.Start);
+  for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
 }
 
 /**
