@@ -59,13 +59,21 @@ export async function loadPolicy(path: string): Promise<Policy> {
 /** Parses and checks a policy's text; `path` is used in messages. */
 export function parsePolicy(text: string, path: string): PolicyFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    logLevel: "error", // no warnings on stderr: every problem is reported below
+  });
   const at = (offset: number | undefined) => {
     const { line, col } = lineCounter.linePos(offset ?? 0);
     return `${path}:${line}:${col}`;
   };
   if (doc.errors.length > 0) {
-    throw new PolicyError(doc.errors.map((e) => `${at(e.pos[0])}: ${yamlProblem(e)}`));
+    refuse(
+      doc.errors.map((e) => ({ offset: e.pos[0], line: `${at(e.pos[0])}: ${yamlProblem(e)}` })),
+      at,
+    );
   }
   const unresolved = unresolvedAlias(doc);
   if (unresolved !== undefined) {
@@ -91,16 +99,34 @@ export function parsePolicy(text: string, path: string): PolicyFile {
       const [node, message] = describe(doc, issue);
       return { offset: node?.range?.[0] ?? 0, line: `${at(node?.range?.[0])}: ${message}` };
     });
-    throw new PolicyError(problems.sort((a, b) => a.offset - b.offset).map((p) => p.line));
+    refuse(problems, at);
   }
   const problems = semanticProblems(parsed.data, doc).map(([nodePath, message]) => {
     const node = doc.getIn(nodePath, true) as Node | undefined;
     return { offset: node?.range?.[0] ?? 0, line: `${at(node?.range?.[0])}: ${message}` };
   });
   if (problems.length > 0) {
-    throw new PolicyError(problems.sort((a, b) => a.offset - b.offset).map((p) => p.line));
+    refuse(problems, at);
   }
   return parsed.data;
+}
+
+/** The most problems reported for one policy; the rest are counted. */
+const MAX_PROBLEMS = 50;
+
+/** Throws the problems, in file order, the first {@linkcode MAX_PROBLEMS} of them. */
+function refuse(
+  problems: { offset: number; line: string }[],
+  at: (offset: number) => string,
+): never {
+  const sorted = problems.sort((a, b) => a.offset - b.offset);
+  const lines = sorted.slice(0, MAX_PROBLEMS).map((p) => p.line);
+  if (sorted.length > MAX_PROBLEMS) {
+    lines.push(
+      `${at(sorted[MAX_PROBLEMS].offset)}: and ${sorted.length - MAX_PROBLEMS} more problems`,
+    );
+  }
+  throw new PolicyError(lines);
 }
 
 /** A YAML parser message for people: first line, without the parser's own position. */
