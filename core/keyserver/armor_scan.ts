@@ -6,6 +6,8 @@
  * @module
  */
 
+import { withoutArmorHeaders } from "../keys/armor.ts";
+
 /** The largest key answer parsed, in bytes; a larger one is refused. */
 export const MAX_KEY_ANSWER_BYTES: number = 16 * 1024 * 1024;
 
@@ -28,8 +30,9 @@ export class ArmorScanError extends Error {
 }
 
 /**
- * The complete armored public key blocks of `text`, BEGIN line to END line, in order. A
- * BEGIN without a later END ends the scan (no later block can be complete either).
+ * The complete armored public key blocks of `text`, BEGIN line to END line, in order, without
+ * their armor headers (a block with a malformed header is left out). A BEGIN without a later
+ * END ends the scan (no later block can be complete either).
  */
 export function armoredKeyBlocks(text: string): string[] {
   const blocks: string[] = [];
@@ -40,7 +43,8 @@ export function armoredKeyBlocks(text: string): string[] {
     const end = text.indexOf(END, begin + BEGIN.length);
     if (end === -1) break;
     from = end + END.length;
-    blocks.push(text.slice(begin, from));
+    const block = withoutArmorHeaders(text.slice(begin, from));
+    if (block !== undefined) blocks.push(block);
   }
   return blocks;
 }

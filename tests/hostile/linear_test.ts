@@ -13,7 +13,9 @@ import { isDsseEnvelope, readEnvelopePayload } from "../../core/integrity/dsse.t
 import { decodeMetadata } from "../../core/integrity/metadata.ts";
 import { analyzeSignatures } from "../../core/integrity/analyze.ts";
 import { readSignatureObjects } from "../../core/integrity/signatures.ts";
-import { armoredKeyBlocks } from "../../core/keyserver/armor_scan.ts";
+import { armoredKeyBlocks, keyBlocksOfAnswer } from "../../core/keyserver/armor_scan.ts";
+import { verifyClearsigned } from "../../core/integrity/pgp.ts";
+import { parseKeyring } from "../../core/keys/keyring.ts";
 import { parseIndex } from "../../core/keyserver/mr_index.ts";
 import { KeySet, readKeyringFile } from "../../core/keys/mod.ts";
 import { SifImage } from "../../core/sif/mod.ts";
@@ -59,7 +61,9 @@ function assertLinear(
 }
 
 const CLEARSIGN_HEAD = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n";
-const SIGNATURE = "-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n";
+const SIG_END = "-----END PGP SIGNATURE-----\n";
+const SIGNATURE = `-----BEGIN PGP SIGNATURE-----\n\nAAAA\n${SIG_END}`;
+const encoder = new TextEncoder();
 
 Deno.test("clear-signed text: a line of blanks, then a character, is read in linear time", () => {
   assertLinear((n) => `${CLEARSIGN_HEAD}${" ".repeat(n)}x\n${SIGNATURE}`, findClearsigned);
@@ -91,11 +95,52 @@ Deno.test("key answers: BEGIN lines without END are scanned in linear time", () 
 Deno.test("key answers: the blocks found are the complete ones, in order", () => {
   const begin = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
   const end = "-----END PGP PUBLIC KEY BLOCK-----";
-  assert.deepEqual(armoredKeyBlocks(`<pre>${begin}\na\n${end}</pre>${begin}b${end}${begin}c`), [
-    `${begin}\na\n${end}`,
-    `${begin}b${end}`,
-  ]);
+  assert.deepEqual(
+    armoredKeyBlocks(`<pre>${begin}\n\na\n${end}</pre>${begin}\nComment: x\n\nb\n${end}${begin}c`),
+    [`${begin}\n\na\n${end}`, `${begin}\n\nb\n${end}`],
+  );
+  // A header line that is not `Key: value`: go-crypto skips the block, and so does the scan.
+  assert.deepEqual(armoredKeyBlocks(`${begin}\nbad header\n\nb\n${end}`), []);
   assert.deepEqual(armoredKeyBlocks(`${end}${begin}`), []);
+});
+
+/** Like {@linkcode assertLinear}, for asynchronous parsers, with smaller sizes. */
+async function assertLinearAsync(
+  make: (size: number) => string,
+  parse: (input: string) => Promise<unknown>,
+): Promise<void> {
+  const times: number[] = [];
+  for (const size of SIZES.map((size) => size / 2)) {
+    const input = make(size);
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const start = performance.now();
+      await parse(input);
+      best = Math.min(best, performance.now() - start);
+    }
+    times.push(best);
+  }
+  if (times.at(-1)! < NOISE_MS) return;
+  const ratios = times.slice(1).map((time, i) => time / Math.max(times[i], 0.5));
+  const mean = ratios.reduce((sum, ratio) => sum + ratio, 0) / ratios.length;
+  assert.ok(mean < 3, `times ${times.map((t) => t.toFixed(1)).join(", ")} ms grow faster than n`);
+}
+
+Deno.test("armor headers: many header lines in a signature or a key are read in linear time", async () => {
+  const none = new KeySet([]);
+  const signed = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nhello\n";
+  await assertLinearAsync(
+    (n) => `${signed}-----BEGIN PGP SIGNATURE-----\n${"A: b\n".repeat(n / 5)}\nAAAA\n${SIG_END}`,
+    async (text) => await verifyClearsigned(findClearsigned(text)!, none),
+  );
+  const key = (await Deno.readTextFile(`${REPO_ROOT}examples/example-key.pub.asc`)).split("\n");
+  await assertLinearAsync(
+    (n) => [key[0], ...Array(Math.floor(n / 5)).fill("A: b"), ...key.slice(1)].join("\n"),
+    async (text) => {
+      const keyring = await parseKeyring(encoder.encode(keyBlocksOfAnswer(encoder.encode(text))));
+      assert.equal(keyring.keys.length, 1);
+    },
+  );
 });
 
 Deno.test("DSSE: a large payload is detected and decoded in linear time", () => {
