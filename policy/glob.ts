@@ -15,6 +15,7 @@ export class GlobError extends Error {
   /** The pattern as written. */
   readonly pattern: string;
 
+  /** A problem of `pattern`, said in `message`. */
   constructor(pattern: string, message: string) {
     super(message);
     this.name = "GlobError";
@@ -35,8 +36,15 @@ type Token =
   | { kind: "class"; negated: boolean; ranges: [number, number][] };
 
 /** A compiled path pattern. */
-export class PathPattern {
+export interface PathPattern {
   /** The pattern as written. */
+  readonly source: string;
+  /** Whether the whole of `path` matches. */
+  test(path: string): boolean;
+}
+
+/** A pattern's tokens, matched by tracking every position at once. */
+class TokenMatcher implements PathPattern {
   readonly source: string;
   readonly #tokens: Token[];
 
@@ -130,7 +138,7 @@ export function compileGlob(pattern: string): PathPattern {
       i = end;
     } else tokens.push({ kind: "literal", char: c });
   }
-  return new PathPattern(pattern, tokens);
+  return new TokenMatcher(pattern, tokens);
 }
 
 /** The body of a class, between `[` and `]` (the first character may be `]`). */

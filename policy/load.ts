@@ -30,6 +30,7 @@ export class PolicyError extends Error {
   /** The problems, each `file:line:column: message`. */
   readonly problems: string[];
 
+  /** A policy error with these problems, each `file:line:column: message`. */
   constructor(problems: string[]) {
     super(problems.join("\n"));
     this.name = "PolicyError";

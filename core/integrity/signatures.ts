@@ -22,7 +22,9 @@ export type SignatureFormat = "pgp" | "legacy" | "dsse" | "unknown";
 
 /** A signature object, read and classified. */
 export interface SignatureObject {
+  /** The object's descriptor. */
   descriptor: Descriptor;
+  /** What the object holds. */
   format: SignatureFormat;
   /** The object's bytes. */
   data: Uint8Array;

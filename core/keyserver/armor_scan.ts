@@ -22,6 +22,7 @@ export class ArmorScanError extends Error {
   /** What is wrong with the answer. */
   readonly kind: ArmorScanErrorKind;
 
+  /** An error of this kind, with a one-line message. */
   constructor(kind: ArmorScanErrorKind, message: string) {
     super(message);
     this.name = "ArmorScanError";

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { compileGlob, GlobError, matchesGlob } from "../../policy/glob.ts";
 import { effectivePolicy, matchingRule, parsePolicy } from "../../policy/mod.ts";
+import { runCli } from "../helpers/cli.ts";
 
 const POLICY = [
   "version: 1",
@@ -68,4 +69,20 @@ Deno.test("** crosses folders, /**/ also matches one /, * and ? stay in a segmen
 Deno.test("an invalid pattern is a GlobError naming the problem", () => {
   assert.throws(() => compileGlob("/a/[z-a]"), (error) => error instanceof GlobError);
   assert.throws(() => compileGlob("/a/[!]"), (error) => error instanceof GlobError);
+});
+
+Deno.test("check: an invalid quoted glob as an image argument exits 2 with one line", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-glob-arg-" }));
+  try {
+    const policy = `${dir}/policy.yaml`;
+    await Deno.writeTextFile(policy, `${POLICY}\nkeys: {local: false, offline: true}\n`);
+    const result = await runCli(["check", "--policy", policy, `${dir}/[z-a]*.sif`], {
+      env: { HOME: dir, XDG_CACHE_HOME: dir, SIFTRUST_SYSCONFDIR: dir },
+    });
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /invalid pattern .*range z-a .* reversed/);
+    assert.equal(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
