@@ -60,7 +60,7 @@ export function keyBlocksOfAnswer(body: Uint8Array): string {
   if (body.length > MAX_KEY_ANSWER_BYTES) {
     throw new ArmorScanError(
       "too-large",
-      `the answer is ${body.length} bytes, more than the ${MAX_KEY_ANSWER_BYTES} read for a key`,
+      `${body.length} bytes, more than the ${MAX_KEY_ANSWER_BYTES} read for a key`,
     );
   }
   const blocks = armoredKeyBlocks(new TextDecoder().decode(body));
