@@ -5,7 +5,7 @@
  * @module
  */
 
-import { globToRegExp } from "../policy/mod.ts";
+import { compileGlob, GlobError, type PathPattern } from "../policy/mod.ts";
 import { usageError } from "./exit.ts";
 
 const GLOB = /[*?[]/;
@@ -36,8 +36,14 @@ async function expandGlob(pattern: string): Promise<string[]> {
   const segments = absolute.split("/");
   const firstWild = segments.findIndex((s) => GLOB.test(s));
   const root = segments.slice(0, firstWild).join("/") || "/";
-  const regexp = globToRegExp(absolute);
-  const matches = await walk(root, (path) => regexp.test(path));
+  let compiled: PathPattern;
+  try {
+    compiled = compileGlob(absolute);
+  } catch (error) {
+    if (!(error instanceof GlobError)) throw error;
+    throw usageError(`invalid pattern ${pattern}: ${error.message}`);
+  }
+  const matches = await walk(root, (path) => compiled.test(path));
   const cwd = `${Deno.cwd()}/`;
   return pattern.startsWith("/")
     ? matches

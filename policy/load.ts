@@ -11,14 +11,17 @@ import { createHash } from "node:crypto";
 import {
   type Alias,
   type Document,
+  isAlias,
   isMap,
   isSeq,
   LineCounter,
   type Node,
   parseDocument,
   visit,
+  type YAMLError,
 } from "yaml";
 import type { z } from "zod";
+import { compileGlob, GlobError } from "./glob.ts";
 import { effectivePolicy, type Policy } from "./model.ts";
 import { type PolicyFile, PolicySchema, type SignedByExpression } from "./schema.ts";
 
@@ -27,6 +30,7 @@ export class PolicyError extends Error {
   /** The problems, each `file:line:column: message`. */
   readonly problems: string[];
 
+  /** A policy error with these problems, each `file:line:column: message`. */
   constructor(problems: string[]) {
     super(problems.join("\n"));
     this.name = "PolicyError";
@@ -56,13 +60,21 @@ export async function loadPolicy(path: string): Promise<Policy> {
 /** Parses and checks a policy's text; `path` is used in messages. */
 export function parsePolicy(text: string, path: string): PolicyFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    logLevel: "error", // no warnings on stderr: every problem is reported below
+  });
   const at = (offset: number | undefined) => {
     const { line, col } = lineCounter.linePos(offset ?? 0);
     return `${path}:${line}:${col}`;
   };
   if (doc.errors.length > 0) {
-    throw new PolicyError(doc.errors.map((e) => `${at(e.pos[0])}: ${yamlProblem(e.message)}`));
+    refuse(
+      doc.errors.map((e) => ({ offset: e.pos[0], line: `${at(e.pos[0])}: ${yamlProblem(e)}` })),
+      at,
+    );
   }
   const unresolved = unresolvedAlias(doc);
   if (unresolved !== undefined) {
@@ -72,31 +84,61 @@ export function parsePolicy(text: string, path: string): PolicyFile {
       }: the alias *${unresolved.source} names no anchor (&${unresolved.source})`,
     ]);
   }
-  const parsed = PolicySchema.safeParse(doc.toJS() ?? {});
+  const bomb = aliasBomb(doc);
+  if (bomb !== undefined) {
+    const problem = bomb.cyclic
+      ? "is inside the value it names"
+      : `makes the policy expand to more than ${MAX_ALIAS_EXPANSION} values: write the values out`;
+    throw new PolicyError([
+      `${at(bomb.alias.range?.[0])}: the alias *${bomb.alias.source} ${problem}`,
+    ]);
+  }
+  // aliasBomb bounds the expansion, so the parser's own alias count limit is not needed.
+  const parsed = PolicySchema.safeParse(doc.toJS({ maxAliasCount: -1 }) ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const [node, message] = describe(doc, issue);
       return { offset: node?.range?.[0] ?? 0, line: `${at(node?.range?.[0])}: ${message}` };
     });
-    throw new PolicyError(problems.sort((a, b) => a.offset - b.offset).map((p) => p.line));
+    refuse(problems, at);
   }
   const problems = semanticProblems(parsed.data, doc).map(([nodePath, message]) => {
     const node = doc.getIn(nodePath, true) as Node | undefined;
     return { offset: node?.range?.[0] ?? 0, line: `${at(node?.range?.[0])}: ${message}` };
   });
   if (problems.length > 0) {
-    throw new PolicyError(problems.sort((a, b) => a.offset - b.offset).map((p) => p.line));
+    refuse(problems, at);
   }
   return parsed.data;
 }
 
+/** The most problems reported for one policy; the rest are counted. */
+const MAX_PROBLEMS = 50;
+
+/** Throws the problems, in file order, the first {@linkcode MAX_PROBLEMS} of them. */
+function refuse(
+  problems: { offset: number; line: string }[],
+  at: (offset: number) => string,
+): never {
+  const sorted = problems.sort((a, b) => a.offset - b.offset);
+  const lines = sorted.slice(0, MAX_PROBLEMS).map((p) => p.line);
+  if (sorted.length > MAX_PROBLEMS) {
+    lines.push(
+      `${at(sorted[MAX_PROBLEMS].offset)}: and ${sorted.length - MAX_PROBLEMS} more problems`,
+    );
+  }
+  throw new PolicyError(lines);
+}
+
 /** A YAML parser message for people: first line, without the parser's own position. */
-function yamlProblem(message: string): string {
-  const first = message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-  if (/parseAllDocuments/.test(first)) {
+function yamlProblem(error: YAMLError): string {
+  if (error.code === "MULTIPLE_DOCS") {
     return "a policy file holds one YAML document: remove the extra `---` section";
   }
-  return first;
+  if (error.code === "RESOURCE_EXHAUSTION") {
+    return "the policy nests values too deeply to be read";
+  }
+  return error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
 }
 
 /** The first alias that names no anchor, if any (the parser leaves those to be found later). */
@@ -111,6 +153,42 @@ function unresolvedAlias(doc: Document): Alias | undefined {
     },
   });
   return found;
+}
+
+/** How many values aliases may add to a policy when they are expanded. */
+export const MAX_ALIAS_EXPANSION = 10_000;
+
+/**
+ * The alias that expands the most, when aliases add more than {@linkcode MAX_ALIAS_EXPANSION}
+ * values to the policy (a "billion laughs" document) or refer to themselves. Sizes are
+ * counted once per node, so this takes time linear in the document's size.
+ */
+function aliasBomb(doc: Document): { alias: Alias; cyclic: boolean } | undefined {
+  const sizes = new Map<unknown, number>();
+  const aliases: Alias[] = [];
+  const size = (node: unknown): number => {
+    if (node === null || node === undefined) return 0;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    sizes.set(node, Infinity); // a node met again while being counted is a cycle
+    let total = 1;
+    if (isAlias(node)) {
+      aliases.push(node);
+      total = size(node.resolve(doc));
+    } else if (isMap(node)) {
+      for (const pair of node.items) total += size(pair.key) + size(pair.value);
+    } else if (isSeq(node)) {
+      for (const item of node.items) total += size(item);
+    }
+    sizes.set(node, total);
+    return total;
+  };
+  let plain = 0;
+  visit(doc, { Node: () => void plain++ });
+  const expanded = size(doc.contents);
+  if (expanded - plain <= MAX_ALIAS_EXPANSION) return undefined;
+  const worst = aliases.reduce((worst, alias) => size(alias) > size(worst) ? alias : worst);
+  return { alias: worst, cyclic: size(worst) === Infinity };
 }
 
 const FIELDS: Record<string, string[]> = {
@@ -270,6 +348,12 @@ function semanticProblems(policy: PolicyFile, doc: Document): [Path, string][] {
           ["rules", i, "paths", j],
           `path pattern "${pattern}" must be absolute (start with /)`,
         ]);
+      }
+      try {
+        compileGlob(pattern);
+      } catch (error) {
+        if (!(error instanceof GlobError)) throw error;
+        problems.push([["rules", i, "paths", j], `path pattern "${pattern}": ${error.message}`]);
       }
     }
   }

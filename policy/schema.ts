@@ -21,9 +21,18 @@ const Fingerprint = z.string()
     "a fingerprint must be 40 hex digits (spaces are allowed)",
   );
 
-/** A day, `YYYY-MM-DD` (UTC). */
+/** A day, `YYYY-MM-DD` (UTC), that exists in the calendar (no February 30th). */
 const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "a date must be written YYYY-MM-DD")
-  .refine((day) => !Number.isNaN(Date.parse(`${day}T00:00:00Z`)), "not a valid date");
+  .refine(isCalendarDay, "not a valid date: no such day in the calendar");
+
+/** Whether `YYYY-MM-DD` names a real day: `Date` would roll 2027-02-30 over to March 2nd. */
+function isCalendarDay(day: string): boolean {
+  const [year, month, date] = day.split("-").map(Number);
+  const parsed = new Date(0);
+  parsed.setUTCFullYear(year, month - 1, date);
+  return parsed.getUTCFullYear() === year && parsed.getUTCMonth() === month - 1 &&
+    parsed.getUTCDate() === date;
+}
 
 const Signer = z.strictObject({ fingerprint: Fingerprint, expires: Day.optional() });
 

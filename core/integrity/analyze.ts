@@ -236,11 +236,24 @@ function planMetadata(
     return;
   }
   check.signedIds = check.metadata.objects.map((o) => minId + o.relativeId);
+  const members = groupMembers(image, group);
   for (const [i, id] of check.signedIds.entries()) {
-    const d = image.descriptors.find((d) => d.id === id && d.groupId === group);
+    const d = members.get(id);
     if (d === undefined) check.missing.push(id);
     else plan.needObject(id, check.metadata.objects[i].objectDigest.algorithm);
   }
+}
+
+/**
+ * The descriptors of a group by ID (a map: the signed metadata may list many objects, and each
+ * is looked up once).
+ */
+function groupMembers(image: SifImage, group: number): Map<number, Descriptor> {
+  const members = new Map<number, Descriptor>();
+  for (const d of image.descriptors) {
+    if (d.groupId === group && !members.has(d.id)) members.set(d.id, d);
+  }
+  return members;
 }
 
 function planLegacy(image: SifImage, check: SignatureCheck, plan: DigestPlan): void {
@@ -291,11 +304,10 @@ function judgeIntegrity(image: SifImage, check: SignatureCheck, plan: DigestPlan
   const rawMins = minIdsByRawGroup(image.descriptors);
   const entries = check.signedIds.map((id, i) => ({ id, entry: metadata.objects[i] }))
     .sort((a, b) => a.id - b.id);
+  const members = groupMembers(image, (check.target as { group: number }).group);
   const seen = new Set<number>();
   for (const { id, entry } of entries) {
-    const d = image.descriptors.find((d) =>
-      d.id === id && d.groupId === (check.target as { group: number }).group
-    );
+    const d = members.get(id);
     if (d === undefined || seen.has(id)) continue;
     seen.add(id);
     const descriptorDigest = entry.descriptorDigest;

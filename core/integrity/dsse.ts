@@ -56,8 +56,9 @@ const CURVES: Record<string, { ssh: string; digest: string; size: number }> = {
   secp521r1: { ssh: "nistp521", digest: "sha512", size: 66 },
 };
 
-const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const URL_SAFE_BASE64 = /^(?:[\w-]{4})*(?:[\w-]{2}==|[\w-]{3}=)?$/;
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const STANDARD_ALPHABET = new Set(ALPHANUMERIC + "+/");
+const URL_SAFE_ALPHABET = new Set(ALPHANUMERIC + "-_");
 const MAX_DEPTH = 10_000;
 const VERIFY_FAILED = "dsse: verify envelope failed: ";
 const encoder = new TextEncoder();
@@ -372,14 +373,33 @@ function valueEnd(text: string, start: number): number {
   return -1;
 }
 
-/** Go's padded base64: standard alphabet, then URL-safe; CR and LF are ignored. */
+/**
+ * Go's padded base64: standard alphabet, then URL-safe; CR and LF are ignored. The text is
+ * checked by one scan (no regular expression: a payload may be megabytes of attacker data).
+ */
 function base64Decode(value: string): Uint8Array {
-  const text = value.replace(/[\r\n]/g, "");
-  if (STANDARD_BASE64.test(text)) return Uint8Array.fromBase64(text);
-  if (URL_SAFE_BASE64.test(text)) return Uint8Array.fromBase64(text, { alphabet: "base64url" });
+  const text = value.replaceAll("\r", "").replaceAll("\n", "");
+  if (isPaddedBase64(text, STANDARD_ALPHABET)) return Uint8Array.fromBase64(text);
+  if (isPaddedBase64(text, URL_SAFE_ALPHABET)) {
+    return Uint8Array.fromBase64(text, { alphabet: "base64url" });
+  }
   throw new DsseError(
     `${VERIFY_FAILED}unable to base64 decode payload (is payload in the right format?)`,
   );
+}
+
+/**
+ * Whether `text` is whole 4-character groups of `alphabet`, the last one possibly ending in
+ * `==` or `=` (padding only there).
+ */
+function isPaddedBase64(text: string, alphabet: Set<string>): boolean {
+  if (text.length % 4 !== 0) return false;
+  let padding = 0;
+  if (text.endsWith("==")) padding = 2;
+  else if (text.endsWith("=")) padding = 1;
+  const end = text.length - padding;
+  for (let i = 0; i < end; i++) if (!alphabet.has(text[i])) return false;
+  return true;
 }
 
 /** The first PEM block in `pem`; a DsseError unless its label is one of `labels`. */

@@ -9,6 +9,7 @@
  */
 
 import * as openpgp from "openpgp";
+import { withoutArmorHeaders } from "../keys/armor.ts";
 import type { FoundKey, KeyFinder } from "../keys/keyset.ts";
 import type { ClearsignedBlock } from "./clearsign.ts";
 
@@ -63,9 +64,17 @@ export async function verifyClearsigned(
   keys: KeyFinder,
   now: Date = new Date(),
 ): Promise<PgpVerification> {
+  const armoredSignature = withoutArmorHeaders(block.armoredSignature);
+  if (armoredSignature === undefined) {
+    return {
+      status: "bad-signature",
+      error: "openpgp: invalid data: improperly formatted armor header",
+      issuerKeyIds: [],
+    };
+  }
   let signature: openpgp.Signature;
   try {
-    signature = await openpgp.readSignature({ armoredSignature: block.armoredSignature });
+    signature = await openpgp.readSignature({ armoredSignature });
   } catch (error) {
     return {
       status: "bad-signature",
@@ -74,11 +83,20 @@ export async function verifyClearsigned(
     };
   }
   const packet = signature.packets[0];
-  const issuerKeyIds = Array.from(signature.getSigningKeyIDs(), (id) => id.toHex().toUpperCase());
+  // A damaged packet may name no issuer: openpgp.js then lists `undefined` for it.
+  const keyIds = signature.getSigningKeyIDs().filter((id) => id !== undefined && id !== null);
+  const issuerKeyIds = keyIds.map((id) => id.toHex().toUpperCase());
   if (packet === undefined) {
     return {
       status: "bad-signature",
       error: "openpgp: invalid data: no signature packet",
+      issuerKeyIds,
+    };
+  }
+  if (packet.issuerKeyID === undefined || packet.issuerKeyID === null) {
+    return {
+      status: "bad-signature",
+      error: "openpgp: invalid data: signature doesn't have an issuer",
       issuerKeyIds,
     };
   }
@@ -89,7 +107,7 @@ export async function verifyClearsigned(
       issuerKeyIds,
     };
   }
-  const found = await keys.find(signature.getSigningKeyIDs());
+  const found = await keys.find(keyIds);
   if (found === undefined) {
     return {
       status: "unknown-key",

@@ -22,7 +22,9 @@ export type SignatureFormat = "pgp" | "legacy" | "dsse" | "unknown";
 
 /** A signature object, read and classified. */
 export interface SignatureObject {
+  /** The object's descriptor. */
   descriptor: Descriptor;
+  /** What the object holds. */
   format: SignatureFormat;
   /** The object's bytes. */
   data: Uint8Array;
@@ -37,18 +39,23 @@ export interface SignatureObject {
 /** The largest signature object siftrust reads (real ones are a few KiB). */
 export const MAX_SIGNATURE_SIZE: number = 16 << 20;
 
-/** Reads and classifies every signature object of an image, in descriptor order. */
+/** The most signature objects siftrust reads in one image (real images have a few). */
+export const MAX_SIGNATURE_OBJECTS = 256;
+
+/** The most bytes of signature objects siftrust reads in one image, all objects together. */
+export const MAX_SIGNATURE_TOTAL_SIZE: number = 32 << 20;
+
+/**
+ * Reads and classifies every signature object of an image, in descriptor order.
+ * @throws SifError `invalid` when the image has more than {@linkcode MAX_SIGNATURE_OBJECTS}
+ *   signature objects, one larger than {@linkcode MAX_SIGNATURE_SIZE}, or more than
+ *   {@linkcode MAX_SIGNATURE_TOTAL_SIZE} bytes of them: checked before any is read.
+ */
 export async function readSignatureObjects(image: SifImage): Promise<SignatureObject[]> {
+  const descriptors = image.descriptors.filter((d) => d.dataType === DataType.Signature);
+  checkSignatureBudget(image, descriptors);
   const signatures: SignatureObject[] = [];
-  for (const descriptor of image.descriptors) {
-    if (descriptor.dataType !== DataType.Signature) continue;
-    if (descriptor.size > MAX_SIGNATURE_SIZE) {
-      throw new SifError(
-        "invalid",
-        `signature object ${descriptor.id} is ${descriptor.size} bytes, more than the ${MAX_SIGNATURE_SIZE} siftrust reads`,
-        image.path,
-      );
-    }
+  for (const descriptor of descriptors) {
     const data = await image.objectData(descriptor);
     const { hashType, entity } = signatureInfo(descriptor);
     signatures.push({
@@ -60,6 +67,35 @@ export async function readSignatureObjects(image: SifImage): Promise<SignatureOb
     });
   }
   return signatures;
+}
+
+/** Refuses signature objects too many or too large to read (see readSignatureObjects). */
+function checkSignatureBudget(image: SifImage, descriptors: Descriptor[]): void {
+  if (descriptors.length > MAX_SIGNATURE_OBJECTS) {
+    throw new SifError(
+      "invalid",
+      `the image has ${descriptors.length} signature objects, more than the ${MAX_SIGNATURE_OBJECTS} siftrust reads`,
+      image.path,
+    );
+  }
+  let total = 0;
+  for (const descriptor of descriptors) {
+    if (descriptor.size > MAX_SIGNATURE_SIZE) {
+      throw new SifError(
+        "invalid",
+        `signature object ${descriptor.id} is ${descriptor.size} bytes, more than the ${MAX_SIGNATURE_SIZE} siftrust reads`,
+        image.path,
+      );
+    }
+    total += descriptor.size;
+  }
+  if (total > MAX_SIGNATURE_TOTAL_SIZE) {
+    throw new SifError(
+      "invalid",
+      `the image's signature objects hold ${total} bytes, more than the ${MAX_SIGNATURE_TOTAL_SIZE} siftrust reads`,
+      image.path,
+    );
+  }
 }
 
 function classify(data: Uint8Array): { format: SignatureFormat; block?: ClearsignedBlock } {

@@ -26,6 +26,7 @@ import { HttpError, httpRequest, type HttpResponse } from "../http/mod.ts";
 import { keyserverBaseUrl, KeyserverUriError } from "../config/keyserver_uri.ts";
 import type { Keyserver } from "../config/keyservers.ts";
 import { type Keyring, KeyringError, parseKeyring } from "../keys/keyring.ts";
+import { ArmorScanError, keyBlocksOfAnswer } from "./armor_scan.ts";
 
 /** How long a keyserver has to answer one request. */
 export const HKP_TIMEOUT_MS = 5000;
@@ -99,17 +100,22 @@ export async function lookupKey(
     undefined,
     options,
   );
-  const text = new TextDecoder().decode(answer.body);
-  const blocks = text.match(ARMORED_KEY) ?? [];
-  if (blocks.length === 0) {
+  let blocks: string;
+  try {
+    blocks = keyBlocksOfAnswer(answer.body);
+  } catch (error) {
+    if (!(error instanceof ArmorScanError)) throw error;
+    const problem = error.kind === "too-large"
+      ? `is too large: ${error.message}`
+      : "holds no armored OpenPGP public key";
     throw new HkpError(
       keyserver.uri,
       "answer",
-      `the answer of ${answer.base} to a lookup of 0x${hex} holds no armored OpenPGP public key`,
+      `the answer of ${answer.base} to a lookup of 0x${hex} ${problem}`,
     );
   }
   try {
-    return await parseKeyring(new TextEncoder().encode(blocks.join("\n")));
+    return await parseKeyring(new TextEncoder().encode(blocks));
   } catch (error) {
     if (!(error instanceof KeyringError)) throw error;
     throw new HkpError(
@@ -153,9 +159,6 @@ export async function pushKey(
   const answer = await exchange(keyserver, "POST", "/pks/add", {}, form, options);
   return new TextDecoder().decode(answer.body);
 }
-
-const ARMORED_KEY =
-  /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g;
 
 interface Answer {
   /** The keyserver's base URL, for messages. */

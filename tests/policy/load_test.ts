@@ -291,6 +291,77 @@ Deno.test("an alias to an anchor that does not exist is a policy error, not a cr
   match(problems[0], /alias|anchor/i);
 });
 
+Deno.test("an alias bomb is refused at its worst alias, before anything is expanded", () => {
+  const levels = Array.from(
+    { length: 9 },
+    (_, i) =>
+      i === 0
+        ? "x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"
+        : `x${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(", ")}]`,
+  );
+  const start = performance.now();
+  onlyProblem([...HEAD, ...levels], 15, 10, /alias \*a7/, /expand to more than 10000 values/);
+  ok(performance.now() - start < 2000, "the bomb was expanded");
+});
+
+Deno.test("an alias inside the value it names is refused, not a crash", () => {
+  onlyProblem(["version: 1", "signers: &s", "  a: *s"], 3, 6, /alias \*s is inside/);
+});
+
+Deno.test("a few aliases that expand a little still load", () => {
+  const policy = parsePolicy(
+    [
+      ...HEAD,
+      "rules:",
+      "  - name: a",
+      "    paths: &scratch [/scratch/**]",
+      "    action: deny",
+      "  - name: b",
+      "    paths: *scratch",
+      "    require: {signed-by: {any-of: [alice]}}",
+    ].join("\n"),
+    FILE,
+  );
+  assertEquals(policy.rules?.[1].paths, ["/scratch/**"]);
+});
+
+Deno.test("values nested too deeply are a policy problem, not a stack overflow", () => {
+  const problems = problemsOf([...HEAD, `rules: ${"[".repeat(5000)}${"]".repeat(5000)}`]);
+  ok(problems.length >= 1);
+  for (const problem of problems) match(problem, /^\/etc\/siftrust\/policy\.yaml:7:\d+: .*deeply/);
+});
+
+Deno.test("an impossible date is refused, not rolled over to the next month", () => {
+  const signer = (day: string) => [
+    "version: 1",
+    "signers:",
+    "  alice:",
+    `    fingerprint: ${ALICE}`,
+    `    expires: ${day}`,
+  ];
+  onlyProblem(signer("2027-02-30"), 5, 14, /not a valid date/);
+  onlyProblem(signer("2027-13-01"), 5, 14, /not a valid date/);
+  onlyProblem(signer("2027-04-31"), 5, 14, /not a valid date/);
+  onlyProblem(signer("2027-00-10"), 5, 14, /not a valid date/);
+  assertEquals(
+    parsePolicy(signer("2028-02-29").join("\n"), FILE).signers.alice.expires,
+    "2028-02-29",
+  );
+  assertEquals(
+    parsePolicy(signer("0050-01-01").join("\n"), FILE).signers.alice.expires,
+    "0050-01-01",
+  );
+});
+
+Deno.test("an invalid path pattern is refused where it is written", () => {
+  const rule = (
+    pattern: string,
+  ) => [...HEAD, "rules:", "  - name: r", `    paths: ["/ok/*", "${pattern}"]`, "    action: deny"];
+  onlyProblem(rule("/a/[z-a]"), 9, 22, /"\/a\/\[z-a\]"/, /range z-a .* reversed/);
+  onlyProblem(rule("/a/[!]"), 9, 22, /class \[!\] is empty/);
+  parsePolicy(rule("/a/[a-z]/[!x]/[]]").join("\n"), FILE);
+});
+
 Deno.test("a duplicate YAML key is an error, at the second occurrence", () => {
   onlyProblem([...HEAD, "version: 1"], 7, 1, /unique|duplicate/i);
   // A second entry for a signer would silently replace the first: refused too.
@@ -545,6 +616,46 @@ Deno.test("a policy that would crash the parser still exits 2, not 70", async ()
     assertEquals(result.code, 2, result.stderr);
     match(result.stderr, new RegExp(`${policy}:7:7: `));
     ok(!/internal error/.test(result.stderr), result.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("policy lint and check exit 2 with file:line:col for a bomb, a bad pattern, a bad date", async () => {
+  const dir = await tempDir();
+  try {
+    const cases: [string, string[], RegExp][] = [
+      ["bomb", [
+        ...HEAD,
+        "x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]",
+        ...Array.from(
+          { length: 5 },
+          (_, i) => `y${i}: &a${i} [${Array(10).fill(i === 0 ? "*a" : `*a${i - 1}`).join(", ")}]`,
+        ),
+      ], /:12:\d+: the alias/],
+      [
+        "glob",
+        [...HEAD, "rules:", "  - {name: r, paths: ['/a/[z-a]'], action: deny}"],
+        /:8:23: path pattern/,
+      ],
+      [
+        "date",
+        ["version: 1", "signers:", `  a: {fingerprint: ${ALICE}, expires: 2027-02-30}`],
+        /:3:\d+: not a valid date/,
+      ],
+    ];
+    for (const [name, lines, where] of cases) {
+      const policy = `${dir}/${name}.yaml`;
+      await Deno.writeTextFile(policy, lines.join("\n") + "\n");
+      for (
+        const args of [["policy", "lint", policy], ["check", "--policy", policy, `${dir}/x.sif`]]
+      ) {
+        const result = await runCli(args, { env: isolated(dir) });
+        assertEquals(result.code, 2, `${name}: ${args[0]}: ${result.stderr}`);
+        match(result.stderr, new RegExp(`${policy}${where.source}`));
+        ok(!/internal error|^\s+at /m.test(result.stderr), result.stderr);
+      }
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
