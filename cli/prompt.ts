@@ -32,6 +32,15 @@ async function readLine(): Promise<string> {
   return new TextDecoder().decode(Uint8Array.from(bytes));
 }
 
+/**
+ * Reads one line from a stdin that is not a terminal (a pipe or a file), as Apptainer reads
+ * answers there: up to a newline, "" at the end of input. Only that line is consumed, so
+ * the next question reads the next line.
+ */
+export async function readPipedLine(): Promise<string> {
+  return await readLine();
+}
+
 /** Asks a question on stderr and reads the answer. */
 export async function ask(question: string, alternative: string): Promise<string> {
   requireTerminal("an answer", alternative);
