@@ -55,7 +55,8 @@ export interface PasswordOptions {
 
 /**
  * The password: `--password` (or `APPTAINER_LOGIN_PASSWORD`), `--password-stdin` (one
- * trailing newline removed), or a prompt without echo on a terminal.
+ * trailing newline removed), or a prompt: without echo on a terminal, else the next line of
+ * stdin.
  */
 export async function readPassword(options: PasswordOptions, prompt: string): Promise<string> {
   if (options.password !== undefined && options.passwordStdin) {

@@ -1,6 +1,7 @@
 /**
  * Prompts on the terminal: a line of input, or a secret typed without echo. When stdin is
- * not a terminal, a prompt fails at once with a clear error instead of waiting.
+ * not a terminal, `ask` and `askSecret` fail at once with a clear error instead of waiting;
+ * `readPipedLine` reads the next line of such a stdin instead.
  *
  * @module
  */

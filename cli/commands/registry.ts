@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type Command, Option } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
 import { apptainerEnv, configFiles, isKeyserverUri, readEffective } from "../../core/config/mod.ts";
 import { registryTarget } from "../../core/registry/mod.ts";
 import { guarded } from "../config_errors.ts";
@@ -23,6 +23,7 @@ import {
   printNotices,
 } from "../logins.ts";
 import {
+  authFileOption,
   configFileOption,
   passwordOption,
   passwordStdinOption,
@@ -30,15 +31,6 @@ import {
 } from "../options.ts";
 import { log, print } from "../output.ts";
 import { registryListText } from "../render/remote_text.ts";
-
-/** `--authfile FILE` (env `APPTAINER_AUTH_FILE`). */
-function authFileOption() {
-  return new Option(
-    "--authfile <file>",
-    "Docker-style authentication file to write the credentials to (env APPTAINER_AUTH_FILE); " +
-      "remote.yaml is then left alone",
-  );
-}
 
 /** What a login or logout is for: a registry, or a keyserver URL. */
 function targetOf(uri: string) {

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { RemoteConfig } from "../../core/config/mod.ts";
 import { chooseAuthFile, plainHttpAllowed } from "../../core/registry/mod.ts";
+import { registryListText } from "../../cli/render/remote_text.ts";
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { peerTest } from "../helpers/peers.ts";
 import { startRegistry } from "./registry_fixture.ts";
@@ -28,6 +29,26 @@ Deno.test("chooseAuthFile: --authfile, then Apptainer's file if it exists, then 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("registryListText: Apptainer's URI / SECURE? table of the stored logins", () => {
+  const config = RemoteConfig.parse(
+    [
+      "Credentials:",
+      "    - URI: docker://registry.example.com",
+      "      Insecure: false",
+      "    - URI: oras://localhost:5000",
+      "      Insecure: true",
+      "",
+    ].join("\n"),
+    "remote.yaml",
+  );
+  assert.equal(
+    registryListText(config),
+    "\nURI                            SECURE?\n" +
+      "docker://registry.example.com  ✓\n" +
+      "oras://localhost:5000          ✗!\n",
+  );
 });
 
 Deno.test("plainHttpAllowed: loopback and private addresses, as Apptainer's registry client", () => {
