@@ -1,9 +1,9 @@
 /**
  * Plumbing of the `remote` and `keyserver` commands: reading a password or username from
  * the flags, the environment, stdin or a prompt; printing the notices and warnings of a
- * configuration change; the keyserver login and logout flows, which both groups reach
- * (`keyserver login`, and the deprecated `remote login <keyserver URL>`); and the endpoint
- * login flow of `remote add` and `remote login`.
+ * configuration change; the keyserver and registry login and logout flows, which several
+ * groups reach (`keyserver login`, `registry login`, and the deprecated
+ * `remote login <URL>`); and the endpoint login flow of `remote add` and `remote login`.
  *
  * @module
  */
@@ -19,13 +19,33 @@ import {
   readTokenFile,
   refuseSecretsInSystemFile,
 } from "../core/config/mod.ts";
+import { registryLogin, registryLogout, type RegistryTarget } from "../core/registry/mod.ts";
 import type { Wording } from "./config_errors.ts";
 import { usageError } from "./exit.ts";
 import { log } from "./output.ts";
-import { ask, askSecret } from "./prompt.ts";
+import { ask, askSecret, readPipedLine } from "./prompt.ts";
 
 /** The environment, as core/config reads it. */
 export const env = (name: string): string | undefined => Deno.env.get(name);
+
+const encoder = new TextEncoder();
+
+/**
+ * A secret: typed without echo on a terminal; otherwise, as Apptainer does, the prompt is
+ * shown and the next line of stdin is the answer ("" at the end of input).
+ */
+async function promptSecret(prompt: string, alternative: string): Promise<string> {
+  if (Deno.stdin.isTerminal()) return await askSecret(prompt, alternative);
+  Deno.stderr.writeSync(encoder.encode(`${prompt}\n`));
+  return await readPipedLine();
+}
+
+/** An answer: read on a terminal, or the next line of a stdin that is not one. */
+async function promptLine(question: string, alternative: string): Promise<string> {
+  if (Deno.stdin.isTerminal()) return await ask(question, alternative);
+  Deno.stderr.writeSync(encoder.encode(`${question}\n`));
+  return await readPipedLine();
+}
 
 /** Password flags of the login commands. */
 export interface PasswordOptions {
@@ -35,7 +55,8 @@ export interface PasswordOptions {
 
 /**
  * The password: `--password` (or `APPTAINER_LOGIN_PASSWORD`), `--password-stdin` (one
- * trailing newline removed), or a prompt without echo on a terminal.
+ * trailing newline removed), or a prompt: without echo on a terminal, else the next line of
+ * stdin.
  */
 export async function readPassword(options: PasswordOptions, prompt: string): Promise<string> {
   if (options.password !== undefined && options.passwordStdin) {
@@ -52,12 +73,7 @@ export async function readPassword(options: PasswordOptions, prompt: string): Pr
   } else if (fromEnv !== undefined) {
     password = fromEnv;
   } else {
-    if (!Deno.stdin.isTerminal()) {
-      throw usageError(
-        "a password is needed, but stdin is not a terminal: give --password-stdin (or --password)",
-      );
-    }
-    password = await askSecret(prompt, "give --password-stdin");
+    password = await promptSecret(prompt, "give --password-stdin");
   }
   if (password === "") throw usageError("a password is required");
   return password;
@@ -70,7 +86,7 @@ export async function readRegistryUsername(
   let username = options.username ?? apptainerEnv(env, "LOGIN_USERNAME");
   if (username === undefined) {
     if (!Deno.stdin.isTerminal() || options.passwordStdin) {
-      throw usageError("a username is needed: give --username");
+      throw usageError("Docker/OCI registry requires a username: give --username");
     }
     username = await ask("Username: ", "give --username");
   }
@@ -121,6 +137,51 @@ export async function logoutOfKeyserver(files: ConfigFiles, uri: string): Promis
   log("info", "Logout succeeded");
 }
 
+/** Flags of a registry login. */
+export interface RegistryLoginOptions extends PasswordOptions {
+  username?: string;
+  /** Allow plain http (`remote login --insecure`; `registry login` has no such flag). */
+  insecure: boolean;
+  /** `--authfile`. */
+  authfile?: string;
+}
+
+/** Logs in to an OCI registry: reads the username and password, then checks and stores. */
+export async function loginToRegistry(
+  files: ConfigFiles,
+  target: RegistryTarget,
+  options: RegistryLoginOptions,
+): Promise<void> {
+  const username = await readRegistryUsername(options);
+  const password = await readPassword(options, "Password / Token: ");
+  const { insecure, authfile: authFile } = options;
+  const stored = await registryLogin(files, target, {
+    username,
+    password,
+    insecure,
+    env,
+    authFile,
+  });
+  reportStored(stored.authFile, stored.firstSecret);
+}
+
+/** Forgets a registry login, and says what became of the secret (Apptainer's lines). */
+export async function logoutOfRegistry(
+  files: ConfigFiles,
+  target: RegistryTarget,
+  authFile?: string,
+): Promise<void> {
+  const done = await registryLogout(files, target, { env, authFile });
+  if (done.secret === "absent") {
+    log("warning", `There is no existing login to registry "${target.host}".`);
+  } else if (done.secret === "kept") {
+    const other = target.scheme === "docker" ? "oras" : "docker";
+    log("info", `Token kept in ${done.authFile}: ${other}://${target.host} still uses it`);
+  } else {
+    log("info", `Token removed from ${done.authFile}`);
+  }
+}
+
 /** Wording of keyserver login failures. */
 export const KEYSERVER_LOGIN_WORDING: Wording = {
   "no-external-keyserver": (message) =>
@@ -135,7 +196,6 @@ export async function loginToEndpoint(
   files: ConfigFiles,
   endpoint: Endpoint,
   tokenfile: string | undefined,
-  adding = false,
 ): Promise<void> {
   refuseSecretsInSystemFile(files);
   let token: string;
@@ -143,30 +203,21 @@ export async function loginToEndpoint(
     token = await readTokenFile(tokenfile);
   } else {
     const alternative = "give --tokenfile FILE";
-    if (!Deno.stdin.isTerminal()) {
-      throw usageError(
-        adding
-          ? "the remote was added, but logging in to it needs an access token and stdin is not " +
-            `a terminal: run 'siftrust remote login --tokenfile FILE ${endpoint.name}' ` +
-            "(next time, add with --no-login or --tokenfile FILE)"
-          : `an access token is needed, but stdin is not a terminal: ${alternative}`,
-      );
-    }
     if (endpoint.token !== "") {
-      const answer = await ask(
+      const answer = await promptLine(
         "An access token is already set for this remote. Replace it? [y/N] ",
         alternative,
       );
       if (!/^y(es)?$/i.test(answer.trim())) return;
     }
     const scheme = endpoint.insecure ? "http" : "https";
-    Deno.stderr.writeSync(new TextEncoder().encode(
+    Deno.stderr.writeSync(encoder.encode(
       `Generate an access token at ${scheme}://${endpoint.uri}/auth/tokens, and paste it here.\n` +
         "Token entered will be hidden for security.\n",
     ));
-    token = (await askSecret("Access Token: ", alternative)).trim();
+    token = (await promptSecret("Access Token: ", alternative)).trim();
     if (token === "") {
-      log("info", "No token entered: nothing changed.");
+      log("info", "No token entered: not logged in.");
       return;
     }
   }

@@ -32,3 +32,12 @@ export function passwordOption(description: string) {
 export function passwordStdinOption(description: string) {
   return new Option("--password-stdin", description);
 }
+
+/** `--authfile <file>` of `registry login|logout` (env `APPTAINER_AUTH_FILE`). */
+export function authFileOption() {
+  return new Option(
+    "--authfile <file>",
+    "Docker-style authentication file to use instead of the default one (env " +
+      "APPTAINER_AUTH_FILE); remote.yaml is then left alone",
+  );
+}

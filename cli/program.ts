@@ -27,6 +27,7 @@ const COMMANDS: [string[], () => Promise<Register>][] = [
   [["key", "keys"], async () => (await import("./commands/key.ts")).registerKey],
   [["keyserver"], async () => (await import("./commands/keyserver.ts")).registerKeyserver],
   [["policy"], async () => (await import("./commands/policy.ts")).registerPolicy],
+  [["registry"], async () => (await import("./commands/registry.ts")).registerRegistry],
   [["remote"], async () => (await import("./commands/remote.ts")).registerRemote],
   [["sif", "siftool"], async () => (await import("./commands/sif.ts")).registerSif],
   [["sign"], async () => (await import("./commands/sign.ts")).registerSign],

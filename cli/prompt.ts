@@ -1,6 +1,7 @@
 /**
  * Prompts on the terminal: a line of input, or a secret typed without echo. When stdin is
- * not a terminal, a prompt fails at once with a clear error instead of waiting.
+ * not a terminal, `ask` and `askSecret` fail at once with a clear error instead of waiting;
+ * `readPipedLine` reads the next line of such a stdin instead.
  *
  * @module
  */
@@ -30,6 +31,15 @@ async function readLine(): Promise<string> {
     else bytes.push(buffer[0]);
   }
   return new TextDecoder().decode(Uint8Array.from(bytes));
+}
+
+/**
+ * Reads one line from a stdin that is not a terminal (a pipe or a file), as Apptainer reads
+ * answers there: up to a newline, "" at the end of input. Only that line is consumed, so
+ * the next question reads the next line.
+ */
+export async function readPipedLine(): Promise<string> {
+  return await readLine();
 }
 
 /** Asks a question on stderr and reads the answer. */

@@ -8,14 +8,9 @@
  */
 
 import type { Command } from "@commander-js/extra-typings";
-import {
-  addKeyserver,
-  configFiles,
-  keyserverListing,
-  readEffective,
-  removeKeyserver,
-} from "../../core/config/mod.ts";
+import { configFiles, keyserverListing, readEffective } from "../../core/config/mod.ts";
 import { guarded } from "../config_errors.ts";
+import { runKeyserverAdd, runKeyserverRemove } from "../keyserver_changes.ts";
 import { usageError } from "../exit.ts";
 import {
   env,
@@ -30,22 +25,8 @@ import {
   passwordStdinOption,
   usernameOption,
 } from "../options.ts";
-import { log, print } from "../output.ts";
+import { print } from "../output.ts";
 import { keyserverListText } from "../render/remote_text.ts";
-
-/** Parses `--order`: a whole number (0 is left to core/config, which refuses it). */
-function parseOrder(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^[0-9]+$/.test(text.trim()) || Number(text) > 0xffffffff) {
-    throw usageError(`invalid --order "${text}": give a position from 1 up`);
-  }
-  return Number(text);
-}
-
-/** `[remoteName] <url>` from the one or two arguments. */
-function remoteAndUrl(first: string, second: string | undefined): { remote?: string; uri: string } {
-  return second === undefined ? { uri: first } : { remote: first, uri: second };
-}
 
 /** Adds the `keyserver` command group to the program. */
 export function registerKeyserver(program: Command): void {
@@ -77,14 +58,7 @@ export function registerKeyserver(program: Command): void {
       "\nExamples:\n  sudo siftrust keyserver add https://pgp.example.com\n" +
         "  sudo siftrust keyserver add --order 1 DefaultRemote hkps://keys.example.org",
     )
-    .action(guarded(async (first, second, options) => {
-      const done = await addKeyserver(files(), {
-        ...remoteAndUrl(first, second),
-        order: parseOrder(options.order),
-        insecure: !!options.insecure,
-      });
-      log("info", `Keyserver ${done.uri} added to remote "${done.remote}" as #${done.position}.`);
-    }));
+    .action(guarded((first, second, options) => runKeyserverAdd(files(), first, second, options)));
 
   group.command("remove")
     .description(
@@ -95,10 +69,7 @@ export function registerKeyserver(program: Command): void {
     .argument("<remote-or-url>", "remote name, or the keyserver URL")
     .argument("[url]", "keyserver URL (when a remote name is given)")
     .addHelpText("after", "\nExample:\n  sudo siftrust keyserver remove https://pgp.example.com")
-    .action(guarded(async (first, second) => {
-      const done = await removeKeyserver(files(), remoteAndUrl(first, second));
-      log("info", `Keyserver ${done.uri} removed from remote "${done.remote}".`);
-    }));
+    .action(guarded((first, second) => runKeyserverRemove(files(), first, second)));
 
   group.command("list")
     .description("list the keyservers of each remote (or of one), in the order they are tried")

@@ -17,24 +17,23 @@ import {
   forgetToken,
   isKeyserverUri,
   readEffective,
-  refuseSecretsInSystemFile,
   RemoteError,
   removeRemote,
   useRemote,
 } from "../../core/config/mod.ts";
-import { registryLogin, registryLogout, registryTarget } from "../../core/registry/mod.ts";
+import { registryTarget } from "../../core/registry/mod.ts";
 import { guarded, type Wording } from "../config_errors.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
+import { runKeyserverAdd, runKeyserverRemove } from "../keyserver_changes.ts";
 import {
   env,
   KEYSERVER_LOGIN_WORDING,
   loginToEndpoint,
   loginToKeyserver,
+  loginToRegistry,
   logoutOfKeyserver,
+  logoutOfRegistry,
   printNotices,
-  readPassword,
-  readRegistryUsername,
-  reportStored,
 } from "../logins.ts";
 import {
   configFileOption,
@@ -49,6 +48,18 @@ import { remoteListText, remoteStatusText } from "../render/remote_text.ts";
 const GLOBAL_WORDING: Wording = {
   "not-root": (message) => `${message} (run as root, or drop --global)`,
 };
+
+/** Apptainer's warning when `remote login|logout` is given a registry or keyserver. */
+function deprecatedFor(verb: "login" | "logout"): string {
+  return `'remote ${verb}' is deprecated for registries or keyservers and will be removed in a ` +
+    `future release; running 'registry ${verb}'`;
+}
+
+/** Apptainer's warning of the deprecated `remote add-keyserver|remove-keyserver`. */
+function deprecatedKeyserver(verb: "add" | "remove"): string {
+  return `'remote ${verb}-keyserver' is deprecated and will be removed in a future release; ` +
+    `running 'keyserver ${verb}'`;
+}
 
 /** Adds the `remote` command group to the program. */
 export function registerRemote(program: Command): void {
@@ -95,7 +106,7 @@ export function registerRemote(program: Command): void {
         log("info", "Global option detected. Will not automatically log into remote.");
         return;
       }
-      await loginToEndpoint(f, endpoint, options.tokenfile, true);
+      await loginToEndpoint(f, endpoint, options.tokenfile);
     }, GLOBAL_WORDING));
 
   group.command("remove")
@@ -139,10 +150,7 @@ export function registerRemote(program: Command): void {
     .description(
       "log in to a remote endpoint (access token) or to an OCI registry (docker://HOST, oras://HOST)",
     )
-    .argument(
-      "[target]",
-      "a remote name (default: the default remote), docker://HOST or oras://HOST",
-    )
+    .argument("[target]", "a remote (default: the default one), docker://HOST or oras://HOST")
     .addOption(usernameOption("registry user name (env APPTAINER_LOGIN_USERNAME)"))
     .addOption(passwordOption("password (env APPTAINER_LOGIN_PASSWORD)"))
     .addOption(passwordStdinOption("read the password from stdin"))
@@ -165,18 +173,11 @@ export function registerRemote(program: Command): void {
             "--tokenfile is only supported for login to a remote endpoint, not OCI (docker/oras) or keyservers",
           );
         }
+        log("warning", deprecatedFor("login"));
         if (registry === undefined) {
-          log(
-            "warning",
-            "'remote login' is deprecated for keyservers and will be removed in a future release; running 'keyserver login'",
-          );
           return await loginToKeyserver(f, target, { ...options, insecure });
         }
-        refuseSecretsInSystemFile(f);
-        const username = await readRegistryUsername(options);
-        const password = await readPassword(options, "Password / Token: ");
-        const stored = await registryLogin(f, registry, { username, password, insecure });
-        return reportStored(stored.dockerConfig, stored.firstSecret);
+        return await loginToRegistry(f, registry, { ...options, insecure });
       }
       printNotices(notices);
       await loginToEndpoint(f, endpointFor(config, target), options.tokenfile);
@@ -184,10 +185,7 @@ export function registerRemote(program: Command): void {
 
   group.command("logout")
     .description("forget the access token of a remote, or a registry login (docker://HOST)")
-    .argument(
-      "[target]",
-      "a remote name (default: the default remote), docker://HOST or oras://HOST",
-    )
+    .argument("[target]", "a remote (default: the default one), docker://HOST or oras://HOST")
     .addHelpText(
       "after",
       "\nExamples:\n  siftrust remote logout myremote\n  siftrust remote logout docker://registry.example.com",
@@ -197,16 +195,32 @@ export function registerRemote(program: Command): void {
       const registry = target === undefined ? undefined : registryTarget(target);
       const { config } = await readEffective(f);
       const known = target !== undefined && config.remote(target) !== undefined;
-      if (!known && target !== undefined && registry === undefined && isKeyserverUri(target)) {
-        log(
-          "warning",
-          "'remote logout' is deprecated for keyservers and will be removed in a future release; running 'keyserver logout'",
-        );
-        return await logoutOfKeyserver(f, target);
-      }
-      if (!known && registry !== undefined) await registryLogout(f, registry);
-      else await forgetToken(f, endpointFor(config, target).name);
+      if (!known && target !== undefined && (registry !== undefined || isKeyserverUri(target))) {
+        log("warning", deprecatedFor("logout"));
+        if (registry === undefined) return await logoutOfKeyserver(f, target);
+        await logoutOfRegistry(f, registry);
+      } else await forgetToken(f, endpointFor(config, target).name);
       log("info", "Logout succeeded");
+    }));
+
+  // Apptainer's hidden, deprecated aliases of `keyserver add|remove` (seeds 002 and 004).
+  group.command("add-keyserver", { hidden: true })
+    .description("deprecated: use 'keyserver add'")
+    .argument("<remote-or-url>", "remote name, or the keyserver URL")
+    .argument("[url]", "keyserver URL (when a remote name is given)")
+    .option("-o, --order <n>", "position in the list, from 1 (default: last)")
+    .option("-i, --insecure", "do not check the keyserver's TLS certificate")
+    .action(guarded(async (first, second, options) => {
+      log("warning", deprecatedKeyserver("add"));
+      await runKeyserverAdd(files(), first, second, options);
+    }));
+  group.command("remove-keyserver", { hidden: true })
+    .description("deprecated: use 'keyserver remove'")
+    .argument("<remote-or-url>", "remote name, or the keyserver URL")
+    .argument("[url]", "keyserver URL (when a remote name is given)")
+    .action(guarded(async (first, second) => {
+      log("warning", deprecatedKeyserver("remove"));
+      await runKeyserverRemove(files(), first, second);
     }));
 
   group.command("status")

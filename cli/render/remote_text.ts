@@ -1,6 +1,6 @@
 /**
- * The tables of `remote list`, `remote status` and `keyserver list`, as Apptainer prints
- * them (columns aligned with its tabwriter settings).
+ * The tables of `remote list`, `remote status`, `keyserver list` and `registry list`, as
+ * Apptainer prints them (columns aligned with its tabwriter settings).
  *
  * @module
  */
@@ -59,4 +59,10 @@ export function keyserverListText(listing: RemoteKeyservers[]): string {
     return lines.join("");
   });
   return tabwrite(`${rows.join("")}\n(* = system endpoint, ^ = default endpoint)\n`, 2);
+}
+
+/** The `registry list` table: the stored logins (registries and keyservers), as Apptainer. */
+export function registryListText(config: RemoteConfig): string {
+  const rows = config.credentials.map((c) => `${c.uri}\t${c.insecure ? "✗!" : "✓"}\n`);
+  return `\n${tabwrite(`URI\tSECURE?\n${rows.join("")}`, 2)}`;
 }

@@ -38,6 +38,9 @@ export async function insecureHttps(request: TransportRequest): Promise<Transpor
           ? request.headers
           : { ...request.headers, "Content-Length": String(body.length) },
         rejectUnauthorized: false,
+        // No certificate is checked, so no CA is needed; without this, node:https reads the
+        // system's root certificates, which needs `--allow-sys=ca` (siftrust lacks it).
+        ca: [],
         agent: false,
       }, (incoming) => {
         const chunks: Uint8Array[] = [];

@@ -1,21 +1,37 @@
 /**
- * `docker-config.json`, Docker's client configuration, where Apptainer keeps registry
- * secrets: `{"auths": {HOST: {"auth": base64(user:password)}}}`, next to `remote.yaml`.
- * Other fields are kept; the file is written atomically with mode 0600.
+ * Docker-style authentication files, where Apptainer keeps registry secrets:
+ * `{"auths": {HOST: {"auth": base64(user:password)}}}`. Which file is Apptainer's choice
+ * ({@linkcode chooseAuthFile}). Other fields are kept; the file is written atomically with
+ * mode 0600, under its folder's lock.
  *
  * @module
  */
 
-import { writeFileAtomic } from "../files/atomic.ts";
+import { withDirLock, writeFileAtomic } from "../files/atomic.ts";
+import { type EnvReader, userConfigDir } from "../config/mod.ts";
 import { RegistryError } from "./errors.ts";
 
 /** Docker's client configuration: `auths` and whatever else it holds. */
 export type DockerConfig = { auths?: Record<string, unknown> } & Record<string, unknown>;
 
-/** The `docker-config.json` next to a `remote.yaml`. */
-export function dockerConfigPath(remoteYaml: string): string {
-  const slash = remoteYaml.lastIndexOf("/");
-  return `${slash === -1 ? "." : remoteYaml.slice(0, slash) || ""}/docker-config.json`;
+/**
+ * The authentication file a registry login or logout uses, as Apptainer chooses it: the
+ * `--authfile` given; else `docker-config.json` in the user's Apptainer folder when it
+ * exists; else Docker's own `config.json`, in `$HOME/.docker` — or, a quirk of Apptainer
+ * kept so that both tools use the same file, directly in `$APPTAINER_CONFIGDIR` when that
+ * is set.
+ */
+export async function chooseAuthFile(env: EnvReader, requested?: string): Promise<string> {
+  if (requested !== undefined && requested !== "") return requested;
+  const apptainer = `${userConfigDir(env)}/docker-config.json`;
+  try {
+    await Deno.stat(apptainer);
+    return apptainer;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) return apptainer;
+  }
+  const configDir = env("APPTAINER_CONFIGDIR") ?? env("SINGULARITY_CONFIGDIR");
+  return `${configDir ?? `${env("HOME") ?? "/"}/.docker`}/config.json`;
 }
 
 /**
@@ -66,10 +82,22 @@ export function parseDockerConfig(text: string, path: string): DockerConfig {
 }
 
 /**
- * Writes a `docker-config.json` atomically, mode 0600, tab-indented as Docker writes it.
- * Called under the folder's lock (the one `remote.yaml` updates take).
+ * Changes an authentication file under its folder's lock: reads it (missing: `{}`), lets
+ * `change` edit it, and — when `change` returns true — writes it back atomically, mode 0600,
+ * tab-indented as Docker writes it. Returns what `change` returned.
+ * @throws RegistryError `io` or `docker-config`
  */
-export async function writeDockerConfig(path: string, config: DockerConfig): Promise<void> {
-  const text = `${JSON.stringify(config, null, "\t")}\n`;
-  await writeFileAtomic(path, new TextEncoder().encode(text), 0o600, { underLock: true });
+export async function updateAuthFile(
+  path: string,
+  change: (config: DockerConfig) => boolean,
+): Promise<boolean> {
+  const dir = path.slice(0, path.lastIndexOf("/")) || (path.startsWith("/") ? "/" : ".");
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  return await withDirLock(dir, async () => {
+    const config = await readDockerConfig(path);
+    if (!change(config)) return false;
+    const text = `${JSON.stringify(config, null, "\t")}\n`;
+    await writeFileAtomic(path, new TextEncoder().encode(text), 0o600, { underLock: true });
+    return true;
+  });
 }

@@ -1,22 +1,25 @@
 /**
  * Logins to OCI registries as Apptainer keeps them: the credentials are checked against the
  * registry's `/v2/` first (following a Bearer challenge to its token realm), then the secret
- * goes to `docker-config.json` (0600) and a `Credentials` entry without `Auth` to the user's
- * `remote.yaml`, both under the folder's lock. A failed check changes nothing.
+ * goes to the authentication file Apptainer chooses (see docker_config.ts; 0600) and — unless
+ * an `--authfile` was given — a `Credentials` entry without `Auth` to the user's
+ * `remote.yaml`, each under its folder's lock. A failed check changes nothing.
  *
  * @module
  */
 
 import {
   type ConfigFiles,
+  type EnvReader,
   readConfig,
   refuseSecretsInSystemFile,
+  removeCredentials,
   sameService,
   updateConfig,
   USER_CONFIG_MODE,
 } from "../config/mod.ts";
 import { basicAuthorization, HttpError, httpRequest, type HttpResponse } from "../http/mod.ts";
-import { dockerConfigPath, readDockerConfig, writeDockerConfig } from "./docker_config.ts";
+import { chooseAuthFile, readDockerConfig, updateAuthFile } from "./docker_config.ts";
 import { RegistryError } from "./errors.ts";
 import { type RegistryTarget, registryUri } from "./target.ts";
 
@@ -29,8 +32,26 @@ export interface RegistryLogin {
   username: string;
   /** The password or token. */
   password: string;
-  /** Talk to the registry over http. */
+  /** Allow plain http (`remote login --insecure`). */
   insecure: boolean;
+  /** Where Apptainer's locations are read from. */
+  env: EnvReader;
+  /** `--authfile`: this authentication file, and no `Credentials` entry in `remote.yaml`. */
+  authFile?: string;
+}
+
+/**
+ * Whether a registry may be reached over plain http without `--insecure`, as Apptainer's
+ * registry client allows: `localhost:PORT`, an address containing `127.0.0.1`, `::1`, or a
+ * private (RFC 1918) IPv4 address.
+ */
+export function plainHttpAllowed(host: string): boolean {
+  if (host.startsWith("localhost:") || host.includes("127.0.0.1")) return true;
+  if (/^\[?::1\]?(:\d+)?$/.test(host)) return true;
+  const ip = /^(\d+)\.(\d+)\.(\d+)\.(\d+)(:\d+)?$/.exec(host);
+  if (ip === null) return false;
+  const [a, b] = [Number(ip[1]), Number(ip[2])];
+  return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
 }
 
 /** Reads a `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` challenge. */
@@ -44,7 +65,8 @@ export function bearerChallenge(header: string | null): Record<string, string> |
 }
 
 /**
- * Checks registry credentials: `GET /v2/` with Basic auth. A registry that answers with a
+ * Checks registry credentials: `GET /v2/` with Basic auth, over https, or over http when
+ * https gets no answer and `insecure` or {@linkcode plainHttpAllowed} permits it. A registry that answers with a
  * Bearer challenge (token authentication) gets the credentials at its token realm instead.
  * @throws RegistryError `unreachable`, `rejected` or `unexpected-answer`
  */
@@ -55,7 +77,6 @@ export async function checkRegistryLogin(
 ): Promise<void> {
   const what = `while login to ${registryUri(target)}`;
   const host = target.host === "docker.io" ? "registry-1.docker.io" : target.host;
-  const url = `${insecure ? "http" : "https"}://${host}/v2/`;
   const get = async (at: string): Promise<HttpResponse> => {
     try {
       return await httpRequest(at, {
@@ -68,7 +89,16 @@ export async function checkRegistryLogin(
       throw new RegistryError("unreachable", `${what}: ${error.message}`, error);
     }
   };
-  let response = await get(url);
+  // https first; then plain http when allowed (as Apptainer's registry client pings).
+  let url = `https://${host}/v2/`;
+  let response: HttpResponse;
+  try {
+    response = await get(url);
+  } catch (error) {
+    if (!(insecure || plainHttpAllowed(host))) throw error;
+    url = `http://${host}/v2/`;
+    response = await get(url);
+  }
   if (response.status === 200) return;
   const challenge = response.status === 401
     ? bearerChallenge(response.headers.get("WWW-Authenticate"))
@@ -104,9 +134,16 @@ export async function checkRegistryLogin(
   );
 }
 
+/** What a registry login stored. */
+export interface StoredRegistryLogin {
+  /** The authentication file written. */
+  authFile: string;
+  /** Whether it held no login before. */
+  firstSecret: boolean;
+}
+
 /**
- * Logs in to an OCI registry: checks the credentials, then stores them. Returns the
- * `docker-config.json` written and whether it held no login before.
+ * Logs in to an OCI registry: checks the credentials, then stores them.
  * @throws RegistryError as {@linkcode checkRegistryLogin}, `docker-config` or `io`;
  * RemoteError `secrets-in-system-file`
  */
@@ -114,51 +151,71 @@ export async function registryLogin(
   files: ConfigFiles,
   target: RegistryTarget,
   login: RegistryLogin,
-): Promise<{ dockerConfig: string; firstSecret: boolean }> {
-  refuseSecretsInSystemFile(files);
+): Promise<StoredRegistryLogin> {
+  if (login.authFile === undefined) refuseSecretsInSystemFile(files);
   const auth = basicAuthorization(login.username, login.password);
   await checkRegistryLogin(target, auth, login.insecure);
-  const uri = registryUri(target);
-  const dockerPath = dockerConfigPath(files.user);
-  const firstSecret = await updateConfig(files.user, USER_CONFIG_MODE, async (config) => {
-    // The folder is locked: docker-config.json sits next to remote.yaml.
-    const docker = await readDockerConfig(dockerPath);
-    const before = Object.keys(docker.auths ?? {}).length > 0;
-    docker.auths = {
-      ...(docker.auths ?? {}),
-      [target.host]: { auth: auth.slice("Basic ".length) },
-    };
-    await writeDockerConfig(dockerPath, docker);
-    config.setCredentials([
-      ...config.credentials.filter((c) => !sameService(c.uri, uri)),
-      { uri, auth: "", insecure: login.insecure },
-    ]);
-    return !before;
+  const authFile = await chooseAuthFile(login.env, login.authFile);
+  let firstSecret = false;
+  await updateAuthFile(authFile, (docker) => {
+    firstSecret = Object.keys(docker.auths ?? {}).length === 0;
+    docker.auths = { ...(docker.auths ?? {}), [target.host]: { auth: auth.slice(6) } };
+    return true;
   });
-  return { dockerConfig: dockerPath, firstSecret };
+  if (login.authFile === undefined) {
+    const uri = registryUri(target);
+    await updateConfig(files.user, USER_CONFIG_MODE, (config) => {
+      config.setCredentials([
+        ...config.credentials.filter((c) => !sameService(c.uri, uri)),
+        { uri, auth: "", insecure: login.insecure },
+      ]);
+    });
+  }
+  return { authFile, firstSecret };
+}
+
+/** Options of {@linkcode registryLogout}. */
+export interface RegistryLogout {
+  /** Where Apptainer's locations are read from. */
+  env: EnvReader;
+  /** `--authfile`: this authentication file; `remote.yaml` is left alone. */
+  authFile?: string;
 }
 
 /**
- * Forgets a registry login: the `Credentials` entry, and the `docker-config.json` secret
- * unless the other scheme (`docker`/`oras`) still logs in to the same host.
+ * What a logout did to the secret: `removed`; `absent` (there was none); `kept`, because a
+ * login under the other scheme (`docker`/`oras`) to the same host still uses it.
+ */
+export type SecretOutcome = "removed" | "absent" | "kept";
+
+/**
+ * Forgets a registry login: the `Credentials` entry (unless `authFile` is given), and the
+ * authentication file's secret unless the other scheme still logs in to the same host.
  * @throws RegistryError `docker-config` or `io`
  */
-export async function registryLogout(files: ConfigFiles, target: RegistryTarget): Promise<void> {
-  const uri = registryUri(target);
-  const dockerPath = dockerConfigPath(files.user);
-  const existing = await readConfig(files.user);
-  const docker = await readDockerConfig(dockerPath);
-  const inDocker = docker.auths !== undefined && target.host in docker.auths;
-  if (!existing?.credentials.some((c) => sameService(c.uri, uri)) && !inDocker) return;
-  await updateConfig(files.user, USER_CONFIG_MODE, async (config) => {
-    const kept = config.credentials.filter((c) => !sameService(c.uri, uri));
-    config.setCredentials(kept);
+export async function registryLogout(
+  files: ConfigFiles,
+  target: RegistryTarget,
+  logout: RegistryLogout,
+): Promise<{ authFile: string; secret: SecretOutcome }> {
+  const authFile = await chooseAuthFile(logout.env, logout.authFile);
+  let kept = false;
+  if (logout.authFile === undefined) {
+    const uri = registryUri(target);
+    await removeCredentials(files.user, (c) => sameService(c.uri, uri));
     const other = `${target.scheme === "docker" ? "oras" : "docker"}://${target.host}`;
-    if (kept.some((c) => sameService(c.uri, other))) return;
-    const current = await readDockerConfig(dockerPath);
-    if (current.auths !== undefined && target.host in current.auths) {
-      delete current.auths[target.host];
-      await writeDockerConfig(dockerPath, current);
-    }
+    kept = (await readConfig(files.user))?.credentials.some((c) => sameService(c.uri, other)) ??
+      false;
+  }
+  const docker = await readDockerConfig(authFile);
+  if (docker.auths === undefined || !(target.host in docker.auths)) {
+    return { authFile, secret: "absent" };
+  }
+  if (kept) return { authFile, secret: "kept" };
+  await updateAuthFile(authFile, (current) => {
+    if (current.auths === undefined || !(target.host in current.auths)) return false;
+    delete current.auths[target.host];
+    return true;
   });
+  return { authFile, secret: "removed" };
 }

@@ -253,20 +253,27 @@ Deno.test("registry login: the token realm is asked; stored in docker-config.jso
   const { server, port } = fakeServices();
   const host = `127.0.0.1:${port}`;
   const docker = `${f.dir}/home/docker-config.json`;
+  // Apptainer's folder holds a docker-config.json, so that is the file used.
+  const env = (name: string) => ({ APPTAINER_CONFIGDIR: `${f.dir}/home` })[name];
   try {
     const target = registryTarget(`docker://${host}`)!;
     assert.match(
       await rejectsWith(
         "rejected",
-        registryLogin(f, target, { username: "u", password: "x", insecure: true }),
+        registryLogin(f, target, { username: "u", password: "x", insecure: true, env }),
       ),
       /refused the username or password \(401 Unauthorized\); nothing was stored$/,
     );
     assert.equal(await readConfig(f.user), undefined, "nothing written");
     await Deno.mkdir(`${f.dir}/home`);
     await Deno.writeTextFile(docker, '{"credsStore": "keep-me"}');
-    const stored = await registryLogin(f, target, { username: "u", password: "p", insecure: true });
-    assert.deepEqual(stored, { dockerConfig: docker, firstSecret: true });
+    const stored = await registryLogin(f, target, {
+      username: "u",
+      password: "p",
+      insecure: true,
+      env,
+    });
+    assert.deepEqual(stored, { authFile: docker, firstSecret: true });
     assert.deepEqual(JSON.parse(await Deno.readTextFile(docker)), {
       credsStore: "keep-me",
       auths: { [host]: { auth: "dTpw" } },
@@ -276,15 +283,22 @@ Deno.test("registry login: the token realm is asked; stored in docker-config.jso
       username: "u",
       password: "p",
       insecure: true,
+      env,
     });
     assert.deepEqual((await readConfig(f.user))?.credentials.map((c) => c.uri), [
       `docker://${host}`,
       `oras://${host}`,
     ]);
     // The oras login still uses the shared secret.
-    await registryLogout(f, target);
+    assert.deepEqual(await registryLogout(f, target, { env }), {
+      authFile: docker,
+      secret: "kept",
+    });
     assert.ok(JSON.parse(await Deno.readTextFile(docker)).auths[host]);
-    await registryLogout(f, registryTarget(`oras://${host}`)!);
+    assert.deepEqual(await registryLogout(f, registryTarget(`oras://${host}`)!, { env }), {
+      authFile: docker,
+      secret: "removed",
+    });
     assert.deepEqual(JSON.parse(await Deno.readTextFile(docker)).auths, {});
     assert.deepEqual((await readConfig(f.user))?.credentials, []);
   } finally {

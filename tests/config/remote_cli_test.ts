@@ -680,13 +680,6 @@ Deno.test("remote login: the token is checked before it is stored; status and lo
         "--tokenfile",
         `${h.dir}/short`,
       ],
-      [
-        2,
-        "an access token is needed, but stdin is not a terminal: give --tokenfile FILE",
-        "remote",
-        "login",
-        "e",
-      ],
     ]);
     assert.equal(await read(h.user), before, "the old token is kept");
     result = await ok(h, "remote", "login", "--tokenfile", good, "e");
