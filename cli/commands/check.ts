@@ -25,7 +25,7 @@ import {
 import { CliError, ExitCode, usageError } from "../exit.ts";
 import { currentHost, currentUser } from "../identity.ts";
 import { expandImages } from "../images.ts";
-import { remoteKeyFinder } from "../keys.ts";
+import { remoteKeyFinder, runContext } from "../keys.ts";
 import { log, print, printJson } from "../output.ts";
 import { decisionJson, decisionLine, explainText } from "../render/check_text.ts";
 
@@ -54,7 +54,7 @@ export async function loadPolicyAndKeys(
   const env = (name: string) => Deno.env.get(name);
   let keys: PolicyKeys;
   try {
-    keys = await policyKeys(policy, env, remoteKeyFinder);
+    keys = await policyKeys(policy, runContext(), remoteKeyFinder);
   } catch (error) {
     if (error instanceof PolicyKeysError) {
       throw new CliError(`${error.message}: fix keys.files in the policy`, ExitCode.Usage);

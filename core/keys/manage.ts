@@ -24,8 +24,31 @@ export interface KeyringFiles {
   mode: number;
 }
 
-/** A change that cannot be made; the message says why, in words a user can act on. */
-export class KeyManagementError extends Error {}
+/** Why a keyring change cannot be made. */
+export type KeyManagementErrorKind =
+  /** The input holds a key openpgp.js cannot use. */
+  | "unusable-key"
+  /** The input holds no key. */
+  | "no-key"
+  /** The key is in the keyring already. */
+  | "duplicate"
+  /** A secret key for the global keyring, which holds public keys only. */
+  | "secret-in-global"
+  /** A key size (or type) that is not supported. */
+  | "unsupported";
+
+/** A change that cannot be made; `kind` says why, the message in words a user can act on. */
+export class KeyManagementError extends Error {
+  /** Why. */
+  readonly kind: KeyManagementErrorKind;
+
+  /** An error of this kind. */
+  constructor(kind: KeyManagementErrorKind, message: string) {
+    super(message);
+    this.name = "KeyManagementError";
+    this.kind = kind;
+  }
+}
 
 /** What importing one key did. */
 export interface ImportedKey {
@@ -55,10 +78,13 @@ export async function importKeys(
 ): Promise<ImportedKey[]> {
   if (input.skipped.length > 0) {
     throw new KeyManagementError(
+      "unusable-key",
       `the file holds a key siftrust cannot use: ${input.skipped[0].reason}`,
     );
   }
-  if (input.keys.length === 0) throw new KeyManagementError("the file holds no OpenPGP key");
+  if (input.keys.length === 0) {
+    throw new KeyManagementError("no-key", "the file holds no OpenPGP key");
+  }
   const additions = await Promise.all(input.keys.map(async ({ key, raw }) => ({
     key,
     secret: key.isPrivate()
@@ -81,6 +107,7 @@ export async function importKeys(
       if (addition.secret !== undefined) {
         if (secretRing === undefined) {
           throw new KeyManagementError(
+            "secret-in-global",
             `the key ${fingerprint} is a secret key, and the global keyring holds public keys only`,
           );
         }
@@ -89,6 +116,7 @@ export async function importKeys(
           results.some((r) => r.fingerprint === fingerprint && r.keyring === "secret")
         ) {
           throw new KeyManagementError(
+            "duplicate",
             `the key with fingerprint ${fingerprint} already belongs to the keyring`,
           );
         }
@@ -100,6 +128,7 @@ export async function importKeys(
         }
       } else if (alreadyPublic) {
         throw new KeyManagementError(
+          "duplicate",
           `the key with fingerprint ${fingerprint} already belongs to the keyring`,
         );
       }
@@ -125,6 +154,24 @@ export async function addKeyPair(files: KeyringFiles, key: openpgp.PrivateKey): 
   });
 }
 
+/** A key pair made and added by {@linkcode createKeyPair}. */
+export interface CreatedKeyPair {
+  /** Its primary fingerprint (40 upper-case hex digits). */
+  fingerprint: string;
+  /** The public key's transferable-key bytes (what `--push` publishes). */
+  publicKey: Uint8Array;
+}
+
+/** Generates a key pair and adds it to the keyrings. */
+export async function createKeyPair(
+  files: KeyringFiles,
+  spec: NewKeyPair,
+): Promise<CreatedKeyPair> {
+  const key = await generateKeyPair(spec);
+  await addKeyPair(files, key);
+  return { fingerprint: fingerprintOf(key), publicKey: key.toPublic().write() };
+}
+
 /** Which keyrings to remove a key from. */
 export interface RemoveTargets {
   public: boolean;
@@ -147,7 +194,7 @@ export async function removeKey(
     }
     if (targets.secret) {
       if (files.secretKeyring === undefined) {
-        throw new KeyManagementError("the global keyring holds no secret keys");
+        throw new KeyManagementError("secret-in-global", "the global keyring holds no secret keys");
       }
       removed.secret = await removeFrom(files.secretKeyring, fingerprint, files.mode);
     }
@@ -204,6 +251,7 @@ export function userIdText(name: string, comment: string, email: string): string
 export async function generateKeyPair(spec: NewKeyPair): Promise<openpgp.PrivateKey> {
   if (spec.type === "rsa" && (spec.bits < 2048 || spec.bits > 8192)) {
     throw new KeyManagementError(
+      "unsupported",
       `an RSA key of ${spec.bits} bits is not supported: choose from 2048 to 8192`,
     );
   }

@@ -5,7 +5,7 @@
  *
  * Lookup, for the issuer key IDs of one signature:
  *
- * 1. The cache (`$XDG_CACHE_HOME/siftrust/keys`, else `~/.cache/siftrust/keys`): one binary
+ * 1. The cache (the folder passed in; core/config/resolve.ts chooses it): one binary
  *    key per file, named by the key's primary fingerprint (40 upper-case hex digits), beside
  *    a `<FP>.origin` text file naming the keyserver it came from. A cached key younger than
  *    {@linkcode CACHE_MAX_AGE_MS} is used without any request. A file that cannot be read,
@@ -34,7 +34,6 @@
  */
 
 import type * as openpgp from "openpgp";
-import type { EnvReader } from "../config/locations.ts";
 import type { Keyserver } from "../config/keyservers.ts";
 import { withDirLock, writeFileAtomic } from "../files/atomic.ts";
 import { type KeyringKey, parseKeyring } from "../keys/keyring.ts";
@@ -47,13 +46,6 @@ export const CACHE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 export const CACHE_DIR_MODE = 0o700;
 /** Mode of the cached key files. */
 export const CACHE_FILE_MODE = 0o600;
-
-/** The key cache folder: `$XDG_CACHE_HOME/siftrust/keys`, else `$HOME/.cache/siftrust/keys`. */
-export function keyCacheDir(env: EnvReader): string {
-  const xdg = env("XDG_CACHE_HOME");
-  const base = xdg !== undefined && xdg.startsWith("/") ? xdg : `${env("HOME") ?? "/"}/.cache`;
-  return `${base}/siftrust/keys`;
-}
 
 /** Something the user should know about a remote lookup. */
 export interface RemoteKeyWarning {

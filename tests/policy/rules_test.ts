@@ -30,6 +30,9 @@ import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { REFERENCE_KEY } from "../helpers/images.ts";
 import { signImage as referenceSign } from "../helpers/sifref.ts";
 
+/** A run context with an empty environment: no keyrings or caches of the test user. */
+const NO_ENV = { env: {}, uid: 0, euid: 0 };
+
 // ---------------------------------------------------------------------------------------------
 // keys, images, policies
 
@@ -180,7 +183,7 @@ async function writePolicy(
 /** Decides an image under a policy file, in-process (no cache). */
 async function decide(policyPath: string, image: string, now?: Date): Promise<ImageDecision> {
   const policy = await loadPolicy(policyPath);
-  const keys = await policyKeys(policy, () => undefined, () => {
+  const keys = await policyKeys(policy, NO_ENV, () => {
     throw new Error("an offline policy asked for keyservers");
   });
   return (await checkImage(image, { policy, keys, now })).decision;
