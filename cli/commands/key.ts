@@ -10,7 +10,6 @@
 import type { Command } from "@commander-js/extra-typings";
 import { HkpError, publishKey } from "../../core/keyserver/mod.ts";
 import { createKeyPair, readKeyringFile } from "../../core/keys/mod.ts";
-import { keyInfo } from "../../core/keys/key_info.ts";
 import { CliError, usageError } from "../exit.ts";
 import { keyOperation, keyResolution, keyringFiles } from "../keyrings.ts";
 import { primaryKeyserver } from "../keys.ts";
@@ -92,7 +91,7 @@ export function registerKey(program: Command): Command {
         log("warning", `skipping a key in ${path} that siftrust cannot use: ${reason}`);
       }
       print(`${options.secret ? "Private" : "Public"} key listing (${path}):\n\n`);
-      print(keyListText(keyring.keys.map(({ key }) => keyInfo(key))));
+      print(keyListText(keyring.keys.map(({ key }) => key.info)));
     });
   return key;
 }

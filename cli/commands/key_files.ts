@@ -48,7 +48,7 @@ export function registerKeyFiles(key: Command): void {
             (attempt) =>
               withPassphrase(
                 passphraseSource(undefined, "Enter your key password : "),
-                `key ${key.getFingerprint().toUpperCase()}`,
+                `key ${key.fingerprint}`,
                 attempt,
               ),
             () => newPassphrase(undefined, "Enter a new password for this key : "),

@@ -31,6 +31,7 @@ import { keyringLocations } from "../keys/locations.ts";
 
 /** The key block of a policy, as far as it chooses trust inputs. */
 export interface PolicyTrust {
+  /** Its `keys` block. */
   keys: {
     /** Keyring files the policy names. */
     files: string[];
@@ -106,7 +107,9 @@ export type KeyserverSource =
 
 /** A line for the user about the choice. */
 export interface ResolutionMessage {
+  /** How it is shown. */
   level: "info" | "warning";
+  /** One line. */
   text: string;
 }
 

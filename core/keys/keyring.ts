@@ -10,11 +10,12 @@
 
 import * as openpgp from "openpgp";
 import { PacketError, splitTransferableKeys } from "./packets.ts";
+import { type PgpKey, wrapKey } from "./pgp_key.ts";
 
 /** A key read from a keyring, with the raw bytes it was read from. */
 export interface KeyringKey {
   /** The parsed key. */
-  key: openpgp.Key;
+  key: PgpKey;
   /** Its transferable-key bytes, as stored. */
   raw: Uint8Array;
 }
@@ -115,7 +116,7 @@ export async function parseKeyring(bytes: Uint8Array): Promise<Keyring> {
     for (const raw of raws) {
       keyring.blocks.push(raw);
       try {
-        keyring.keys.push({ key: await openpgp.readKey({ binaryKey: raw }), raw });
+        keyring.keys.push({ key: wrapKey(await openpgp.readKey({ binaryKey: raw })), raw });
       } catch (error) {
         keyring.skipped.push({ raw, reason: (error as Error).message });
       }

@@ -11,6 +11,7 @@ import * as openpgp from "openpgp";
 import { type Keyring, readKeyringFile } from "./keyring.ts";
 import { withDirLock, writeFileAtomic } from "../files/atomic.ts";
 import { keyringBytes } from "./store.ts";
+import { type PgpKey, wrapKey } from "./pgp_key.ts";
 
 /** The keyrings a change applies to. */
 export interface KeyringFiles {
@@ -52,7 +53,9 @@ export class KeyManagementError extends Error {
 
 /** What importing one key did. */
 export interface ImportedKey {
+  /** The key's primary fingerprint. */
   fingerprint: string;
+  /** The keyring it went to. */
   keyring: "public" | "secret";
   /** `added`, or `present` (the public part of an imported secret key was there already). */
   status: "added" | "present";
@@ -61,10 +64,10 @@ export interface ImportedKey {
 /** Options of {@linkcode importKeys}. */
 export interface ImportOptions {
   /** Re-encrypts a secret key before it is stored (`--new-password`); default: stored as is. */
-  reencrypt?: (key: openpgp.PrivateKey) => Promise<openpgp.PrivateKey>;
+  reencrypt?: (key: PgpKey) => Promise<PgpKey>;
 }
 
-const fingerprintOf = (key: openpgp.Key) => key.getFingerprint().toUpperCase();
+const fingerprintOf = (key: PgpKey) => key.fingerprint;
 
 /**
  * Imports every key of `input`: secret keys into the secret keyring (and their public part
@@ -87,10 +90,10 @@ export async function importKeys(
   }
   const additions = await Promise.all(input.keys.map(async ({ key, raw }) => ({
     key,
-    secret: key.isPrivate()
-      ? (options.reencrypt ? (await options.reencrypt(key)).write() : raw)
+    secret: key.secret
+      ? (options.reencrypt ? (await options.reencrypt(key)).bytes() : raw)
       : undefined,
-    public: key.isPrivate() ? key.toPublic().write() : raw,
+    public: key.secret ? key.toPublic().bytes() : raw,
   })));
   return await withDirLock(files.dir, async () => {
     const publicRing = await readKeyringFile(files.publicKeyring);
@@ -146,11 +149,11 @@ export async function importKeys(
 }
 
 /** Adds a newly generated key pair: the secret key and its public part. */
-export async function addKeyPair(files: KeyringFiles, key: openpgp.PrivateKey): Promise<void> {
+export async function addKeyPair(files: KeyringFiles, key: PgpKey): Promise<void> {
   await importKeys(files, {
-    keys: [{ key, raw: key.write() }],
+    keys: [{ key, raw: key.bytes() }],
     skipped: [],
-    blocks: [key.write()],
+    blocks: [key.bytes()],
   });
 }
 
@@ -169,12 +172,14 @@ export async function createKeyPair(
 ): Promise<CreatedKeyPair> {
   const key = await generateKeyPair(spec);
   await addKeyPair(files, key);
-  return { fingerprint: fingerprintOf(key), publicKey: key.toPublic().write() };
+  return { fingerprint: key.fingerprint, publicKey: key.toPublic().bytes() };
 }
 
 /** Which keyrings to remove a key from. */
 export interface RemoveTargets {
+  /** Remove it from the public keyring. */
   public: boolean;
+  /** Remove it from the secret keyring. */
   secret: boolean;
 }
 
@@ -229,8 +234,11 @@ async function rewrite(path: string, blocks: Uint8Array[], mode: number): Promis
 
 /** What a new key pair is made of. */
 export interface NewKeyPair {
+  /** The owner's name. */
   name: string;
+  /** The owner's e-mail address. */
   email: string;
+  /** A comment (empty for none). */
   comment: string;
   /** Encrypts the secret key; empty for none. */
   passphrase: string;
@@ -248,7 +256,7 @@ export function userIdText(name: string, comment: string, email: string): string
 }
 
 /** Generates a key pair: a signing primary key and an encryption subkey. */
-export async function generateKeyPair(spec: NewKeyPair): Promise<openpgp.PrivateKey> {
+export async function generateKeyPair(spec: NewKeyPair): Promise<PgpKey> {
   if (spec.type === "rsa" && (spec.bits < 2048 || spec.bits > 8192)) {
     throw new KeyManagementError(
       "unsupported",
@@ -265,5 +273,5 @@ export async function generateKeyPair(spec: NewKeyPair): Promise<openpgp.Private
     passphrase: spec.passphrase === "" ? undefined : spec.passphrase,
     format: "object",
   });
-  return privateKey;
+  return wrapKey(privateKey);
 }

@@ -14,8 +14,11 @@ export const GLOBAL_KEYRING_MODE = 0o644;
 
 /** Something fixed while preparing the key folder, for the caller to report. */
 export interface ModeFix {
+  /** The file or folder. */
   path: string;
+  /** Its mode before. */
   from: number;
+  /** Its mode now. */
   to: number;
 }
 

@@ -10,7 +10,7 @@
 
 import type { Keyserver } from "../config/keyservers.ts";
 import { armorKey } from "../keys/armor.ts";
-import { keyInfo, keyMatches } from "../keys/key_info.ts";
+import { keyMatches } from "../keys/key_info.ts";
 import { type KeyringKey, readKeyringFile } from "../keys/keyring.ts";
 import { importKeys, KeyManagementError, type KeyringFiles } from "../keys/manage.ts";
 import { type HkpOptions, lookupKey, printable, pushKey } from "./hkp.ts";
@@ -105,7 +105,7 @@ export function checkPulledKey(
     );
   }
   const [found] = keys;
-  const info = keyInfo(found.key);
+  const info = found.key.info;
   if (!keyMatches(info, hex) || (hex.length === 40 && info.fingerprint !== hex)) {
     throw new KeyTransferError(
       "wrong-key",
@@ -131,9 +131,9 @@ export async function pullKey(
 ): Promise<number> {
   const answer = await lookupKey(keyserver, hex, options);
   const found = checkPulledKey(answer.keys, answer.skipped, hex);
-  const keyId = keyInfo(found.key).keyId;
+  const keyId = found.key.keyId;
   const present = await readKeyringFile(files.publicKeyring);
-  if (present.keys.some(({ key }) => keyInfo(key).keyId === keyId)) return 0;
+  if (present.keys.some(({ key }) => key.keyId === keyId)) return 0;
   try {
     await importKeys(files, { keys: [found], skipped: [], blocks: [found.raw] });
   } catch (error) {
@@ -177,7 +177,7 @@ export async function pushableKey(path: string, wanted: string): Promise<Pushabl
       `no public keys in local store to choose from (${path})`,
     );
   }
-  const matches = keyring.keys.filter(({ key }) => keyMatches(keyInfo(key), wanted));
+  const matches = keyring.keys.filter(({ key }) => keyMatches(key.info, wanted));
   if (matches.length !== 1) {
     throw new KeyTransferError(
       matches.length > 1 ? "several-keys" : "wrong-key",
@@ -186,7 +186,7 @@ export async function pushableKey(path: string, wanted: string): Promise<Pushabl
       }`,
     );
   }
-  return { fingerprint: keyInfo(matches[0].key).fingerprint, raw: matches[0].raw };
+  return { fingerprint: matches[0].key.fingerprint, raw: matches[0].raw };
 }
 
 /**

@@ -7,7 +7,6 @@
 
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert/strict";
 import { join } from "node:path";
-import * as openpgp from "openpgp";
 import {
   armorKey,
   createKeyPair,
@@ -17,10 +16,12 @@ import {
   keyMatches,
   type KeyringFiles,
   parseKeyring,
+  type PgpKey,
   readKeyringFile,
+  reencryptKey,
+  unlockKey,
 } from "../../core/keys/mod.ts";
-import { keyInfo } from "../../core/keys/key_info.ts";
-import { reencryptKey, unlockKey } from "../../core/keys/unlock.ts";
+import { openpgpKey } from "../../core/keys/pgp_key.ts";
 import {
   checkPulledKey,
   KeyTransferError,
@@ -38,9 +39,9 @@ const spec = (name: string, passphrase = "") => ({
   bits: 0,
 });
 
-const made = new Map<string, Promise<openpgp.PrivateKey>>();
+const made = new Map<string, Promise<PgpKey>>();
 /** A test key, made once per name. */
-function key(name: string, passphrase = ""): Promise<openpgp.PrivateKey> {
+function key(name: string, passphrase = ""): Promise<PgpKey> {
   let k = made.get(name);
   if (k === undefined) made.set(name, k = generateKeyPair(spec(name, passphrase)));
   return k;
@@ -63,43 +64,43 @@ const isTransfer = (kind: string) => (error: unknown) =>
 
 Deno.test("keyInfo: fingerprint, key ID, user ID parts, size, secret; keyMatches by fingerprint, key ID, last 8 digits", async () => {
   const alice = await key("alice");
-  const info = keyInfo(alice);
-  assertEquals(info.fingerprint, alice.getFingerprint().toUpperCase());
+  const info = alice.info;
+  assertEquals(info.fingerprint, openpgpKey(alice).getFingerprint().toUpperCase());
   assertEquals(info.keyId, info.fingerprint.slice(-16));
   // The user ID as read back from the keyring (generation stores it as one name string).
-  const stored = (await parseKeyring(alice.write())).keys[0].key;
-  assertEquals(keyInfo(stored).userIds, [{
+  const stored = (await parseKeyring(alice.bytes())).keys[0].key;
+  assertEquals(stored.info.userIds, [{
     name: "alice",
     comment: "test",
     email: "alice@example.org",
   }]);
   assertEquals([info.secret, info.bits], [true, 256]);
-  assertEquals(keyInfo(alice.toPublic()).secret, false);
+  assertEquals(alice.toPublic().info.secret, false);
   const subkey = info.components[1];
   assertEquals(info.components.length, 2);
   ok(keyMatches(info, info.fingerprint.toLowerCase()));
   ok(keyMatches(info, subkey.keyId));
   ok(keyMatches(info, subkey.fingerprint.slice(-8)));
   ok(!keyMatches(info, info.fingerprint.slice(-12)));
-  ok(!keyMatches(keyInfo(await key("bob")), info.fingerprint));
+  ok(!keyMatches((await key("bob")).info, info.fingerprint));
 });
 
 Deno.test("armorKey: armored public and private blocks with a checksum line, read back as the same key", async () => {
   const alice = await key("alice");
-  const armored = armorKey(alice.toPublic().write());
+  const armored = armorKey(alice.toPublic().bytes());
   ok(armored.startsWith("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
   ok(/\n=[A-Za-z0-9+/]{4}\n-----END PGP PUBLIC KEY BLOCK-----/.test(armored), armored);
   const back = await parseKeyring(new TextEncoder().encode(armored));
-  assertEquals(back.keys.map(({ key }) => keyInfo(key).fingerprint), [keyInfo(alice).fingerprint]);
-  ok(armorKey(alice.write(), true).startsWith("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
+  assertEquals(back.keys.map(({ key }) => key.info.fingerprint), [alice.info.fingerprint]);
+  ok(armorKey(alice.bytes(), true).startsWith("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
 });
 
 Deno.test("unlockKey and reencryptKey: a wrong passphrase is undefined; re-encryption asks until right", async () => {
   const locked = await key("locked", "old secret");
   assertEquals(await unlockKey(locked, "wrong"), undefined);
-  ok((await unlockKey(locked, "old secret"))?.isDecrypted());
+  ok((await unlockKey(locked, "old secret"))?.locked === false);
   const tried: string[] = [];
-  const current = async (attempt: (p: string) => Promise<openpgp.PrivateKey | undefined>) => {
+  const current = async (attempt: (p: string) => Promise<PgpKey | undefined>) => {
     for (const passphrase of ["wrong", "old secret"]) {
       tried.push(passphrase);
       const unlocked = await attempt(passphrase);
@@ -109,11 +110,11 @@ Deno.test("unlockKey and reencryptKey: a wrong passphrase is undefined; re-encry
   };
   const renewed = await reencryptKey(locked, current, () => Promise.resolve("new secret"));
   assertEquals(tried, ["wrong", "old secret"]);
-  ok(!renewed.isDecrypted());
+  ok(renewed.locked);
   assertEquals(await unlockKey(renewed, "old secret"), undefined);
   ok(await unlockKey(renewed, "new secret"));
   const bare = await reencryptKey(locked, current, () => Promise.resolve(""));
-  ok(bare.isDecrypted());
+  ok(!bare.locked);
 });
 
 Deno.test("createKeyPair adds the secret and public key; a second import is a duplicate (kind)", async () => {
@@ -123,9 +124,9 @@ Deno.test("createKeyPair adds the secret and public key; a second import is a du
     readKeyringFile(files.secretKeyring!),
     readKeyringFile(files.publicKeyring),
   ]);
-  assertEquals(secret.keys.map(({ key }) => keyInfo(key).fingerprint), [created.fingerprint]);
-  assertEquals(pub.keys.map(({ key }) => keyInfo(key).fingerprint), [created.fingerprint]);
-  assertEquals((await parseKeyring(created.publicKey)).keys.map(({ key }) => key.isPrivate()), [
+  assertEquals(secret.keys.map(({ key }) => key.info.fingerprint), [created.fingerprint]);
+  assertEquals(pub.keys.map(({ key }) => key.info.fingerprint), [created.fingerprint]);
+  assertEquals((await parseKeyring(created.publicKey)).keys.map(({ key }) => key.secret), [
     false,
   ]);
   await rejects(
@@ -157,12 +158,12 @@ Deno.test("parsePullArgument: 8 or 40 hex digits, Go's hex errors otherwise", ()
 
 Deno.test("checkPulledKey: exactly one public key, the one asked for", async () => {
   const alice = (await key("alice")).toPublic();
-  const entry = { key: alice as openpgp.Key, raw: alice.write() };
-  const fp = keyInfo(alice).fingerprint;
-  const bob = keyInfo(await key("bob")).fingerprint;
+  const entry = { key: alice, raw: alice.bytes() };
+  const fp = alice.info.fingerprint;
+  const bob = (await key("bob")).info.fingerprint;
   assertEquals(checkPulledKey([entry], [], fp), entry);
   assertEquals(
-    checkPulledKey([entry], [], keyInfo(alice).components[1].fingerprint.slice(-8)),
+    checkPulledKey([entry], [], alice.info.components[1].fingerprint.slice(-8)),
     entry,
   );
   throws(() => checkPulledKey([], [], fp), isTransfer("no-key"));
@@ -174,12 +175,12 @@ Deno.test("checkPulledKey: exactly one public key, the one asked for", async () 
   );
   // A subkey's full fingerprint is not the key asked for by fingerprint.
   throws(
-    () => checkPulledKey([entry], [], keyInfo(alice).components[1].fingerprint),
+    () => checkPulledKey([entry], [], alice.info.components[1].fingerprint),
     isTransfer("wrong-key"),
   );
   const secret = await key("alice");
   throws(
-    () => checkPulledKey([{ key: secret, raw: secret.write() }], [], fp),
+    () => checkPulledKey([{ key: secret, raw: secret.bytes() }], [], fp),
     isTransfer("secret-key"),
   );
 });
@@ -190,16 +191,16 @@ Deno.test("pullKey from a stub keyserver: added once, then already there (0)", a
   const asked: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     asked.push(new URL(request.url).searchParams.get("search") ?? "");
-    return new Response(armorKey(alice.write()));
+    return new Response(armorKey(alice.bytes()));
   });
   try {
     const keyserver = { uri: `http://127.0.0.1:${server.addr.port}`, insecure: false };
-    const fp = keyInfo(alice).fingerprint;
+    const fp = alice.info.fingerprint;
     assertEquals(await pullKey(keyserver, fp, files), 1);
     assertEquals(await pullKey(keyserver, fp, files), 0);
     assertEquals(asked, [`0x${fp.toLowerCase()}`, `0x${fp.toLowerCase()}`]);
     const ring = await readKeyringFile(files.publicKeyring);
-    assertEquals(ring.keys.map(({ key }) => keyInfo(key).fingerprint), [fp]);
+    assertEquals(ring.keys.map(({ key }) => key.info.fingerprint), [fp]);
   } finally {
     await server.shutdown();
   }
@@ -211,8 +212,8 @@ Deno.test("pushableKey: by key ID or fingerprint, exactly one key of the keyring
   await rejects(pushableKey(files.publicKeyring, "X".repeat(16)), isTransfer("bad-argument"));
   await rejects(pushableKey(files.publicKeyring, "A".repeat(16)), isTransfer("no-key"));
   const alice = await key("alice");
-  await importKeys(files, await parseKeyring(alice.toPublic().write()));
-  const info = keyInfo(alice);
+  await importKeys(files, await parseKeyring(alice.toPublic().bytes()));
+  const info = alice.info;
   const found = await pushableKey(files.publicKeyring, info.keyId.toLowerCase());
   assertEquals(found.fingerprint, info.fingerprint);
   assertEquals(
