@@ -9,12 +9,10 @@
 import type { Resolution } from "../core/config/mod.ts";
 import { FileWriteError } from "../core/files/atomic.ts";
 import {
-  GLOBAL_KEYRING_MODE,
   KeyManagementError,
-  KEYRING_MODE,
   KeyringError,
   type KeyringFiles,
-  prepareKeysDir,
+  prepareKeyrings,
 } from "../core/keys/mod.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { resolveThisRun } from "./keys.ts";
@@ -39,16 +37,10 @@ export function publicKeyringPath(options: Location): string {
 
 /** The keyrings to change, created when missing. */
 export async function keyringFiles(options: Location): Promise<KeyringFiles> {
-  const locations = keyResolution(options).locations;
-  if (options.global) {
-    const dir = locations.globalKeyring.slice(0, locations.globalKeyring.lastIndexOf("/"));
-    await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
-    return { dir, publicKeyring: locations.globalKeyring, mode: GLOBAL_KEYRING_MODE };
-  }
-  const fixes = await prepareKeysDir(locations.keysDir, [
-    locations.publicKeyring,
-    locations.secretKeyring,
-  ]);
+  const { files, fixes } = await prepareKeyrings(
+    keyResolution(options).locations,
+    options.global === true,
+  );
   for (const fix of fixes) {
     const what = fix.to === 0o700 ? "Directory" : "File";
     log(
@@ -58,17 +50,12 @@ export async function keyringFiles(options: Location): Promise<KeyringFiles> {
       }, fixing that...`,
     );
   }
-  return {
-    dir: locations.keysDir,
-    publicKeyring: locations.publicKeyring,
-    secretKeyring: locations.secretKeyring,
-    mode: KEYRING_MODE,
-  };
+  return files;
 }
 
 /** `--global` changes need root, as in Apptainer. */
 export function requireRootForGlobal(command: string, options: Location): void {
-  if (options.global && Deno.uid() !== 0) {
+  if (options.global && keyResolution(options).context.uid !== 0) {
     throw new CliError(
       `"siftrust key ${command}" with --global requires root privileges: run it as root, or drop --global`,
       ExitCode.Usage,

@@ -60,7 +60,12 @@ export class KeySet implements KeyFinder {
  */
 export function canSign(key: openpgp.Key, keyId: string): boolean {
   if (!/^[0-9A-Fa-f]{16}$/.test(keyId)) return false;
-  return key.getKeys(openpgp.KeyID.fromID(keyId.toLowerCase())).some((component) => {
+  const wanted = keyId.toLowerCase();
+  // The all-zero (wildcard) key ID stands for any key, as openpgp.js's lookup treats it.
+  const components = key.getKeys().filter((component) =>
+    wanted === "0000000000000000" || component.getKeyID().toHex() === wanted
+  );
+  return components.some((component) => {
     const signatures = component === key
       ? key.users.flatMap((user) => user.selfCertifications)
       : (component as openpgp.Subkey).bindingSignatures;

@@ -15,6 +15,7 @@ import {
   KeyManagementError,
   keyMatches,
   type KeyringFiles,
+  KeySet,
   parseKeyring,
   type PgpKey,
   readKeyringFile,
@@ -221,4 +222,16 @@ Deno.test("pushableKey: by key ID or fingerprint, exactly one key of the keyring
     info.fingerprint,
   );
   await rejects(pushableKey(files.publicKeyring, "B".repeat(40)), isTransfer("wrong-key"));
+});
+
+Deno.test("KeySet.find: by the hex key ID of a signing (sub)key, any case; the wildcard ID matches", async () => {
+  const alice = (await key("alice")).toPublic();
+  const bob = (await key("bob")).toPublic();
+  const source = { kind: "file" as const, location: "test" };
+  const keys = new KeySet([{ key: alice, source }, { key: bob, source }]);
+  assertEquals((await keys.find([bob.keyId.toLowerCase()]))?.key, bob);
+  assertEquals(await keys.find(["0123456789ABCDEF", "not hex"]), undefined);
+  // The encryption subkey (the second component) may not sign: not a match.
+  assertEquals(await keys.find([alice.info.components[1].keyId]), undefined);
+  assertEquals((await keys.find(["0000000000000000"]))?.key, alice);
 });
