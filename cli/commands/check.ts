@@ -9,7 +9,6 @@ import { type Command, Option } from "@commander-js/extra-typings";
 import {
   appendAudit,
   auditRecord,
-  cacheDir,
   type CheckContext,
   checkImage,
   type CheckResult,
@@ -106,12 +105,11 @@ export function registerCheck(program: Command): void {
         throw usageError(`invalid --jobs "${options.jobs}": give a whole number from 1 up`);
       }
       const { policy, keys } = await loadPolicyAndKeys(options.policy);
-      const env = (name: string) => Deno.env.get(name);
       const images = await expandImages(args, options.recursive ?? false);
       const context: CheckContext = {
         policy,
         keys,
-        cacheDir: options.cache ? cacheDir(env) : undefined,
+        cacheDir: options.cache ? keys.resolution.locations.decisionCacheDir : undefined,
       };
       const results = await checkAll(images, context, jobs, async (result) => {
         for (const notice of result.notices) log("warning", notice);

@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync, readSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { descriptorInfo, MAGIC, SifImage } from "../../core/sif/mod.ts";
-import { cacheDir, checkImage } from "../../policy/mod.ts";
+import { checkImage } from "../../policy/mod.ts";
 import { CliError, usageError } from "../exit.ts";
 
 import { log } from "../output.ts";
@@ -59,7 +59,7 @@ export function registerExec(program: Command): void {
         const context = {
           policy,
           keys,
-          cacheDir: options.cache ? cacheDir((name) => Deno.env.get(name)) : undefined,
+          cacheDir: options.cache ? keys.resolution.locations.decisionCacheDir : undefined,
         };
         const result = await checkImage(realPath, context, undefined, opened);
         for (const notice of result.notices) log("warning", notice);
