@@ -17,6 +17,7 @@ import {
   ResolutionError,
   resolveRun,
   type RunContext,
+  TRUST_VARIABLES,
 } from "../../core/config/mod.ts";
 import { KeySet } from "../../core/keys/mod.ts";
 import { policyKeys } from "../../policy/mod.ts";
@@ -256,6 +257,8 @@ Deno.test("locations come from the environment map passed in, and the variables 
     ok(read.some((r) => r.name === name), name);
   }
   assertEquals(read.find((r) => r.name === "APPTAINER_KEYSDIR")?.set, false);
+  // Every variable a resolution reads is one of the documented trust variables.
+  for (const { name } of read) ok(TRUST_VARIABLES.includes(name), name);
   // --keysdir replaces the key folder; a relative XDG_CACHE_HOME is ignored; no HOME is "/".
   const other = resolveRun({
     env: { XDG_CACHE_HOME: "relative" },
