@@ -315,8 +315,9 @@ export async function checkSpeed(runs: number): Promise<BenchResult> {
 
     // In-process: the same cache, the same policy.
     const env = (name: string) => name === "XDG_CACHE_HOME" ? cacheHome : Deno.env.get(name);
+    const run = { env: { ...Deno.env.toObject(), XDG_CACHE_HOME: cacheHome }, uid: 0, euid: 0 };
     const loaded = await loadPolicy(policy);
-    const keys = await policyKeys(loaded, env, () => new KeySet([]));
+    const keys = await policyKeys(loaded, run, () => new KeySet([]));
     const context = { policy: loaded, keys, cacheDir: cacheDir(env) };
     const probe = await checkImage(big, context);
     if (!probe.cached || probe.decision.decision !== "allow") {
@@ -329,7 +330,7 @@ export async function checkSpeed(runs: number): Promise<BenchResult> {
     const checkTimes = await timeInProcess(cachedRuns, () => checkImage(big, context));
     const pipelineTimes = await timeInProcess(cachedRuns, async () => {
       const p = await loadPolicy(policy);
-      const k = await policyKeys(p, env, () => new KeySet([]));
+      const k = await policyKeys(p, run, () => new KeySet([]));
       return await checkImage(big, { policy: p, keys: k, cacheDir: cacheDir(env) });
     });
     const checkMs = median(checkTimes);

@@ -1,44 +1,102 @@
 /**
- * Key material for the commands: the verification keyrings (global, the user's, extra
- * files), keyservers (with their local cache) for keys none of them has, and the user's
- * secret keyring, with warnings for keys that cannot be used.
+ * The key material of a command, from the one configuration resolution
+ * (core/config/resolve.ts): this process's run context, the verification keyrings and
+ * keyservers of `verify`, the primary keyserver of the `key` commands, and the messages the
+ * resolution has for the user.
  *
  * @module
  */
 
+import { geteuid } from "node:process";
 import {
-  builtinConfig,
-  ConfigError,
-  configLocations,
   DEFAULT_KEYSERVER,
-  effectiveConfig,
   type Keyserver,
-  keyserverBaseUrl,
-  keyserversFor,
-  KeyserverUriError,
-  readConfig,
-  RemoteSelectionError,
+  type KeyserverChoice,
+  type Resolution,
+  ResolutionError,
+  resolveRun,
+  type RunContext,
 } from "../core/config/mod.ts";
 import {
   chainFinders,
   type KeyFinder,
   KeyringError,
-  keyringLocations,
   type KeySet,
   loadKeySet,
 } from "../core/keys/mod.ts";
-import { keyCacheDir, RemoteKeyFinder, type RemoteKeyWarning } from "../core/keyserver/mod.ts";
+import { RemoteKeyFinder, type RemoteKeyWarning } from "../core/keyserver/mod.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
 
-/** The keyring paths for this environment. */
-export function locations() {
-  return keyringLocations((name) => Deno.env.get(name));
+/** The command's part of a run context: its options, and a policy's key block. */
+export type RunOptions = Omit<RunContext, "env" | "uid" | "euid">;
+
+/** The run context of this process: its environment and user, and the command's options. */
+export function runContext(options: RunOptions = {}): RunContext {
+  const uid = Deno.uid() ?? 0;
+  return { env: Deno.env.toObject(), uid, euid: geteuid?.() ?? uid, ...options };
+}
+
+/** The configuration resolution of this run. */
+export function resolveThisRun(options: RunOptions = {}): Resolution {
+  return resolveRun(runContext(options));
+}
+
+/** The keyring paths (and the other locations) of this run. */
+export function locations(): Resolution["locations"] {
+  return resolveThisRun().locations;
+}
+
+/**
+ * The keyservers of a resolution, with its messages printed (and Apptainer's warning when the
+ * built-in default remote is used). A configuration that cannot be used ends the command with
+ * `prefix` and the reason (exit 2).
+ */
+export async function keyserverChoice(
+  resolution: Resolution,
+  prefix: string,
+): Promise<KeyserverChoice> {
+  let choice: KeyserverChoice;
+  try {
+    choice = await resolution.keyservers();
+  } catch (error) {
+    if (!(error instanceof ResolutionError)) throw error;
+    throw new CliError(`${prefix}${error.message}`, ExitCode.Usage);
+  }
+  printMessages(choice);
+  return choice;
+}
+
+/** The primary keyserver (`key search|pull|push`, `newpair --push`); exit 2 without one. */
+export async function primaryKeyserver(resolution: Resolution): Promise<Keyserver> {
+  const prefix = "Keyserver client failed: ";
+  await keyserverChoice(resolution, prefix);
+  try {
+    return (await resolution.primaryKeyserver()).keyserver;
+  } catch (error) {
+    if (!(error instanceof ResolutionError)) throw error;
+    throw new CliError(`${prefix}${error.message}`, ExitCode.Usage);
+  }
+}
+
+function printMessages(choice: KeyserverChoice): void {
+  for (const { level, text } of choice.messages.filter((m) => m.level === "info")) {
+    log(level, text);
+  }
+  if (choice.source === "builtin") {
+    log(
+      "warning",
+      `No default remote in use, falling back to default keyserver: ${DEFAULT_KEYSERVER}`,
+    );
+  }
+  for (const { level, text } of choice.messages.filter((m) => m.level === "warning")) {
+    log(level, text);
+  }
 }
 
 /** Loads the keys verify uses: global, then the user's, then `files`. */
-export async function verificationKeys(files: string[]): Promise<KeySet> {
-  const { globalKeyring, publicKeyring } = locations();
+export async function verificationKeys(resolution: Resolution, files: string[]): Promise<KeySet> {
+  const { globalKeyring, publicKeyring } = resolution.locations;
   try {
     const { keys, skipped } = await loadKeySet({
       globalKeyring,
@@ -89,23 +147,14 @@ export async function verificationFinder(
   files: string[],
   options: RemoteKeyOptions,
 ): Promise<VerificationFinder> {
-  const keyrings = await verificationKeys(files);
+  const resolution = resolveThisRun({ local: options.local, url: options.url });
+  const keyrings = await verificationKeys(resolution, files);
   if (options.local) return { keys: keyrings };
   const remote = new RemoteKeyFinder({
-    keyservers: async () => {
-      try {
-        return await selectKeyservers(options.url);
-      } catch (error) {
-        if (error instanceof KeyserverSelectionError) {
-          throw new CliError(
-            `Error while getting keyserver client config: ${error.message}`,
-            ExitCode.Usage,
-          );
-        }
-        throw error;
-      }
-    },
-    cacheDir: keyCacheDir((name) => Deno.env.get(name)),
+    keyservers: async () =>
+      (await keyserverChoice(resolution, "Error while getting keyserver client config: "))
+        .keyservers,
+    cacheDir: resolution.locations.keyCacheDir,
     onWarning: logRemoteWarning,
   });
   return { keys: chainFinders(keyrings, remote), remote };
@@ -113,62 +162,16 @@ export async function verificationFinder(
 
 /**
  * A finder that asks these keyservers, in order, for keys no keyring has (with the key
- * cache; warnings printed as they arise).
+ * cache in `cacheDir`; warnings printed as they arise).
  */
-export function remoteKeyFinder(keyservers: Keyserver[]): RemoteKeyFinder {
-  return new RemoteKeyFinder({
-    keyservers,
-    cacheDir: keyCacheDir((name) => Deno.env.get(name)),
-    onWarning: logRemoteWarning,
-  });
+export function remoteKeyFinder(keyservers: Keyserver[], cacheDir: string): RemoteKeyFinder {
+  return new RemoteKeyFinder({ keyservers, cacheDir, onWarning: logRemoteWarning });
 }
 
 /** Prints a keyserver warning; a 401 first gets the login help. */
 export function logRemoteWarning(warning: RemoteKeyWarning): void {
   if (warning.status === 401) printLoginHelp();
   log("warning", warning.message);
-}
-
-/** The keyserver configuration cannot be used; the message says why. */
-export class KeyserverSelectionError extends Error {}
-
-/**
- * The keyservers in effect, in order: the active remote's (the built-in default,
- * keys.openpgp.org, with a warning, when there is no configuration), or `url` alone. Prints
- * merge notices and discovery warnings. Throws KeyserverSelectionError.
- */
-export async function selectKeyservers(url?: string): Promise<Keyserver[]> {
-  const env = (name: string) => Deno.env.get(name);
-  try {
-    const { userConfig, systemConfig } = configLocations(env);
-    const user = await readConfig(userConfig);
-    const system = await readConfig(systemConfig);
-    let { config, notices, builtin } = effectiveConfig(user, system);
-    for (const notice of notices) log("info", notice);
-    if (!builtin && config.active === "" && config.remotes.length === 0) {
-      // No active remote and no remotes at all: Apptainer falls back to the default too.
-      config = builtinConfig();
-      builtin = true;
-    }
-    if (url !== undefined) keyserverBaseUrl(url);
-    else if (builtin) {
-      log(
-        "warning",
-        `No default remote in use, falling back to default keyserver: ${DEFAULT_KEYSERVER}`,
-      );
-    }
-    const { keyservers, warnings } = await keyserversFor(config, { url });
-    for (const warning of warnings) log("warning", warning);
-    return keyservers;
-  } catch (error) {
-    if (
-      error instanceof ConfigError || error instanceof RemoteSelectionError ||
-      error instanceof KeyserverUriError
-    ) {
-      throw new KeyserverSelectionError(error.message);
-    }
-    throw error;
-  }
 }
 
 /** The INFO block printed when a keyserver answers 401 (`extra`: more steps). */

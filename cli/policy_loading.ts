@@ -18,7 +18,7 @@ import {
   trustFileWarnings,
 } from "../policy/mod.ts";
 import { CliError, ExitCode } from "./exit.ts";
-import { remoteKeyFinder } from "./keys.ts";
+import { remoteKeyFinder, runContext } from "./keys.ts";
 import { log } from "./output.ts";
 
 /** The policy used when `--policy` is not given. */
@@ -53,7 +53,7 @@ export async function loadPolicyAndKeys(
   const env = (name: string) => Deno.env.get(name);
   let keys: PolicyKeys;
   try {
-    keys = await policyKeys(policy, env, remoteKeyFinder);
+    keys = await policyKeys(policy, runContext(), remoteKeyFinder);
   } catch (error) {
     if (error instanceof PolicyKeysError) {
       throw new CliError(`${error.message}: fix keys.files in the policy`, ExitCode.Usage);

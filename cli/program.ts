@@ -24,7 +24,18 @@ const COMMANDS: [string[], () => Promise<Register>][] = [
   [["completions"], async () => (await import("./commands/completions.ts")).registerCompletions],
   [["deffile"], async () => (await import("./commands/deffile.ts")).registerDeffile],
   [["exec"], async () => (await import("./commands/exec.ts")).registerExec],
-  [["key", "keys"], async () => (await import("./commands/key.ts")).registerKey],
+  [["key", "keys"], async () => {
+    const [{ registerKey }, { registerKeyFiles }, { registerKeyRemote }] = await Promise.all([
+      import("./commands/key.ts"),
+      import("./commands/key_files.ts"),
+      import("./commands/key_remote.ts"),
+    ]);
+    return (program) => {
+      const key = registerKey(program);
+      registerKeyFiles(key);
+      registerKeyRemote(key);
+    };
+  }],
   [["keyserver"], async () => (await import("./commands/keyserver.ts")).registerKeyserver],
   [["policy"], async () => (await import("./commands/policy.ts")).registerPolicy],
   [["registry"], async () => (await import("./commands/registry.ts")).registerRegistry],

@@ -146,8 +146,8 @@ async function decisionValidUntil(
     if (signer?.expires !== undefined) {
       until = Math.min(until, Date.parse(`${signer.expires}T23:59:59.999Z`));
     }
-    const expiry = await checks[i].signer?.key.getExpirationTime();
-    if (expiry instanceof Date) until = Math.min(until, expiry.getTime());
+    const expiry = await checks[i].signer?.key.expiration();
+    if (expiry !== undefined) until = Math.min(until, expiry.getTime());
   }
   return Number.isFinite(until) ? until : null;
 }

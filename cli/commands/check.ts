@@ -6,7 +6,7 @@
  */
 
 import { type Command, Option } from "@commander-js/extra-typings";
-import { cacheDir, type CheckContext } from "../../policy/mod.ts";
+import type { CheckContext } from "../../policy/mod.ts";
 import { auditCheck } from "../audit_log.ts";
 import { checkAll } from "../check_all.ts";
 import { CliError, decisionExitCode, usageError } from "../exit.ts";
@@ -50,12 +50,11 @@ export function registerCheck(program: Command): void {
         throw usageError(`invalid --jobs "${options.jobs}": give a whole number from 1 up`);
       }
       const { policy, keys } = await loadPolicyAndKeys(options.policy);
-      const env = (name: string) => Deno.env.get(name);
       const images = await expandImages(args, options.recursive ?? false);
       const context: CheckContext = {
         policy,
         keys,
-        cacheDir: options.cache ? cacheDir(env) : undefined,
+        cacheDir: options.cache ? keys.resolution.locations.decisionCacheDir : undefined,
       };
       const results = await checkAll(images, context, jobs, async (result) => {
         for (const notice of result.notices) log("warning", cacheProblemText(notice));

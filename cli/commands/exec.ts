@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { descriptorInfo, isSifFile, SifImage } from "../../core/sif/mod.ts";
-import { cacheDir, checkImage } from "../../policy/mod.ts";
+import { checkImage } from "../../policy/mod.ts";
 import { CliError, decisionExitCode, ExitCode, usageError } from "../exit.ts";
 import { log } from "../output.ts";
 import { loadPolicyAndKeys, policyOption } from "../policy_loading.ts";
@@ -54,7 +54,7 @@ export function registerExec(program: Command): void {
         const context = {
           policy,
           keys,
-          cacheDir: options.cache ? cacheDir((name) => Deno.env.get(name)) : undefined,
+          cacheDir: options.cache ? keys.resolution.locations.decisionCacheDir : undefined,
         };
         const result = await checkImage(realPath, context, undefined, opened);
         for (const notice of result.notices) log("warning", cacheProblemText(notice));

@@ -1,71 +1,151 @@
 /**
- * The keyrings a `key` subcommand works on: the user's (or `--keysdir`), or the global one
- * with `--global` — created with Apptainer's modes, and fixed (with a warning) when wrong.
+ * `siftrust key import|export|remove`: keys between files and Apptainer's keyrings. Registered
+ * on the `key` group by cli/program.ts (see cli/commands/key.ts).
  *
  * @module
  */
 
-import {
-  GLOBAL_KEYRING_MODE,
-  KEYRING_MODE,
-  type KeyringFiles,
-  type KeyringLocations,
-  keyringLocations,
-  prepareKeysDir,
-} from "../../core/keys/mod.ts";
-import { CliError, ExitCode } from "../exit.ts";
-import { log } from "../output.ts";
+import type { Command } from "@commander-js/extra-typings";
+import { armorKey, findKey, importKeys, readKeyFile, removeKey } from "../../core/keys/mod.ts";
+import { reencryptKey } from "../../core/keys/unlock.ts";
+import { CliError, ExitCode, usageError } from "../exit.ts";
+import { keyOperation, keyringFiles, requireRootForGlobal } from "../keyrings.ts";
+import { print } from "../output.ts";
+import { newPassphrase, passphraseSource, withPassphrase } from "../passphrase.ts";
 
-/** The key-folder options of the `key` subcommands. */
-export interface Location {
-  keysdir?: string;
-  global?: boolean;
-}
-
-/** The keyring paths, with `--keysdir` in place of `APPTAINER_KEYSDIR`. */
-export function locationsFor(options: Location): KeyringLocations {
-  return keyringLocations((name) =>
-    name === "APPTAINER_KEYSDIR" && options.keysdir !== undefined
-      ? options.keysdir
-      : Deno.env.get(name)
-  );
-}
-
-/** The keyrings to change, created when missing. */
-export async function keyringFiles(options: Location): Promise<KeyringFiles> {
-  const locations = locationsFor(options);
-  if (options.global) {
-    const dir = locations.globalKeyring.slice(0, locations.globalKeyring.lastIndexOf("/"));
-    await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
-    return { dir, publicKeyring: locations.globalKeyring, mode: GLOBAL_KEYRING_MODE };
-  }
-  const fixes = await prepareKeysDir(locations.keysDir, [
-    locations.publicKeyring,
-    locations.secretKeyring,
-  ]);
-  for (const fix of fixes) {
-    const what = fix.to === 0o700 ? "Directory" : "File";
-    log(
-      "warning",
-      `${what} mode (${fix.from.toString(8)}) on ${fix.path} needs to be ${
-        fix.to.toString(8)
-      }, fixing that...`,
+/** A fingerprint argument: 40 hex digits, an optional 0x, any case. */
+function parseFingerprint(text: string): string {
+  const hex = text.replace(/^0x/i, "").toUpperCase();
+  if (!/^[0-9A-F]{40}$/.test(hex)) {
+    throw usageError(
+      `invalid fingerprint "${text}": give the 40 hex digits that \`siftrust key list\` shows`,
     );
   }
-  return {
-    dir: locations.keysDir,
-    publicKeyring: locations.publicKeyring,
-    secretKeyring: locations.secretKeyring,
-    mode: KEYRING_MODE,
-  };
+  return hex;
 }
 
-/** `--global` changes need root, as in Apptainer. */
-export function requireRootForGlobal(command: string, options: Location): void {
-  if (options.global && Deno.uid() !== 0) {
-    throw new CliError(
-      `"siftrust key ${command}" with --global requires root privileges: run it as root, or drop --global`,
-      ExitCode.Usage,
-    );
-  }
+/** Adds `import`, `export` and `remove` to the `key` command group. */
+export function registerKeyFiles(key: Command): void {
+  key.command("import")
+    .description("import the keys of a file (armored or binary) into your keyrings")
+    .argument("<file>", "key file")
+    .option("-g, --global", "import into the global keyring (public keys only; needs root)")
+    .option("--new-password", "re-encrypt imported secret keys with a new passphrase")
+    .option("-d, --keysdir <dir>", "use this key folder instead of your own")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  siftrust key import alice.asc\n  sudo siftrust key import --global site-keys.gpg",
+    )
+    .action(async (file, options) => {
+      requireRootForGlobal("import", options);
+      const failed = "key import command failed: ";
+      const input = await keyOperation(failed, () => readKeyFile(file));
+      const files = await keyringFiles(options);
+      const reencrypt = options.newPassword
+        ? (key: Parameters<typeof reencryptKey>[0]) =>
+          reencryptKey(
+            key,
+            (attempt) =>
+              withPassphrase(
+                passphraseSource(undefined, "Enter your key password : "),
+                `key ${key.fingerprint}`,
+                attempt,
+              ),
+            () => newPassphrase(undefined, "Enter a new password for this key : "),
+          )
+        : undefined;
+      const results = await keyOperation(failed, () => importKeys(files, input, { reencrypt }));
+      for (const { fingerprint, keyring, status } of results) {
+        const ring = keyring === "secret" ? "private" : "public";
+        print(
+          status === "added"
+            ? `Key with fingerprint ${fingerprint} successfully added to the ${ring} keyring\n`
+            : `Key with fingerprint ${fingerprint} is already in the ${ring} keyring\n`,
+        );
+      }
+    });
+
+  key.command("export")
+    .description("write one key of your keyrings to a file")
+    .argument("<fingerprint>", "the key's fingerprint (see `siftrust key list`)")
+    .argument("<file>", "output file")
+    .option("-s, --secret", "export the secret key")
+    .option("-a, --armor", "ASCII-armored output")
+    .option("-g, --global", "export from the global keyring")
+    .option("-d, --keysdir <dir>", "use this key folder instead of your own")
+    .addHelpText(
+      "after",
+      "\nExample:\n  siftrust key export --armor 8232570480B868E1473AEEB03DBCBA1EE9D661E5 my-key.asc",
+    )
+    .action(async (fingerprintText, out, options) => {
+      const fingerprint = parseFingerprint(fingerprintText);
+      if (options.global && options.secret) {
+        throw usageError("the global keyring holds no secret keys");
+      }
+      const files = await keyringFiles(options);
+      const path = options.secret ? files.secretKeyring! : files.publicKeyring;
+      const failed = "key export command failed: ";
+      const found = await keyOperation(failed, () => findKey(path, fingerprint));
+      if (found === undefined) {
+        throw usageError(`${failed}no key with fingerprint ${fingerprint} in ${path}`);
+      }
+      const bytes = options.armor
+        ? new TextEncoder().encode(armorKey(found.raw, options.secret === true))
+        : found.raw;
+      try {
+        await Deno.writeFile(out, bytes, { mode: options.secret ? 0o600 : 0o644 });
+      } catch (error) {
+        throw new CliError(
+          `${failed}cannot write ${out}: ${(error as Error).message}`,
+          ExitCode.Failed,
+        );
+      }
+      print(
+        `${
+          options.secret ? "Private" : "Public"
+        } key with fingerprint ${fingerprint} correctly exported to file: ${out}\n`,
+      );
+    });
+
+  key.command("remove")
+    .description("remove a key from your keyrings (the public one by default)")
+    .argument("<fingerprint>", "the key's fingerprint (see `siftrust key list`)")
+    .option("-p, --public", "remove the public key (the default)")
+    .option("-s, --secret", "remove the secret key")
+    .option("-b, --both", "remove the public and the secret key")
+    .option("-g, --global", "remove from the global keyring (needs root)")
+    .option("-d, --keysdir <dir>", "use this key folder instead of your own")
+    .addHelpText(
+      "after",
+      "\nExample:\n  siftrust key remove --both 8232570480B868E1473AEEB03DBCBA1EE9D661E5",
+    )
+    .action(async (fingerprintText, options) => {
+      requireRootForGlobal("remove", options);
+      const fingerprint = parseFingerprint(fingerprintText);
+      const secret = options.both || options.secret === true;
+      const targets = { public: options.both || options.public === true || !secret, secret };
+      const files = await keyringFiles(options);
+      const removed = await keyOperation(
+        "Unable to remove key: ",
+        () => removeKey(files, fingerprint, targets),
+      );
+      const notFound = "no key matching given fingerprint found";
+      if (targets.public && targets.secret && !removed.public && !removed.secret) {
+        throw usageError(
+          `Unable to remove neither public key: ${notFound}, nor private key: ${notFound}`,
+        );
+      }
+      if (!targets.secret && !removed.public) {
+        throw usageError(`Unable to remove public key: ${notFound}`);
+      }
+      if (!targets.public && !removed.secret) {
+        throw usageError(`Unable to remove private key: ${notFound}`);
+      }
+      if (removed.public) {
+        print(`Public key with fingerprint ${fingerprint} removed from ${files.publicKeyring}\n`);
+      }
+      if (removed.secret) {
+        print(`Private key with fingerprint ${fingerprint} removed from ${files.secretKeyring}\n`);
+      }
+    });
 }

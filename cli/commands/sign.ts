@@ -16,6 +16,7 @@ import {
 } from "../../core/integrity/mod.ts";
 import { type SigningKeyProblem, signingKeyProblem } from "../../core/integrity/signing_key.ts";
 import { KeyringError, readKeyringFile } from "../../core/keys/mod.ts";
+import { openpgpKey } from "../../core/keys/pgp_key.ts";
 import { SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
 import { locations } from "../keys.ts";
@@ -114,9 +115,8 @@ async function choosePgpKey(keyidx: string | undefined): Promise<openpgp.Private
   let keys: openpgp.PrivateKey[];
   try {
     const keyring = await readKeyringFile(secretKeyring);
-    keys = keyring.keys.map(({ key }) => key).filter((key): key is openpgp.PrivateKey =>
-      key.isPrivate()
-    );
+    keys = keyring.keys.filter(({ key }) => key.secret)
+      .map(({ key }) => openpgpKey(key) as openpgp.PrivateKey);
   } catch (error) {
     if (error instanceof KeyringError) {
       throw new CliError(`${error.message}: fix or replace the keyring file`, ExitCode.Usage);

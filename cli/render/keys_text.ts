@@ -1,11 +1,13 @@
 /**
- * How keys are shown: the short list `sign` offers when there are several secret keys.
+ * How keys are shown: the short list `sign` offers when there are several secret keys, and
+ * `key list`.
  *
  * @module
  */
 
 import type * as openpgp from "openpgp";
 import { primaryUserId } from "../../core/integrity/mod.ts";
+import type { KeyInfo, KeyUserId } from "../../core/keys/mod.ts";
 import { goUtcTime } from "./go_format.ts";
 import { tabwrite } from "./tabwriter.ts";
 
@@ -30,26 +32,24 @@ export async function keyPickerText(keys: openpgp.Key[]): Promise<string> {
 }
 
 /** A user ID as Apptainer prints it: `Name (Comment) <email>`, brackets even when empty. */
-function userText(user: openpgp.User): string | undefined {
-  const id = user.userID;
-  if (id === null) return undefined;
-  return `${id.name} (${id.comment}) <${id.email}>`;
+function userText(user: KeyUserId): string {
+  return `${user.name} (${user.comment}) <${user.email}>`;
 }
 
 /**
  * The `key list` entries: one block per key, aligned per key as Apptainer's tab writer
  * does, a `User:` row per user ID, a blank line after each.
  */
-export function keyListText(keys: openpgp.Key[]): string {
+export function keyListText(keys: KeyInfo[]): string {
   return keys.map((key, i) => {
-    const users = key.users.map(userText).filter((u) => u !== undefined);
+    const users = key.userIds.map(userText);
     const rows = (users.length === 0 ? ["unknown"] : users).map((user, j) =>
       `${j === 0 ? `${i})` : ""}\tUser:\t${user}\n`
     );
     rows.push(
-      `\tCreation time:\t${goUtcTime(Math.floor(key.getCreationTime().getTime() / 1000))}\n`,
-      `\tFingerprint:\t${key.getFingerprint().toUpperCase()}\n`,
-      `\tLength (in bits):\t${keyBits(key)}\n`,
+      `\tCreation time:\t${goUtcTime(Math.floor(key.created.getTime() / 1000))}\n`,
+      `\tFingerprint:\t${key.fingerprint}\n`,
+      `\tLength (in bits):\t${key.bits}\n`,
     );
     return tabwrite(rows.join(""), 2) + "\n";
   }).join("");

@@ -11,6 +11,7 @@
 import * as openpgp from "openpgp";
 import { withoutArmorHeaders } from "../keys/armor.ts";
 import type { FoundKey, KeyFinder } from "../keys/keyset.ts";
+import { openpgpKey } from "../keys/pgp_key.ts";
 import type { ClearsignedBlock } from "./clearsign.ts";
 
 /** The authenticity verdict of a signature. */
@@ -107,7 +108,7 @@ export async function verifyClearsigned(
       issuerKeyIds,
     };
   }
-  const found = await keys.find(keyIds);
+  const found = await keys.find(issuerKeyIds);
   if (found === undefined) {
     return {
       status: "unknown-key",
@@ -116,16 +117,17 @@ export async function verifyClearsigned(
     };
   }
   const signer = await describeSigner(found);
+  const key = openpgpKey(found.key);
   const message = new ClearsignedMessage(block.plaintext, signature);
   try {
-    const [result] = await message.verify([found.key as openpgp.PublicKey], now, {
+    const [result] = await message.verify([key as openpgp.PublicKey], now, {
       ...openpgp.config,
       ...VERIFY_CONFIG,
     });
     await result.verified;
-    await checkValidNow(found.key, packet.issuerKeyID, now);
+    await checkValidNow(key, packet.issuerKeyID, now);
   } catch (error) {
-    return { ...goError((error as Error).message, found.key), issuerKeyIds, signer };
+    return { ...goError((error as Error).message, key), issuerKeyIds, signer };
   }
   return { status: "ok", issuerKeyIds, signer };
 }
@@ -166,8 +168,8 @@ function algorithmName(key: openpgp.Key): string {
 async function describeSigner(found: FoundKey): Promise<Signer> {
   return {
     ...found,
-    fingerprint: found.key.getFingerprint().toUpperCase(),
-    userId: await primaryUserId(found.key),
+    fingerprint: found.key.fingerprint,
+    userId: await primaryUserId(openpgpKey(found.key)),
   };
 }
 

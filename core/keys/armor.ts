@@ -1,9 +1,19 @@
 /**
- * ASCII armor (RFC 4880 §6.2) scanned in linear time, before openpgp.js reads it: openpgp.js
- * reads many armor header lines in quadratic time, and armor comes from images and keyservers.
+ * ASCII armor for keys. Out: with the CRC-24 checksum line that openpgp.js leaves out by
+ * default and some keyservers (SKS) and tools require. In: armor scanned in linear time before
+ * openpgp.js reads it, since openpgp.js reads many armor header lines in quadratic time and
+ * armor comes from images and keyservers.
  *
  * @module
  */
+
+import * as openpgp from "openpgp";
+
+/** The armored form of a transferable key's bytes: a public key, or with `secret` a private one. */
+export function armorKey(raw: Uint8Array, secret = false): string {
+  const type = secret ? openpgp.enums.armor.privateKey : openpgp.enums.armor.publicKey;
+  return openpgp.armor(type, raw, undefined, undefined, undefined, true);
+}
 
 /**
  * An armored block without its armor headers (the `Key: value` lines after the BEGIN line, up

@@ -10,16 +10,21 @@
 
 import * as openpgp from "openpgp";
 import { PacketError, splitTransferableKeys } from "./packets.ts";
+import { type PgpKey, wrapKey } from "./pgp_key.ts";
 
 /** A key read from a keyring, with the raw bytes it was read from. */
 export interface KeyringKey {
-  key: openpgp.Key;
+  /** The parsed key. */
+  key: PgpKey;
+  /** Its transferable-key bytes, as stored. */
   raw: Uint8Array;
 }
 
 /** A key that could not be used, kept as raw bytes. */
 export interface SkippedKey {
+  /** Its bytes, as stored. */
   raw: Uint8Array;
+  /** Why openpgp.js cannot use it. */
   reason: string;
 }
 
@@ -33,8 +38,21 @@ export interface Keyring {
   blocks: Uint8Array[];
 }
 
+/** Why a keyring could not be read: `unreadable` (the file), `malformed` (its content). */
+export type KeyringErrorKind = "unreadable" | "malformed";
+
 /** Why a keyring could not be read at all. */
-export class KeyringError extends Error {}
+export class KeyringError extends Error {
+  /** Why. */
+  readonly kind: KeyringErrorKind;
+
+  /** An error of this kind. */
+  constructor(kind: KeyringErrorKind, message: string) {
+    super(message);
+    this.name = "KeyringError";
+    this.kind = kind;
+  }
+}
 
 /** Options of {@linkcode readKeyringFile}. */
 export interface ReadKeyringOptions {
@@ -55,14 +73,33 @@ export async function readKeyringFile(
     const reason = error instanceof Deno.errors.NotFound
       ? "no such file"
       : (error as Error).message;
-    throw new KeyringError(`cannot read keyring ${path}: ${reason}`);
+    throw new KeyringError("unreadable", `cannot read keyring ${path}: ${reason}`);
   }
   try {
     return await parseKeyring(bytes);
   } catch (error) {
-    if (error instanceof KeyringError) throw new KeyringError(`${path}: ${error.message}`);
+    if (error instanceof KeyringError) {
+      throw new KeyringError(error.kind, `${path}: ${error.message}`);
+    }
     throw error;
   }
+}
+
+/**
+ * Reads a key file to import (armored or binary): like {@linkcode readKeyringFile} with
+ * `mustExist`, with errors that name the file as given.
+ */
+export async function readKeyFile(path: string): Promise<Keyring> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : (error as Error).message;
+    throw new KeyringError("unreadable", `cannot read ${path}: ${reason}`);
+  }
+  return await parseKeyring(bytes);
 }
 
 /** Parses keyring bytes: binary packets, or one or more ASCII-armored key blocks. */
@@ -74,12 +111,12 @@ export async function parseKeyring(bytes: Uint8Array): Promise<Keyring> {
       raws = splitTransferableKeys(binary);
     } catch (error) {
       if (!(error instanceof PacketError)) throw error;
-      throw new KeyringError(`not an OpenPGP keyring: ${error.message}`);
+      throw new KeyringError("malformed", `not an OpenPGP keyring: ${error.message}`);
     }
     for (const raw of raws) {
       keyring.blocks.push(raw);
       try {
-        keyring.keys.push({ key: await openpgp.readKey({ binaryKey: raw }), raw });
+        keyring.keys.push({ key: wrapKey(await openpgp.readKey({ binaryKey: raw })), raw });
       } catch (error) {
         keyring.skipped.push({ raw, reason: (error as Error).message });
       }
@@ -106,7 +143,10 @@ async function dearmor(bytes: Uint8Array): Promise<Uint8Array[]> {
     try {
       binaries.push((await openpgp.unarmor(block)).data as Uint8Array);
     } catch (error) {
-      throw new KeyringError(`not a valid ASCII-armored key block: ${(error as Error).message}`);
+      throw new KeyringError(
+        "malformed",
+        `not a valid ASCII-armored key block: ${(error as Error).message}`,
+      );
     }
   }
   return binaries;

@@ -6,6 +6,7 @@
  */
 
 import * as openpgp from "openpgp";
+import { openpgpKey, type PgpKey } from "./pgp_key.ts";
 
 /** Where a key came from. */
 export interface KeySource {
@@ -18,19 +19,23 @@ export interface KeySource {
 
 /** A key and where it was found. */
 export interface FoundKey {
-  key: openpgp.Key;
+  /** The key. */
+  key: PgpKey;
+  /** Where it was found. */
   source: KeySource;
 }
 
 /** Looks up the key that owns one of these key IDs (the issuer of a signature). */
 export interface KeyFinder {
-  find(keyIds: openpgp.KeyID[]): Promise<FoundKey | undefined>;
+  /** The first key with a (sub)key that may sign and has one of these IDs (16 hex digits). */
+  find(keyIds: string[]): Promise<FoundKey | undefined>;
 }
 
 /** Keys held in memory, searched in order: the first key that has the key ID wins. */
 export class KeySet implements KeyFinder {
   readonly #entries: FoundKey[];
 
+  /** Keys, in search order. */
   constructor(entries: FoundKey[]) {
     this.#entries = entries;
   }
@@ -40,9 +45,10 @@ export class KeySet implements KeyFinder {
     return this.#entries;
   }
 
-  find(keyIds: openpgp.KeyID[]): Promise<FoundKey | undefined> {
+  /** The first key with a (sub)key that may sign and has one of these IDs. */
+  find(keyIds: string[]): Promise<FoundKey | undefined> {
     return Promise.resolve(
-      this.#entries.find((entry) => keyIds.some((id) => canSign(entry.key, id))),
+      this.#entries.find((entry) => keyIds.some((id) => canSign(openpgpKey(entry.key), id))),
     );
   }
 }
@@ -52,8 +58,14 @@ export class KeySet implements KeyFinder {
  * the latest self-signature (primary) or binding signature (subkey) must not have key flags
  * that leave out signing. Validity (expiry, revocation) is judged later, at verification.
  */
-export function canSign(key: openpgp.Key, keyId: openpgp.KeyID): boolean {
-  return key.getKeys(keyId).some((component) => {
+export function canSign(key: openpgp.Key, keyId: string): boolean {
+  if (!/^[0-9A-Fa-f]{16}$/.test(keyId)) return false;
+  const wanted = keyId.toLowerCase();
+  // The all-zero (wildcard) key ID stands for any key, as openpgp.js's lookup treats it.
+  const components = key.getKeys().filter((component) =>
+    wanted === "0000000000000000" || component.getKeyID().toHex() === wanted
+  );
+  return components.some((component) => {
     const signatures = component === key
       ? key.users.flatMap((user) => user.selfCertifications)
       : (component as openpgp.Subkey).bindingSignatures;

@@ -7,6 +7,8 @@
 
 import { type EnvReader, systemConfigDir, userConfigDir } from "../config/locations.ts";
 
+export type { EnvReader };
+
 /** The keyring files siftrust uses. */
 export interface KeyringLocations {
   /** The user's key folder: `$APPTAINER_KEYSDIR`, else `<config dir>/keys`. */

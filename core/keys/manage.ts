@@ -11,6 +11,7 @@ import * as openpgp from "openpgp";
 import { type Keyring, readKeyringFile } from "./keyring.ts";
 import { withDirLock, writeFileAtomic } from "../files/atomic.ts";
 import { keyringBytes } from "./store.ts";
+import { type PgpKey, wrapKey } from "./pgp_key.ts";
 
 /** The keyrings a change applies to. */
 export interface KeyringFiles {
@@ -24,12 +25,37 @@ export interface KeyringFiles {
   mode: number;
 }
 
-/** A change that cannot be made; the message says why, in words a user can act on. */
-export class KeyManagementError extends Error {}
+/** Why a keyring change cannot be made. */
+export type KeyManagementErrorKind =
+  /** The input holds a key openpgp.js cannot use. */
+  | "unusable-key"
+  /** The input holds no key. */
+  | "no-key"
+  /** The key is in the keyring already. */
+  | "duplicate"
+  /** A secret key for the global keyring, which holds public keys only. */
+  | "secret-in-global"
+  /** A key size (or type) that is not supported. */
+  | "unsupported";
+
+/** A change that cannot be made; `kind` says why, the message in words a user can act on. */
+export class KeyManagementError extends Error {
+  /** Why. */
+  readonly kind: KeyManagementErrorKind;
+
+  /** An error of this kind. */
+  constructor(kind: KeyManagementErrorKind, message: string) {
+    super(message);
+    this.name = "KeyManagementError";
+    this.kind = kind;
+  }
+}
 
 /** What importing one key did. */
 export interface ImportedKey {
+  /** The key's primary fingerprint. */
   fingerprint: string;
+  /** The keyring it went to. */
   keyring: "public" | "secret";
   /** `added`, or `present` (the public part of an imported secret key was there already). */
   status: "added" | "present";
@@ -38,10 +64,10 @@ export interface ImportedKey {
 /** Options of {@linkcode importKeys}. */
 export interface ImportOptions {
   /** Re-encrypts a secret key before it is stored (`--new-password`); default: stored as is. */
-  reencrypt?: (key: openpgp.PrivateKey) => Promise<openpgp.PrivateKey>;
+  reencrypt?: (key: PgpKey) => Promise<PgpKey>;
 }
 
-const fingerprintOf = (key: openpgp.Key) => key.getFingerprint().toUpperCase();
+const fingerprintOf = (key: PgpKey) => key.fingerprint;
 
 /**
  * Imports every key of `input`: secret keys into the secret keyring (and their public part
@@ -55,16 +81,19 @@ export async function importKeys(
 ): Promise<ImportedKey[]> {
   if (input.skipped.length > 0) {
     throw new KeyManagementError(
+      "unusable-key",
       `the file holds a key siftrust cannot use: ${input.skipped[0].reason}`,
     );
   }
-  if (input.keys.length === 0) throw new KeyManagementError("the file holds no OpenPGP key");
+  if (input.keys.length === 0) {
+    throw new KeyManagementError("no-key", "the file holds no OpenPGP key");
+  }
   const additions = await Promise.all(input.keys.map(async ({ key, raw }) => ({
     key,
-    secret: key.isPrivate()
-      ? (options.reencrypt ? (await options.reencrypt(key)).write() : raw)
+    secret: key.secret
+      ? (options.reencrypt ? (await options.reencrypt(key)).bytes() : raw)
       : undefined,
-    public: key.isPrivate() ? key.toPublic().write() : raw,
+    public: key.secret ? key.toPublic().bytes() : raw,
   })));
   return await withDirLock(files.dir, async () => {
     const publicRing = await readKeyringFile(files.publicKeyring);
@@ -81,6 +110,7 @@ export async function importKeys(
       if (addition.secret !== undefined) {
         if (secretRing === undefined) {
           throw new KeyManagementError(
+            "secret-in-global",
             `the key ${fingerprint} is a secret key, and the global keyring holds public keys only`,
           );
         }
@@ -89,6 +119,7 @@ export async function importKeys(
           results.some((r) => r.fingerprint === fingerprint && r.keyring === "secret")
         ) {
           throw new KeyManagementError(
+            "duplicate",
             `the key with fingerprint ${fingerprint} already belongs to the keyring`,
           );
         }
@@ -100,6 +131,7 @@ export async function importKeys(
         }
       } else if (alreadyPublic) {
         throw new KeyManagementError(
+          "duplicate",
           `the key with fingerprint ${fingerprint} already belongs to the keyring`,
         );
       }
@@ -117,17 +149,37 @@ export async function importKeys(
 }
 
 /** Adds a newly generated key pair: the secret key and its public part. */
-export async function addKeyPair(files: KeyringFiles, key: openpgp.PrivateKey): Promise<void> {
+export async function addKeyPair(files: KeyringFiles, key: PgpKey): Promise<void> {
   await importKeys(files, {
-    keys: [{ key, raw: key.write() }],
+    keys: [{ key, raw: key.bytes() }],
     skipped: [],
-    blocks: [key.write()],
+    blocks: [key.bytes()],
   });
+}
+
+/** A key pair made and added by {@linkcode createKeyPair}. */
+export interface CreatedKeyPair {
+  /** Its primary fingerprint (40 upper-case hex digits). */
+  fingerprint: string;
+  /** The public key's transferable-key bytes (what `--push` publishes). */
+  publicKey: Uint8Array;
+}
+
+/** Generates a key pair and adds it to the keyrings. */
+export async function createKeyPair(
+  files: KeyringFiles,
+  spec: NewKeyPair,
+): Promise<CreatedKeyPair> {
+  const key = await generateKeyPair(spec);
+  await addKeyPair(files, key);
+  return { fingerprint: key.fingerprint, publicKey: key.toPublic().bytes() };
 }
 
 /** Which keyrings to remove a key from. */
 export interface RemoveTargets {
+  /** Remove it from the public keyring. */
   public: boolean;
+  /** Remove it from the secret keyring. */
   secret: boolean;
 }
 
@@ -147,7 +199,7 @@ export async function removeKey(
     }
     if (targets.secret) {
       if (files.secretKeyring === undefined) {
-        throw new KeyManagementError("the global keyring holds no secret keys");
+        throw new KeyManagementError("secret-in-global", "the global keyring holds no secret keys");
       }
       removed.secret = await removeFrom(files.secretKeyring, fingerprint, files.mode);
     }
@@ -182,8 +234,11 @@ async function rewrite(path: string, blocks: Uint8Array[], mode: number): Promis
 
 /** What a new key pair is made of. */
 export interface NewKeyPair {
+  /** The owner's name. */
   name: string;
+  /** The owner's e-mail address. */
   email: string;
+  /** A comment (empty for none). */
   comment: string;
   /** Encrypts the secret key; empty for none. */
   passphrase: string;
@@ -201,9 +256,10 @@ export function userIdText(name: string, comment: string, email: string): string
 }
 
 /** Generates a key pair: a signing primary key and an encryption subkey. */
-export async function generateKeyPair(spec: NewKeyPair): Promise<openpgp.PrivateKey> {
+export async function generateKeyPair(spec: NewKeyPair): Promise<PgpKey> {
   if (spec.type === "rsa" && (spec.bits < 2048 || spec.bits > 8192)) {
     throw new KeyManagementError(
+      "unsupported",
       `an RSA key of ${spec.bits} bits is not supported: choose from 2048 to 8192`,
     );
   }
@@ -217,5 +273,5 @@ export async function generateKeyPair(spec: NewKeyPair): Promise<openpgp.Private
     passphrase: spec.passphrase === "" ? undefined : spec.passphrase,
     format: "object",
   });
-  return privateKey;
+  return wrapKey(privateKey);
 }

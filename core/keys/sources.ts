@@ -20,7 +20,9 @@ export interface KeyringSources {
 
 /** A key in a keyring that could not be used. */
 export interface SkippedKeyNotice {
+  /** The keyring file. */
   path: string;
+  /** Why openpgp.js cannot use the key. */
   reason: string;
 }
 

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { KeyringFiles } from "./manage.ts";
+
 /** Modes of Apptainer's key files. */
 export const KEYS_DIR_MODE = 0o700;
 /** Mode of the user's keyring files (secret material: owner only). */
@@ -14,8 +16,11 @@ export const GLOBAL_KEYRING_MODE = 0o644;
 
 /** Something fixed while preparing the key folder, for the caller to report. */
 export interface ModeFix {
+  /** The file or folder. */
   path: string;
+  /** Its mode before. */
   from: number;
+  /** Its mode now. */
   to: number;
 }
 
@@ -43,6 +48,45 @@ async function fixMode(path: string, mode: number, fixes: ModeFix[]): Promise<vo
   if (current === mode) return;
   await Deno.chmod(path, mode);
   fixes.push({ path, from: current, to: mode });
+}
+
+/** Where a user's keyrings are (see core/config/resolve.ts). */
+export interface KeyringPaths {
+  /** The user's key folder. */
+  keysDir: string;
+  /** The user's public keyring. */
+  publicKeyring: string;
+  /** The user's secret keyring. */
+  secretKeyring: string;
+  /** The global keyring. */
+  globalKeyring: string;
+}
+
+/**
+ * The keyrings a change applies to, made ready: the global keyring (its folder created, 0755)
+ * or the user's (as {@linkcode prepareKeysDir} prepares them). Returns them and the modes that
+ * were fixed.
+ */
+export async function prepareKeyrings(
+  paths: KeyringPaths,
+  global: boolean,
+): Promise<{ files: KeyringFiles; fixes: ModeFix[] }> {
+  if (global) {
+    const dir = paths.globalKeyring.slice(0, paths.globalKeyring.lastIndexOf("/")) || "/";
+    await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
+    return {
+      files: { dir, publicKeyring: paths.globalKeyring, mode: GLOBAL_KEYRING_MODE },
+      fixes: [],
+    };
+  }
+  const fixes = await prepareKeysDir(paths.keysDir, [paths.publicKeyring, paths.secretKeyring]);
+  const files = {
+    dir: paths.keysDir,
+    publicKeyring: paths.publicKeyring,
+    secretKeyring: paths.secretKeyring,
+    mode: KEYRING_MODE,
+  };
+  return { files, fixes };
 }
 
 /** A keyring's transferable keys as raw bytes, in file order: what a rewrite writes back. */

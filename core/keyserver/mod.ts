@@ -9,3 +9,4 @@
 export * from "./hkp.ts";
 export * from "./mr_index.ts";
 export * from "./remote_keys.ts";
+export * from "./transfer.ts";

@@ -160,3 +160,46 @@ function queryUnescape(text: string): string {
     return text;
   }
 }
+
+/** A date column of `key search --long-list`: Unix seconds, or the field as sent. */
+export type IndexDate = number | string;
+
+/** One key of a search answer, with the columns `key search` shows. */
+export interface IndexEntry {
+  /** The short key ID, or with the long form the key field (the fingerprint). */
+  key: string;
+  /** The key size in bits, as sent. */
+  bits: string;
+  /** The user IDs, in the order sent. */
+  userIds: string[];
+  /** Long form only: the algorithm's name ({@linkcode algorithmName}). */
+  algorithm?: string;
+  /** Long form only: creation time. */
+  created?: IndexDate;
+  /** Long form only: expiry time. */
+  expires?: IndexDate;
+  /** Long form only: the status ({@linkcode keyStatus}). */
+  status?: string;
+}
+
+/**
+ * The entries `key search` shows, short (`KEY ID BITS NAME/EMAIL`) or long (fingerprint,
+ * algorithm, bits, dates, status). Throws IndexError for an algorithm field that is not a
+ * number (long form only).
+ */
+export function indexEntries(index: KeyIndex, long: boolean): IndexEntry[] {
+  const date = (field: string): IndexDate => dateSeconds(field) ?? field;
+  return index.keys.map((key) =>
+    long
+      ? {
+        key: key.key,
+        bits: key.bits,
+        userIds: key.userIds,
+        algorithm: algorithmName(key.algorithm),
+        created: date(key.created),
+        expires: date(key.expires),
+        status: keyStatus(key.flags),
+      }
+      : { key: shortKeyId(key.key), bits: key.bits, userIds: key.userIds }
+  );
+}

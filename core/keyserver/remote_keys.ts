@@ -5,7 +5,7 @@
  *
  * Lookup, for the issuer key IDs of one signature:
  *
- * 1. The cache (`$XDG_CACHE_HOME/siftrust/keys`, else `~/.cache/siftrust/keys`): one binary
+ * 1. The cache (the folder passed in; core/config/resolve.ts chooses it): one binary
  *    key per file, named by the key's primary fingerprint (40 upper-case hex digits), beside
  *    a `<FP>.origin` text file naming the keyserver it came from. A cached key younger than
  *    {@linkcode CACHE_MAX_AGE_MS} is used without any request. A file that cannot be read,
@@ -33,12 +33,11 @@
  * @module
  */
 
-import type * as openpgp from "openpgp";
-import type { EnvReader } from "../config/locations.ts";
 import type { Keyserver } from "../config/keyservers.ts";
 import { withDirLock, writeFileAtomic } from "../files/atomic.ts";
 import { type KeyringKey, parseKeyring } from "../keys/keyring.ts";
 import { canSign, type FoundKey, type KeyFinder } from "../keys/keyset.ts";
+import { openpgpKey, type PgpKey } from "../keys/pgp_key.ts";
 import { HkpError, type HkpOptions, lookupKey } from "./hkp.ts";
 
 /** How long a cached key is used without asking the keyservers again: one day. */
@@ -47,13 +46,6 @@ export const CACHE_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 export const CACHE_DIR_MODE = 0o700;
 /** Mode of the cached key files. */
 export const CACHE_FILE_MODE = 0o600;
-
-/** The key cache folder: `$XDG_CACHE_HOME/siftrust/keys`, else `$HOME/.cache/siftrust/keys`. */
-export function keyCacheDir(env: EnvReader): string {
-  const xdg = env("XDG_CACHE_HOME");
-  const base = xdg !== undefined && xdg.startsWith("/") ? xdg : `${env("HOME") ?? "/"}/.cache`;
-  return `${base}/siftrust/keys`;
-}
 
 /** Something the user should know about a remote lookup. */
 export interface RemoteKeyWarning {
@@ -85,7 +77,7 @@ export interface RemoteKeyFinderOptions {
 }
 
 interface CachedKey {
-  key: openpgp.Key;
+  key: PgpKey;
   path: string;
   origin?: string;
   savedAt: number;
@@ -101,6 +93,7 @@ export class RemoteKeyFinder implements KeyFinder {
   #keyservers?: Promise<Keyserver[]>;
   #cache?: Promise<CachedKey[]>;
 
+  /** A finder over these keyservers and this cache. */
   constructor(options: RemoteKeyFinderOptions) {
     this.#options = options;
   }
@@ -113,8 +106,8 @@ export class RemoteKeyFinder implements KeyFinder {
   }
 
   /** Looks up the key with one of these key IDs. Each set of IDs is looked up once. */
-  find(keyIds: openpgp.KeyID[]): Promise<FoundKey | undefined> {
-    const ids = [...new Set(keyIds.map((id) => id.toHex().toUpperCase()))]
+  find(keyIds: string[]): Promise<FoundKey | undefined> {
+    const ids = [...new Set(keyIds.map((id) => id.toUpperCase()))]
       .filter((id) => id !== "0000000000000000");
     if (ids.length === 0) return Promise.resolve(undefined);
     const memo = ids.join(",");
@@ -156,9 +149,9 @@ export class RemoteKeyFinder implements KeyFinder {
           }
           continue;
         }
-        const match = keyring.keys.find(({ key }) => !key.isPrivate() && hasKeyId(key, [id]));
+        const match = keyring.keys.find(({ key }) => !key.secret && hasKeyId(key, [id]));
         if (match === undefined) {
-          const sent = [...keyring.keys.map(({ key }) => key.getFingerprint().toUpperCase())];
+          const sent = keyring.keys.map(({ key }) => key.fingerprint);
           this.#warn({
             message: `failed to get key material: ${keyserver.uri} sent ${
               sent.length === 0 ? "no usable key" : `the key ${sent.join(", ")}`
@@ -175,7 +168,7 @@ export class RemoteKeyFinder implements KeyFinder {
       const age = Math.floor((now - cached.savedAt) / 3600_000);
       this.#warn({
         message:
-          `using the copy of key ${cached.key.getFingerprint().toUpperCase()} cached ${age} h ago (${cached.path}): no keyserver provided a fresh one`,
+          `using the copy of key ${cached.key.fingerprint} cached ${age} h ago (${cached.path}): no keyserver provided a fresh one`,
       });
       return fromCache(cached);
     }
@@ -198,7 +191,7 @@ export class RemoteKeyFinder implements KeyFinder {
   async #save(found: KeyringKey, origin: string): Promise<void> {
     const dir = this.#options.cacheDir;
     if (dir === undefined) return;
-    const fingerprint = found.key.getFingerprint().toUpperCase();
+    const fingerprint = found.key.fingerprint;
     const path = `${dir}/${fingerprint}`;
     try {
       await Deno.mkdir(dir, { recursive: true, mode: CACHE_DIR_MODE });
@@ -231,10 +224,9 @@ function fromCache(entry: CachedKey): FoundKey {
  * Whether a key has a (sub)key with one of these key IDs (16 upper-case hex digits) that may
  * sign — the test the keyrings apply ({@linkcode canSign}).
  */
-function hasKeyId(key: openpgp.Key, ids: string[]): boolean {
-  return key.getKeys().some((k) => {
-    const id = k.getKeyID();
-    return ids.includes(id.toHex().toUpperCase()) && canSign(key, id);
+function hasKeyId(key: PgpKey, ids: string[]): boolean {
+  return key.info.components.some(({ keyId }) => {
+    return ids.includes(keyId) && canSign(openpgpKey(key), keyId);
   });
 }
 
@@ -258,7 +250,7 @@ async function readCache(dir: string | undefined): Promise<CachedKey[]> {
       const keyring = await parseKeyring(bytes);
       if (keyring.keys.length !== 1 || keyring.skipped.length !== 0) continue;
       const key = keyring.keys[0].key;
-      if (key.isPrivate() || key.getFingerprint().toUpperCase() !== name) continue;
+      if (key.secret || key.fingerprint !== name) continue;
       let origin: string | undefined;
       try {
         origin = (await Deno.readTextFile(`${path}.origin`)).split("\n")[0].trim() || undefined;

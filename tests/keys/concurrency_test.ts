@@ -58,7 +58,7 @@ async function blocksByFingerprint(path: string) {
   assertEquals(ring.skipped, [], "every key parses");
   const map = new Map<string, Uint8Array>();
   for (const { key, raw } of ring.keys) {
-    const fingerprint = key.getFingerprint().toUpperCase();
+    const fingerprint = key.fingerprint;
     ok(!map.has(fingerprint), `${fingerprint} is in the keyring twice`);
     map.set(fingerprint, raw);
   }

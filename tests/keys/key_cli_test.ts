@@ -19,6 +19,7 @@ import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
 import { findKey, keyringBytes, parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
+import { openpgpKey } from "../../core/keys/pgp_key.ts";
 import { signImage } from "../../core/integrity/mod.ts";
 import {
   createImage,
@@ -277,11 +278,11 @@ const pgpSecret = (user: UserDirs) => join(user.keysDir, "pgp-secret");
 /** The raw block of the key with this fingerprint in a keyring file. */
 async function blockOf(path: string, fingerprint: string): Promise<Uint8Array | undefined> {
   const ring = await readKeyringFile(path);
-  return ring.keys.find(({ key }) => key.getFingerprint().toUpperCase() === fingerprint)?.raw;
+  return ring.keys.find(({ key }) => key.fingerprint === fingerprint)?.raw;
 }
 
 const fingerprintsIn = async (path: string) =>
-  (await readKeyringFile(path)).keys.map(({ key }) => key.getFingerprint().toUpperCase());
+  (await readKeyringFile(path)).keys.map(({ key }) => key.fingerprint);
 
 /** `Name () <email>`, as `key list` shows a gpg user ID without a comment. */
 const listedUser = (userId: string) => userId.replace(/ </, " () <");
@@ -468,7 +469,7 @@ Deno.test("key newpair -P (or SIFTRUST_NEW_PASSPHRASE) encrypts the secret key; 
     ]);
     made.forEach(succeeded);
     const secretKey = async (user: UserDirs) =>
-      (await readKeyringFile(pgpSecret(user))).keys[0].key as openpgp.PrivateKey;
+      openpgpKey((await readKeyringFile(pgpSecret(user))).keys[0].key) as openpgp.PrivateKey;
     for (const [user, passphrase] of [[withFlag, "pass one"], [withEnv, "pass two"]] as const) {
       const key = await secretKey(user);
       ok(!key.isDecrypted(), "the secret key is encrypted");
@@ -656,8 +657,8 @@ peerTest(
       pgpSecret(user),
       all.find((m) => m.key.kind === "passphrase")!.key.fingerprint,
     );
-    ok(protectedKey !== undefined && protectedKey.key.isPrivate());
-    ok(!protectedKey.key.isDecrypted(), "the passphrase key stays protected");
+    ok(protectedKey !== undefined && protectedKey.key.secret);
+    ok(protectedKey.key.locked, "the passphrase key stays protected");
   },
 );
 
@@ -753,8 +754,9 @@ peerTest(
 
     // The expired key signs (with the library) at a time it was valid…
     const expired = await f.material("expired");
-    const expiredKey = (await parseKeyring(await Deno.readFile(expired.secBin))).keys[0]
-      .key as openpgp.PrivateKey;
+    const expiredKey = openpgpKey(
+      (await parseKeyring(await Deno.readFile(expired.secBin))).keys[0].key,
+    ) as openpgp.PrivateKey;
     const oldImage = await smallImage(f.path("signed-when-valid.sif"));
     {
       using sif = await SifImage.open(oldImage, { write: true });
@@ -840,7 +842,9 @@ peerTest(
         SIFTRUST_NEW_PASSPHRASE: "now protected",
       }),
     );
-    const stored = (await readKeyringFile(pgpSecret(other))).keys[0].key as openpgp.PrivateKey;
+    const stored = openpgpKey(
+      (await readKeyringFile(pgpSecret(other))).keys[0].key,
+    ) as openpgp.PrivateKey;
     ok(!stored.isDecrypted());
     await openpgp.decryptKey({ privateKey: stored, passphrase: "now protected" });
   },

@@ -33,6 +33,7 @@ import {
 } from "../../core/keys/mod.ts";
 import { FileWriteError, withDirLock, writeFileAtomic } from "../../core/files/atomic.ts";
 import { splitTransferableKeys } from "../../core/keys/packets.ts";
+import { openpgpKey, PgpKey, wrapKey } from "../../core/keys/pgp_key.ts";
 import { GpgHome, type GpgKey } from "../helpers/gpg.ts";
 import { peerTest } from "../helpers/peers.ts";
 
@@ -57,7 +58,10 @@ function key(name: string, passphrase?: string): Promise<openpgp.PrivateKey> {
   return found;
 }
 
-const fpr = (k: openpgp.Key) => k.getFingerprint().toUpperCase();
+const fpr = (k: openpgp.Key | PgpKey) =>
+  k instanceof PgpKey ? k.fingerprint : k.getFingerprint().toUpperCase();
+/** The openpgp.js key inside a key read from a keyring. */
+const pgp = (k: PgpKey) => openpgpKey(k) as openpgp.PrivateKey;
 const pub = (k: openpgp.PrivateKey) => k.toPublic().write();
 const sec = (k: openpgp.PrivateKey) => k.write();
 
@@ -135,7 +139,7 @@ Deno.test("parseKeyring: binary and armored keyrings, one entry per transferable
   const binary = keyringBytes([pub(a), sec(b), pub(c)]);
   const ring = await parseKeyring(binary);
   assertEquals(fingerprints(ring), [fpr(a), fpr(b), fpr(c)]);
-  assertEquals(ring.keys.map(({ key }) => key.isPrivate()), [false, true, false]);
+  assertEquals(ring.keys.map(({ key }) => key.secret), [false, true, false]);
   assertEquals(ring.skipped, []);
   assertEquals(ring.blocks, [pub(a), sec(b), pub(c)], "raw blocks are the bytes read");
   assertEquals(keyringBytes(ring.blocks), binary, "the blocks rebuild the file exactly");
@@ -263,12 +267,17 @@ Deno.test("importKeys with reencrypt stores the re-encrypted secret key", async 
     const locked = await key("Locked", "old passphrase");
     await importKeys(files, await input(sec(locked)), {
       reencrypt: async (k) =>
-        await openpgp.encryptKey({
-          privateKey: await openpgp.decryptKey({ privateKey: k, passphrase: "old passphrase" }),
-          passphrase: "new passphrase",
-        }),
+        wrapKey(
+          await openpgp.encryptKey({
+            privateKey: await openpgp.decryptKey({
+              privateKey: pgp(k),
+              passphrase: "old passphrase",
+            }),
+            passphrase: "new passphrase",
+          }),
+        ),
     });
-    const stored = (await readKeyringFile(files.secretKeyring!)).keys[0].key as openpgp.PrivateKey;
+    const stored = pgp((await readKeyringFile(files.secretKeyring!)).keys[0].key);
     assertEquals(fpr(stored), fpr(locked));
     ok(!stored.isDecrypted());
     await rejects(openpgp.decryptKey({ privateKey: stored, passphrase: "old passphrase" }));
@@ -289,9 +298,9 @@ Deno.test("removeKey: one block goes, every other block (secret keys too) stays 
     });
     assertEquals(await Deno.readFile(files.secretKeyring!), keyringBytes([sec(a), sec(c)]));
     const left = await readKeyringFile(files.secretKeyring!);
-    ok(left.keys.every(({ key }) => key.isPrivate()), "private material kept");
+    ok(left.keys.every(({ key }) => key.secret), "private material kept");
     await openpgp.decryptKey({
-      privateKey: left.keys[1].key as openpgp.PrivateKey,
+      privateKey: pgp(left.keys[1].key),
       passphrase: "pw",
     });
     assertEquals(
@@ -334,17 +343,17 @@ Deno.test("generateKeyPair and addKeyPair: a legacy Ed25519 key, encrypted when 
       type: "ed25519",
       bits: 4096,
     });
-    assertEquals(generated.getAlgorithmInfo().algorithm, "eddsaLegacy");
-    assertEquals(generated.keyPacket.version, 4);
-    assertEquals(generated.getUserIDs(), ["New Pair (test) <new@example.org>"]);
-    ok(!generated.isDecrypted());
+    assertEquals(pgp(generated).getAlgorithmInfo().algorithm, "eddsaLegacy");
+    assertEquals(pgp(generated).keyPacket.version, 4);
+    assertEquals(pgp(generated).getUserIDs(), ["New Pair (test) <new@example.org>"]);
+    ok(generated.locked);
     await addKeyPair(files, generated);
     const secret = await readKeyringFile(files.secretKeyring!);
     const publicRing = await readKeyringFile(files.publicKeyring);
     assertEquals(fingerprints(secret), [fpr(generated)]);
     assertEquals(fingerprints(publicRing), [fpr(generated)]);
-    ok(!publicRing.keys[0].key.isPrivate());
-    await (secret.keys[0].key as openpgp.PrivateKey).getSigningKey();
+    ok(!publicRing.keys[0].key.secret);
+    await pgp(secret.keys[0].key).getSigningKey();
     await rejects(addKeyPair(files, generated), /already belongs to the keyring/);
     for (const bits of [1024, 2047, 8193]) {
       await rejects(
@@ -497,16 +506,16 @@ peerTest(
       }
       assertEquals(keyringBytes((await parseKeyring(binary)).blocks), binary);
       const secrets = await parseKeyring(secret);
-      ok(secrets.keys.every(({ key }) => key.isPrivate()));
-      const locked = secrets.keys[3].key as openpgp.PrivateKey;
+      ok(secrets.keys.every(({ key }) => key.secret));
+      const locked = pgp(secrets.keys[3].key);
       ok(!locked.isDecrypted(), "the passphrase-protected key stays protected");
-      const subkey = secrets.keys[2].key as openpgp.PrivateKey;
+      const subkey = pgp(secrets.keys[2].key);
       assertEquals(
         (await subkey.getSigningKey()).getFingerprint().toUpperCase(),
         keys[2].signingSubkey,
       );
       assertEquals(
-        secrets.keys.map(({ key }) => key.getAlgorithmInfo().bits ?? 256),
+        secrets.keys.map(({ key }) => key.info.bits),
         [2048, 256, 256, 2048],
       );
     } finally {

@@ -7,15 +7,21 @@
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import {
   algorithmName,
+  answerSummary,
   checkCount,
   countMatches,
   dateSeconds,
+  indexEntries,
   IndexError,
+  type KeyIndex,
   keyStatus,
   parseIndex,
   shortKeyId,
 } from "../../core/keyserver/mod.ts";
-import { answerSummary, goLocalTime, indexTable } from "../../cli/commands/key_remote.ts";
+import { goLocalTime, indexTable as renderTable } from "../../cli/render/keys_search.ts";
+
+/** The table `key search` prints for an answer. */
+const indexTable = (index: KeyIndex, long: boolean) => renderTable(indexEntries(index, long), long);
 
 const IAN = "8232570480B868E1473AEEB03DBCBA1EE9D661E5";
 
@@ -180,7 +186,7 @@ Deno.test("goLocalTime prints Go's time.String() in the process's zone", async (
       args: [
         "eval",
         `import { goLocalTime } from "${new URL(
-          "../../cli/commands/key_remote.ts",
+          "../../cli/render/keys_search.ts",
           import.meta.url,
         )}"; console.log(goLocalTime(1645657939))`,
       ],

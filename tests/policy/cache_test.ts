@@ -20,6 +20,9 @@ import { checkImage, type CheckResult, loadPolicy, policyKeys } from "../../poli
 import { runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";
 
+/** A run context with an empty environment: no keyrings or caches of the test user. */
+const NO_ENV = { env: {}, uid: 0, euid: 0 };
+
 async function newKey(name: string, keyExpirationTime?: number): Promise<openpgp.PrivateKey> {
   const { privateKey } = await openpgp.generateKey({
     type: "ecc",
@@ -179,7 +182,7 @@ Deno.test("a hit does not hash the image again: it is fast", async () => {
   await sign(big, alice);
   await settle();
   const policy = await loadPolicy(l.policy);
-  const keys = await policyKeys(policy, () => undefined, () => {
+  const keys = await policyKeys(policy, NO_ENV, () => {
     throw new Error("offline");
   });
   const context = { policy, keys, cacheDir: `${l.dir}/cache` };
@@ -212,7 +215,7 @@ Deno.test("touching the image misses", async () => {
 Deno.test("rewriting the image's bytes, size and times kept, misses", async () => {
   await using l = await lab();
   const policy = await loadPolicy(l.policy);
-  const keys = await policyKeys(policy, () => undefined, () => {
+  const keys = await policyKeys(policy, NO_ENV, () => {
     throw new Error("offline");
   });
   const context = { policy, keys, cacheDir: `${l.dir}/cache` };
@@ -378,7 +381,7 @@ Deno.test("a decision that waited for a missing key is not kept", async () => {
 
 async function decideAt(l: Lab, image: string, now: Date): Promise<CheckResult> {
   const policy = await loadPolicy(l.policy);
-  const keys = await policyKeys(policy, () => undefined, () => {
+  const keys = await policyKeys(policy, NO_ENV, () => {
     throw new Error("offline");
   });
   return await checkImage(image, { policy, keys, cacheDir: `${l.dir}/cache`, now });
@@ -406,7 +409,7 @@ Deno.test("a cached allow does not outlive the signing key's expiry", async () =
   const inTwoWeeks = new Date(Date.now() + 14 * 86_400_000);
   const uncached = await checkImage(image, {
     policy: await loadPolicy(l.policy),
-    keys: await policyKeys(await loadPolicy(l.policy), () => undefined, () => {
+    keys: await policyKeys(await loadPolicy(l.policy), NO_ENV, () => {
       throw new Error("offline");
     }),
     now: inTwoWeeks,

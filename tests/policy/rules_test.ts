@@ -35,6 +35,9 @@ import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { REFERENCE_KEY } from "../helpers/images.ts";
 import { signImage as referenceSign } from "../helpers/sifref.ts";
 
+/** A run context with an empty environment: no keyrings or caches of the test user. */
+const NO_ENV = { env: {}, uid: 0, euid: 0 };
+
 // ---------------------------------------------------------------------------------------------
 // keys, images, policies
 
@@ -193,7 +196,7 @@ function reported(decision: ImageDecision): Reported {
 /** Decides an image under a policy file, in-process (no cache). */
 async function decide(policyPath: string, image: string, now?: Date): Promise<Reported> {
   const policy = await loadPolicy(policyPath);
-  const keys = await policyKeys(policy, () => undefined, () => {
+  const keys = await policyKeys(policy, NO_ENV, () => {
     throw new Error("an offline policy asked for keyservers");
   });
   return reported((await checkImage(image, { policy, keys, now })).decision);
