@@ -32,6 +32,7 @@ import {
 import { type DigestAlgorithm, nodeHashName } from "../../core/integrity/digest.ts";
 import { signImage, verifyImage } from "../../core/integrity/mod.ts";
 import { KeySet } from "../../core/keys/mod.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { sifFiles } from "../helpers/images.ts";
 import { loadImage, verifyImage as referenceVerify } from "../helpers/sifref.ts";
@@ -224,7 +225,7 @@ peerTest(
       }
       assertEquals((await referenceVerify(path, { keyrings: [keyring] })).error, "");
       const keys = new KeySet([{
-        key: privateKey.toPublic(),
+        key: wrapKey(privateKey.toPublic()),
         source: { kind: "file", location: keyring },
       }]);
       {

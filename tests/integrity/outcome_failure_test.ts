@@ -7,6 +7,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import * as openpgp from "openpgp";
 import { signImage, verifyImage, type VerifyOptions } from "../../core/integrity/mod.ts";
 import { KeySet } from "../../core/keys/mod.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -18,7 +19,10 @@ const { privateKey: alice } = await openpgp.generateKey({
   format: "object",
 });
 const ALICE = alice.getFingerprint().toUpperCase();
-const keys = new KeySet([{ key: alice.toPublic(), source: { kind: "file", location: "" } }]);
+const keys = new KeySet([{
+  key: wrapKey(alice.toPublic()),
+  source: { kind: "file", location: "" },
+}]);
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "siftrust-outcome-" });

@@ -8,6 +8,7 @@ import * as openpgp from "openpgp";
 import { parseDefinition } from "../../core/deffile/mod.ts";
 import { signImage } from "../../core/integrity/mod.ts";
 import { KeySet } from "../../core/keys/mod.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
 import { checkStage, imageMismatch, type StageResult } from "../../policy/deffile.ts";
 
@@ -29,7 +30,7 @@ const fp = (key: openpgp.PrivateKey) => key.getFingerprint().toUpperCase();
 const keysOf = (...keys: openpgp.PrivateKey[]) => () =>
   Promise.resolve(
     new KeySet(
-      keys.map((key) => ({ key: key.toPublic(), source: { kind: "file", location: "" } })),
+      keys.map((key) => ({ key: wrapKey(key.toPublic()), source: { kind: "file", location: "" } })),
     ),
   );
 
