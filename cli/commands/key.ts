@@ -20,7 +20,7 @@ import {
 } from "../../core/keys/mod.ts";
 import { FileWriteError } from "../../core/files/atomic.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
-import { log, print } from "../output.ts";
+import { displayText, log, print } from "../output.ts";
 import { keyringFiles, requireRootForGlobal } from "./key_files.ts";
 import { newPassphrase, passphraseSource, withPassphrase } from "../passphrase.ts";
 import { ask } from "../prompt.ts";
@@ -133,7 +133,7 @@ export function registerKey(program: Command): void {
       for (const { reason } of keyring.skipped) {
         log("warning", `skipping a key in ${path} that siftrust cannot use: ${reason}`);
       }
-      print(`${options.secret ? "Private" : "Public"} key listing (${path}):\n\n`);
+      print(`${options.secret ? "Private" : "Public"} key listing (${displayText(path)}):\n\n`);
       print(keyListText(keyring.keys.map(({ key }) => key)));
     });
 

@@ -6,6 +6,7 @@
 
 import type * as openpgp from "openpgp";
 import { primaryUserId } from "../../core/integrity/mod.ts";
+import { displayText } from "../output.ts";
 import { goUtcTime } from "./go_format.ts";
 import { tabwrite } from "./tabwriter.ts";
 
@@ -19,7 +20,7 @@ export function keyBits(key: openpgp.Key): number {
 export async function keyPickerText(keys: openpgp.Key[]): Promise<string> {
   const blocks = await Promise.all(
     keys.map(async (key, i) =>
-      `${i}) U: ${await primaryUserId(key) ?? "unknown"}\n` +
+      `${i}) U: ${displayText(await primaryUserId(key) ?? "unknown")}\n` +
       `   C: ${goUtcTime(Math.floor(key.getCreationTime().getTime() / 1000))}\n` +
       `   F: ${key.getFingerprint().toUpperCase()}\n` +
       `   L: ${keyBits(key)}\n` +
@@ -29,11 +30,14 @@ export async function keyPickerText(keys: openpgp.Key[]): Promise<string> {
   return blocks.join("");
 }
 
-/** A user ID as Apptainer prints it: `Name (Comment) <email>`, brackets even when empty. */
+/**
+ * A user ID as Apptainer prints it: `Name (Comment) <email>`, brackets even when empty, its
+ * control characters escaped (a key is anyone's text).
+ */
 function userText(user: openpgp.User): string | undefined {
   const id = user.userID;
   if (id === null) return undefined;
-  return `${id.name} (${id.comment}) <${id.email}>`;
+  return displayText(`${id.name} (${id.comment}) <${id.email}>`);
 }
 
 /**
