@@ -90,7 +90,9 @@ async function expandGlob(
   const segments = absolute.split("/");
   const firstWild = segments.findIndex((s) => GLOB.test(s));
   const root = segments.slice(0, firstWild).join("/") || "/";
-  const matches = await walk(fs, root, (path) => regexp.test(path), problems);
+  // Without `**`, nothing deeper than the pattern can match: do not descend there.
+  const depth = absolute.includes("**") ? Infinity : segments.length - 1;
+  const matches = await walk(fs, root, (path) => regexp.test(path), problems, depth);
   if (matches.length === 0) problems.push({ kind: "no-match", pattern });
   const cwd = `${fs.cwd()}/`;
   return pattern.startsWith("/")
@@ -100,19 +102,22 @@ async function expandGlob(
 
 /**
  * Files below a folder whose path passes `keep`, sorted, following symlinks. A symlink that
- * leads nowhere is kept when its path passes (its check then reports it missing).
+ * leads nowhere is kept when its path passes (its check then reports it missing). Folders
+ * whose paths have `maxDepth` segments or more are not read.
  */
 async function walk(
   fs: ImageSetFs,
   dir: string,
   keep: (path: string) => boolean,
   problems: ImageSetProblem[],
+  maxDepth = Infinity,
 ): Promise<string[]> {
   const found: string[] = [];
   const visited = new Set<string>();
   const unreadable = (path: string, error: unknown) =>
     problems.push({ kind: "unreadable", path, detail: (error as Error).message });
   const visit = async (folder: string) => {
+    if (folder.split("/").filter((s) => s !== "").length >= maxDepth) return;
     try {
       const real = await fs.realPath(folder);
       if (visited.has(real)) return;
