@@ -7,7 +7,7 @@
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import * as openpgp from "openpgp";
-import { signImage } from "../../core/integrity/mod.ts";
+import { readSignatureObjects, signImage } from "../../core/integrity/mod.ts";
 import {
   appendObject,
   createImage,
@@ -206,4 +206,86 @@ Deno.test("a cached allow ends when the signing subkey expires", async () => {
   });
   assertEquals(after.cached, false);
   assertEquals(after.decision.decision, "deny");
+});
+
+/**
+ * A clear signature of `text` by `key` that expires `seconds` after `date` (openpgp.js's `sign`
+ * sets no expiration time, so the packet is made by hand).
+ */
+async function expiringClearsign(
+  text: string,
+  key: openpgp.PrivateKey,
+  date: Date,
+  seconds: number,
+): Promise<string> {
+  const packet = new openpgp.SignaturePacket();
+  packet.signatureType = openpgp.enums.signature.text;
+  packet.publicKeyAlgorithm = key.keyPacket.algorithm;
+  packet.hashAlgorithm = openpgp.enums.hash.sha256;
+  packet.issuerKeyID = key.getKeyID();
+  packet.issuerFingerprint = key.keyPacket.getFingerprintBytes()!;
+  packet.issuerKeyVersion = 4;
+  packet.created = date;
+  packet.signatureExpirationTime = seconds;
+  packet.signatureNeverExpires = false;
+  const literal = new openpgp.LiteralDataPacket();
+  // `setText` is private in the type declarations, public in openpgp.js.
+  (literal as unknown as { setText(text: string): void }).setText(text);
+  // `sign` takes the config as its fifth argument, which its type declarations leave out.
+  await (packet as unknown as {
+    sign(
+      key: unknown,
+      data: unknown,
+      date: Date,
+      detached: boolean,
+      config: unknown,
+    ): Promise<void>;
+  }).sign(key.keyPacket, literal, date, false, openpgp.config);
+  const packets = new openpgp.PacketList<openpgp.SignaturePacket>();
+  packets.push(packet);
+  const Clearsigned = openpgp.CleartextMessage as unknown as new (
+    text: string,
+    signature: openpgp.Signature,
+  ) => openpgp.CleartextMessage;
+  return new Clearsigned(text, new openpgp.Signature(packets)).armor();
+}
+
+Deno.test("a cached allow ends when the signature itself expires", async () => {
+  await using box = await tempDir("siftrust-hostile-");
+  const HOUR = 3_600_000;
+  await writeKeyring(`${box.dir}/keyring.gpg`, [alice]);
+  const image = await makeImage(`${box.dir}/image.sif`, [DEFFILE]);
+  await Deno.copyFile(image, `${box.dir}/template.sif`);
+  // Sign a copy as usual, to learn what is signed; then sign the image with a signature that
+  // expires in an hour, with the same descriptor.
+  await sign(`${box.dir}/template.sif`, alice);
+  let plaintext: string;
+  let extra: Uint8Array;
+  {
+    using template = await SifImage.open(`${box.dir}/template.sif`);
+    const [signature] = await readSignatureObjects(template);
+    plaintext = signature.block!.plaintext;
+    extra = signature.descriptor.extra;
+  }
+  const armored = await expiringClearsign(plaintext, alice, new Date(), 3600);
+  {
+    using sif = await SifImage.open(image, { write: true });
+    await appendObject(sif, {
+      dataType: DataType.Signature,
+      data: text(armored),
+      groupId: 0,
+      link: { id: 1, isGroup: true },
+      extra,
+    });
+  }
+  const policy = await writePolicy(box, { alice });
+  const cacheDir = `${box.dir}/cache`;
+  const soon = new Date(Date.now() + 5000);
+  const first = await decide(policy, image, { now: soon, cacheDir });
+  assertEquals([first.decision.decision, first.cached], ["allow", false]);
+  const again = await decide(policy, image, { now: new Date(soon.getTime() + 60_000), cacheDir });
+  assertEquals([again.decision.decision, again.cached], ["allow", true]);
+  const later = await decide(policy, image, { now: new Date(Date.now() + 2 * HOUR), cacheDir });
+  assertEquals(later.cached, false);
+  assertEquals(later.decision.decision, "deny");
 });
