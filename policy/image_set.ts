@@ -24,22 +24,26 @@ export type ImageSetProblem =
 
 /** The images found, in order and without duplicates, and what could not be searched. */
 export interface ImageSet {
+  /** The image paths to check. */
   images: string[];
+  /** What could not be searched, or was given wrong. */
   problems: ImageSetProblem[];
 }
 
 /** The file system calls the search makes (tests inject failures). */
 export interface ImageSetFs {
+  /** `stat`, following symlinks. */
   stat(path: string): Promise<Deno.FileInfo>;
-  lstat(path: string): Promise<Deno.FileInfo>;
+  /** The entries of a folder. */
   readDir(path: string): AsyncIterable<Deno.DirEntry>;
+  /** The absolute path with every symlink resolved. */
   realPath(path: string): Promise<string>;
+  /** The current folder. */
   cwd(): string;
 }
 
 const DENO_FS: ImageSetFs = {
   stat: (path) => Deno.stat(path),
-  lstat: (path) => Deno.lstat(path),
   readDir: (path) => Deno.readDir(path),
   realPath: (path) => Deno.realPath(path),
   cwd: () => Deno.cwd(),

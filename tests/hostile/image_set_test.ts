@@ -45,7 +45,6 @@ Deno.test("an unreadable folder is reported, and the rest is still found", async
   // Root reads any folder: the failure is injected.
   const fs: ImageSetFs = {
     stat: Deno.stat,
-    lstat: Deno.lstat,
     realPath: Deno.realPath,
     cwd: Deno.cwd,
     readDir: (path) => {

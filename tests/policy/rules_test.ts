@@ -456,7 +456,10 @@ Deno.test("a revoked key and an expired key are not trusted", async () => {
   const both = await decideWith(l.dir, revokedImage, { signers });
   assertDenied(both, 1);
   assertEquals(both.policyReasons.map((r) => r.kind), ["signature-fails", "signature-fails"]);
-  match(both.reasons.join("\n"), /signature 4 \(retired\) fails: made by retired, whose key is revoked/);
+  match(
+    both.reasons.join("\n"),
+    /signature 4 \(retired\) fails: made by retired, whose key is revoked/,
+  );
 });
 
 Deno.test("a declared signer's key that cannot be had exits 4; an undeclared one's exits 1", async () => {
