@@ -320,6 +320,10 @@ function authenticityOf(
   if (format === "dsse") return ["not-checked", { kind: "dsse" }];
   if (format === "unknown") return ["not-checked", { kind: "unknown-format" }];
   if (check.legacy && !requirement.legacy) return ["not-checked", { kind: "legacy-ignored" }];
+  if (!check.legacy && (check.signature.hashType < 1 || check.signature.hashType > 5)) {
+    // As the reference: a descriptor naming no known hash algorithm fails, whoever signed.
+    return ["bad-signature", { kind: "invalid", detail: "hash algorithm unsupported" }];
+  }
   const signer = declared?.name ?? null;
   const detail = check.authenticityError ?? null;
   const map: Record<Authenticity, [PolicyAuthenticity, VerdictReason | null]> = {

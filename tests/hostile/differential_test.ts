@@ -226,6 +226,18 @@ const CORPUS: Case[] = [
     },
   },
   {
+    name: "a signature descriptor naming no known hash algorithm",
+    reference: "fail",
+    make: async (lab, path) => {
+      await buildImage(path, ONE_GROUP);
+      await signImage(path, { key: lab.aliceKey });
+      // The descriptor's Extra: the hash type (int32, little-endian), then the fingerprint.
+      const fingerprint = lab.alice.keyPacket.getFingerprintBytes()!;
+      const withType = Uint8Array.of(1, 0, 0, 0, ...fingerprint);
+      assertEquals(await swapBytes(path, withType, Uint8Array.of(9, 0, 0, 0, ...fingerprint)), 1);
+    },
+  },
+  {
     name: "a signed image whose data changed after signing",
     reference: "fail",
     make: async (lab, path) => {
