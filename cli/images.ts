@@ -1,71 +1,58 @@
 /**
- * The images a command is given: paths, glob patterns (when quoted past the shell) and,
- * with `--recursive`, folders (every `*.sif` file below them).
+ * The images a command is given (see policy/image_set.ts), with the command line's words and
+ * exit codes for what could not be searched: a folder without `--recursive` and an invalid
+ * pattern are usage errors (exit 2); a pattern that matches nothing and a folder that cannot
+ * be read are reported, the other images are checked, and the exit code is at least 3, as for
+ * an image that cannot be read.
  *
  * @module
  */
 
-import { compileGlob, GlobError, type PathPattern } from "../policy/mod.ts";
-import { usageError } from "./exit.ts";
+import { expandImageSet, type ImageSetProblem } from "../policy/mod.ts";
+import { ExitCode, usageError } from "./exit.ts";
+import { displayText } from "./output.ts";
 
-const GLOB = /[*?[]/;
-
-/** Expands the command-line image arguments, in order, without duplicates. */
-export async function expandImages(args: string[], recursive: boolean): Promise<string[]> {
-  const out: string[] = [];
-  for (const arg of args) {
-    const info = await Deno.stat(arg).catch(() => undefined);
-    if (info?.isDirectory) {
-      if (!recursive) {
-        throw usageError(`${arg} is a folder: add --recursive to check the SIF images in it`);
-      }
-      out.push(...await walk(arg, (path) => path.endsWith(".sif")));
-    } else if (info === undefined && GLOB.test(arg)) {
-      const matches = await expandGlob(arg);
-      if (matches.length === 0) throw usageError(`no file matches ${arg}`);
-      out.push(...matches);
-    } else {
-      out.push(arg); // a missing file is reported as that image's error
-    }
-  }
-  return [...new Set(out)];
+/** The images to check, and the problems to report (each with its exit code). */
+export interface ExpandedImages {
+  images: string[];
+  /** One error line per problem. */
+  problems: string[];
+  /** The exit code the problems call for (0 when none). */
+  exitCode: number;
 }
 
-async function expandGlob(pattern: string): Promise<string[]> {
-  const absolute = pattern.startsWith("/") ? pattern : `${Deno.cwd()}/${pattern}`;
-  const segments = absolute.split("/");
-  const firstWild = segments.findIndex((s) => GLOB.test(s));
-  const root = segments.slice(0, firstWild).join("/") || "/";
-  let compiled: PathPattern;
-  try {
-    compiled = compileGlob(absolute);
-  } catch (error) {
-    if (!(error instanceof GlobError)) throw error;
-    throw usageError(`invalid pattern ${pattern}: ${error.message}`);
+/** A problem in words (one line; the path escaped). */
+export function imageSetProblemText(problem: ImageSetProblem): string {
+  switch (problem.kind) {
+    case "folder-not-recursive":
+      return `${
+        displayText(problem.path)
+      } is a folder: add --recursive to check the SIF images in it`;
+    case "invalid-pattern":
+      return `invalid glob pattern ${displayText(problem.pattern)}: ${displayText(problem.detail)}`;
+    case "no-match":
+      return `no file matches ${displayText(problem.pattern)}: nothing was checked for it`;
+    case "unreadable":
+      return `cannot read ${displayText(problem.path)} (${
+        displayText(problem.detail)
+      }): the images in it were not checked`;
   }
-  const matches = await walk(root, (path) => compiled.test(path));
-  const cwd = `${Deno.cwd()}/`;
-  return pattern.startsWith("/")
-    ? matches
-    : matches.map((m) => m.startsWith(cwd) ? m.slice(cwd.length) : m);
 }
 
-/** Regular files below a folder whose path passes `keep`, sorted. */
-async function walk(dir: string, keep: (path: string) => boolean): Promise<string[]> {
-  const found: string[] = [];
-  const visit = async (folder: string) => {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(folder));
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = `${folder.replace(/\/$/, "")}/${entry.name}`;
-      if (entry.isDirectory) await visit(path);
-      else if (entry.isFile && keep(path)) found.push(path);
-    }
+/**
+ * Expands the command-line image arguments.
+ *
+ * @throws CliError (exit 2) for a folder without `recursive` or an invalid pattern
+ */
+export async function expandImages(args: string[], recursive: boolean): Promise<ExpandedImages> {
+  const { images, problems } = await expandImageSet(args, recursive);
+  const usage = problems.find((p) =>
+    p.kind === "folder-not-recursive" || p.kind === "invalid-pattern"
+  );
+  if (usage !== undefined) throw usageError(imageSetProblemText(usage));
+  return {
+    images,
+    problems: problems.map(imageSetProblemText),
+    exitCode: problems.length > 0 ? ExitCode.BadImage : ExitCode.Ok,
   };
-  await visit(dir);
-  return found.sort();
 }

@@ -22,6 +22,7 @@ import {
   writeCached,
 } from "./cache.ts";
 import type { ImageDecision, ImageErrorKind } from "./decision.ts";
+import { claimedKeysAtHand } from "./claimed_keys.ts";
 import { evaluateImage, matchingRule } from "./evaluate.ts";
 import { layoutDigest } from "./audit.ts";
 import type { PolicyKeys } from "./keys.ts";
@@ -107,7 +108,8 @@ export async function checkImage(
         now: context.now,
         onProgress,
       });
-    const decision = evaluateImage(context.policy, real, image, checks, now);
+    const claimed = await claimedKeysAtHand(context.policy, checks, context.keys.finder);
+    const decision = evaluateImage(context.policy, real, image, checks, now, claimed);
     const imageDigest = await layoutDigest(image);
     if (context.cacheDir !== undefined && key !== undefined && cacheable(decision)) {
       const validUntil = await decisionValidUntil(decision, checks, context.policy);
@@ -131,7 +133,8 @@ export async function checkImage(
 
 /**
  * Until when a decision holds as time passes: an allow rests on its trusted signatures, and
- * ends when the first of their signer entries (`expires`) or keys expires.
+ * ends when the first of their signer entries (`expires`), keys, signing subkeys or the
+ * signatures themselves expire.
  */
 async function decisionValidUntil(
   decision: ImageDecision,
@@ -148,6 +151,8 @@ async function decisionValidUntil(
     }
     const expiry = await checks[i].signer?.key.expiration();
     if (expiry !== undefined) until = Math.min(until, expiry.getTime());
+    const signatureExpiry = checks[i].signer?.validUntil;
+    if (signatureExpiry !== undefined) until = Math.min(until, signatureExpiry.getTime());
   }
   return Number.isFinite(until) ? until : null;
 }

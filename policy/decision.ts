@@ -67,6 +67,11 @@ export type VerdictReason =
   | { kind: "invalid"; detail: string | null }
   /** It verifies, but with a key whose fingerprint is not the one its descriptor names. */
   | { kind: "fingerprint-mismatch" }
+  /**
+   * Its descriptor names this declared signer, whose key is at hand, but another key made it:
+   * a claimed fingerprint is not a key.
+   */
+  | { kind: "claimed-fingerprint"; signer: string }
   /** Made with an expired or a revoked key (of this declared signer, if any). */
   | { kind: "key-expired" | "key-revoked"; signer: string | null }
   /** No key material or not a recognized signature; `detail` is the verifier's word. */
@@ -120,6 +125,22 @@ export type Reason =
   }
   /** An object in no group, which no signature can cover. */
   | { kind: "ungrouped-object"; object: number }
+  /** The image has no object group at all, so nothing in it can be signed. */
+  | { kind: "no-groups" }
+  /** A signature-typed object inside a group, which no trusted signature of the group covers. */
+  | { kind: "grouped-signature-object"; object: number; group: number }
+  /**
+   * A signature of a checked group that fails with a key at hand (not valid, another key
+   * than its descriptor names, an expired or revoked key, unreadable content, an unknown
+   * format): the reference refuses such an image, so the policy does too.
+   */
+  | {
+    kind: "signature-fails";
+    signature: number;
+    /** The declared signer it names or was made by, if any. */
+    signerName: string | null;
+    because: VerdictReason;
+  }
   /** The image could not be read. `message` is the reader's (none for `not-found`). */
   | { kind: "bad-image"; error: ImageErrorKind; message: string | null };
 
@@ -130,7 +151,11 @@ export type RequirementSubject =
   /** A signature matches the image. */
   | { kind: "signature-matches"; signature: number }
   /** An object is signed. */
-  | { kind: "object-signed"; object: number };
+  | { kind: "object-signed"; object: number }
+  /** The image has at least one object group. */
+  | { kind: "has-groups" }
+  /** A signature of a checked group verifies (or is by a key nobody has). */
+  | { kind: "signature-verifies"; signature: number };
 
 /** One requirement and whether it held. */
 export interface RequirementResult {

@@ -34,7 +34,9 @@ export function signerExpired(signer: Signer, now: Date): boolean {
 
 /**
  * Decides an image. `path` is its absolute, symlink-resolved path; `checks` are the checks of
- * every signature object (see `analyzeSignatures`).
+ * every signature object (see `analyzeSignatures`); `claimed` holds the IDs of signatures
+ * whose key was not found although the key of the declared signer their descriptor names is
+ * at hand (see `claimedKeysAtHand`): another key made them.
  */
 export function evaluateImage(
   policy: Policy,
@@ -42,6 +44,7 @@ export function evaluateImage(
   image: SifImage,
   checks: SignatureCheck[],
   now: Date = new Date(),
+  claimed: ReadonlySet<number> = new Set(),
 ): ImageDecision {
   const rule = matchingRule(policy, path);
   const ruleName = rule?.name ?? "default";
@@ -59,7 +62,9 @@ export function evaluateImage(
     };
   }
   const requirement = rule?.require ?? policy.require;
-  const verdicts = checks.map((check) => signatureVerdict(policy, requirement, check, now));
+  const verdicts = checks.map((check) =>
+    signatureVerdict(policy, requirement, check, now, claimed.has(check.id))
+  );
   const requirements: RequirementResult[] = [];
   const hints: Hint[] = [];
 
@@ -85,6 +90,18 @@ export function evaluateImage(
   const wanted = requirement.groups === "all"
     ? [...members.keys()].sort((a, b) => a - b)
     : requirement.groups;
+  if (members.size === 0 && requirement.groups === "all") {
+    // As the reference's verify ("no groups found"): nothing in the image is signed.
+    requirements.push({
+      subject: { kind: "has-groups" },
+      pass: false,
+      reason: { kind: "no-groups" },
+    });
+  }
+  const checked = new Set(requirement.unsignedObjects === "deny" ? members.keys() : []);
+  for (const group of wanted) if (members.has(group)) checked.add(group);
+  requirements.push(...failingSignatures(requirement, image, checked, checks, verdicts));
+  requirements.push(...uncoveredSignatureObjects(image, checked, checks, verdicts));
   const satisfied = new Map<number, boolean>();
   for (const group of wanted) {
     const result = groupResult(requirement, group, members.get(group), checks, verdicts, false);
@@ -96,7 +113,7 @@ export function evaluateImage(
   }
   if (requirement.unsignedObjects === "deny") {
     for (const d of image.descriptors) {
-      if (d.dataType === DataType.Signature) continue;
+      if (d.dataType === DataType.Signature && d.groupId === 0) continue;
       if (d.groupId === 0) {
         requirements.push({
           subject: { kind: "object-signed", object: d.id },
@@ -155,14 +172,104 @@ function distinct(hints: Hint[]): Hint[] {
   });
 }
 
-/** The non-signature objects of each group. */
+/**
+ * The objects of each group. As in the reference, a signature-typed object inside a group is
+ * one of its objects: a signature of the group must cover it too.
+ */
 function groupMembers(image: SifImage): Map<number, Descriptor[]> {
   const groups = new Map<number, Descriptor[]>();
   for (const d of image.descriptors) {
-    if (d.dataType === DataType.Signature || d.groupId === 0) continue;
+    if (d.groupId === 0) continue;
     groups.set(d.groupId, [...groups.get(d.groupId) ?? [], d]);
   }
   return groups;
+}
+
+/** The group a signature is about: its linked group, or the group of its linked object. */
+function targetGroup(image: SifImage, check: SignatureCheck): number | undefined {
+  if ("group" in check.target) return check.target.group;
+  return image.descriptor(check.target.object)?.groupId;
+}
+
+/**
+ * Whether a counted signature fails with a key at hand, as the reference's verify would refuse
+ * it: not valid (or made by another key than its descriptor names), by an expired or revoked
+ * key, with signed content that cannot be read, or in no format anyone can check. A signature
+ * whose key nobody has, a valid one by an undeclared signer, and a DSSE signature do not
+ * fail here (docs/policy.md, "How an image is decided"); a digest mismatch is its own reason.
+ */
+function failsWithKeyAtHand(check: SignatureCheck, verdict: SignatureVerdict): boolean {
+  if (check.signature.format === "dsse") return false;
+  if (verdict.because.kind === "legacy-ignored") return false;
+  switch (verdict.authenticity) {
+    case "bad-signature":
+    case "expired":
+    case "revoked":
+      return true;
+    case "ok":
+    case "untrusted-signer":
+      return check.contentError !== undefined;
+    case "not-checked":
+      return verdict.because.kind === "unknown-format" || verdict.because.kind === "unrecognized";
+    default:
+      return false;
+  }
+}
+
+/** A failed requirement for each counted signature of a checked group that fails. */
+function failingSignatures(
+  requirement: Requirement,
+  image: SifImage,
+  checked: ReadonlySet<number>,
+  checks: SignatureCheck[],
+  verdicts: SignatureVerdict[],
+): RequirementResult[] {
+  const results: RequirementResult[] = [];
+  for (const [i, check] of checks.entries()) {
+    const group = targetGroup(image, check);
+    if (group === undefined || !checked.has(group)) continue;
+    if (check.legacy && !requirement.legacy) continue;
+    const verdict = verdicts[i];
+    if (!failsWithKeyAtHand(check, verdict)) continue;
+    results.push({
+      subject: { kind: "signature-verifies", signature: check.id },
+      pass: false,
+      reason: {
+        kind: "signature-fails",
+        signature: check.id,
+        signerName: verdict.signerName,
+        because: verdict.because,
+      },
+    });
+  }
+  return results;
+}
+
+/**
+ * A failed requirement for each signature-typed object inside a checked group that no trusted
+ * signature of that group covers (the reference's verify refuses it: "object not signed").
+ */
+function uncoveredSignatureObjects(
+  image: SifImage,
+  checked: ReadonlySet<number>,
+  checks: SignatureCheck[],
+  verdicts: SignatureVerdict[],
+): RequirementResult[] {
+  const results: RequirementResult[] = [];
+  for (const d of image.descriptors) {
+    if (d.dataType !== DataType.Signature || !checked.has(d.groupId)) continue;
+    const covered = checks.some((check, i) =>
+      verdicts[i].trusted && "group" in check.target && check.target.group === d.groupId &&
+      (check.signedIds ?? []).includes(d.id)
+    );
+    if (covered) continue;
+    results.push({
+      subject: { kind: "object-signed", object: d.id },
+      pass: false,
+      reason: { kind: "grouped-signature-object", object: d.id, group: d.groupId },
+    });
+  }
+  return results;
 }
 
 function signatureVerdict(
@@ -170,12 +277,13 @@ function signatureVerdict(
   requirement: Requirement,
   check: SignatureCheck,
   now: Date,
+  claimed: boolean,
 ): SignatureVerdict {
   const fingerprint = check.signer?.fingerprint ?? check.signature.fingerprint ?? null;
   const declared = fingerprint === null
     ? undefined
     : policy.signers.find((s) => s.fingerprint === fingerprint);
-  const [authenticity, reason] = authenticityOf(check, requirement, declared, now);
+  const [authenticity, reason] = authenticityOf(check, requirement, declared, now, claimed);
   const integrity = check.integrity;
   const trusted = authenticity === "ok" && integrity === "ok";
   return {
@@ -206,17 +314,24 @@ function authenticityOf(
   requirement: Requirement,
   declared: Signer | undefined,
   now: Date,
+  claimed: boolean,
 ): [PolicyAuthenticity, VerdictReason | null] {
   const format = check.signature.format;
   if (format === "dsse") return ["not-checked", { kind: "dsse" }];
   if (format === "unknown") return ["not-checked", { kind: "unknown-format" }];
   if (check.legacy && !requirement.legacy) return ["not-checked", { kind: "legacy-ignored" }];
+  if (!check.legacy && (check.signature.hashType < 1 || check.signature.hashType > 5)) {
+    // As the reference: a descriptor naming no known hash algorithm fails, whoever signed.
+    return ["bad-signature", { kind: "invalid", detail: "hash algorithm unsupported" }];
+  }
   const signer = declared?.name ?? null;
   const detail = check.authenticityError ?? null;
   const map: Record<Authenticity, [PolicyAuthenticity, VerdictReason | null]> = {
     ok: ["ok", null],
     "unknown-key": declared === undefined
       ? ["unknown-key", { kind: "unknown-key" }]
+      : claimed
+      ? ["bad-signature", { kind: "claimed-fingerprint", signer: declared.name }]
       : ["key-unavailable", { kind: "key-unavailable", signer: declared.name }],
     "bad-signature": ["bad-signature", { kind: "invalid", detail }],
     expired: ["expired", { kind: "key-expired", signer }],

@@ -14,6 +14,7 @@ export * from "./deffile.ts";
 export * from "./evaluate.ts";
 export * from "./file_trust.ts";
 export * from "./glob.ts";
+export * from "./image_set.ts";
 export * from "./keys.ts";
 export * from "./lint.ts";
 export * from "./load.ts";

@@ -50,7 +50,8 @@ export function registerCheck(program: Command): void {
         throw usageError(`invalid --jobs "${options.jobs}": give a whole number from 1 up`);
       }
       const { policy, keys } = await loadPolicyAndKeys(options.policy);
-      const images = await expandImages(args, options.recursive ?? false);
+      const { images, problems, exitCode } = await expandImages(args, options.recursive ?? false);
+      for (const problem of problems) log("error", problem);
       const context: CheckContext = {
         policy,
         keys,
@@ -70,16 +71,20 @@ export function registerCheck(program: Command): void {
         printJson({
           policy: { path: policy.path, digest: policy.digest, mode: policy.mode },
           results: results.map((r) => decisionJson(r.decision, r.cached)),
+          ...(problems.length > 0 ? { notSearched: problems } : {}),
         });
-      } else if (results.length > 1) {
+      } else if (results.length > 1 || problems.length > 0) {
         const count = (d: string) => results.filter((r) => r.decision.decision === d).length;
+        const unsearched = problems.length > 0
+          ? `; ${problems.length} not searched (see above)`
+          : "";
         print(
           `${results.length} images: ${count("allow")} allowed, ${count("deny")} denied, ${
             count("error")
-          } not readable\n`,
+          } not readable${unsearched}\n`,
         );
       }
-      const code = Math.max(...results.map((r) => decisionExitCode(r.decision)));
+      const code = Math.max(exitCode, ...results.map((r) => decisionExitCode(r.decision)));
       if (code !== 0) throw new CliError("", code);
     });
 }

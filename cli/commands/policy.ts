@@ -16,7 +16,7 @@ import {
   policyYaml,
 } from "../../policy/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
-import { print, printJson } from "../output.ts";
+import { displayText, print, printJson } from "../output.ts";
 import { locatedText } from "../render/lint_text.ts";
 import { loadPolicyOrExit } from "../policy_loading.ts";
 
@@ -51,10 +51,12 @@ export function registerPolicy(program: Command): void {
         print(`WARNING: ${locatedText(located, file)}\n`);
       }
       if (warnings.length === 0) {
-        print(`${file}: no problems found\n`);
+        print(`${displayText(file)}: no problems found\n`);
         return;
       }
-      print(`${file}: ${warnings.length} warning${warnings.length === 1 ? "" : "s"}\n`);
+      print(
+        `${displayText(file)}: ${warnings.length} warning${warnings.length === 1 ? "" : "s"}\n`,
+      );
       if (options.strict) throw new CliError("", ExitCode.Failed);
     });
 

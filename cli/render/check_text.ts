@@ -9,6 +9,7 @@
 
 import type { ImageDecision, Policy, SignatureVerdict } from "../../policy/mod.ts";
 import { decisionExitCode } from "../exit.ts";
+import { displayText as shown } from "../output.ts";
 import {
   hintText,
   reasonText,
@@ -19,37 +20,47 @@ import {
 
 const LABEL = { allow: "ALLOW", deny: "DENY ", error: "ERROR" } as const;
 
-/** The one-line verdict of an image. */
+/**
+ * The one-line verdict of an image. Paths and messages may hold anything a file name can:
+ * every field is escaped (cli/output.ts, `displayText`), so it stays one line.
+ */
 export function decisionLine(decision: ImageDecision, cached: boolean): string {
-  const reasons = reasonTexts(decision);
+  const reasons = reasonTexts(decision).map(shown);
   if (decision.decision === "error") return `ERROR  ${reasons.join("; ")}\n`;
   const warn = decision.decision === "deny" && decision.mode === "warn"
     ? " (warn mode: not enforced)"
     : "";
   const from = cached ? " (cached)" : "";
   const why = decision.decision === "deny" ? `: ${reasons.join("; ")}` : "";
-  return `${
-    LABEL[decision.decision]
-  }  ${decision.image}  [rule ${decision.rule}]${warn}${from}${why}\n`;
+  return `${LABEL[decision.decision]}  ${shown(decision.image)}  [rule ${
+    shown(decision.rule)
+  }]${warn}${from}${why}\n`;
 }
 
 function signatureLine(s: SignatureVerdict): string {
   const what = s.group !== null ? `group ${s.group}` : `object ${s.object}`;
   const objects = s.objects.length > 0 ? `, objects ${s.objects.join(",")}` : "";
-  const signer = s.signer === null ? "no signer" : `${s.signerName ?? "undeclared"} (${s.signer})`;
+  const signer = s.signer === null
+    ? "no signer"
+    : `${shown(s.signerName ?? "undeclared")} (${shown(s.signer)})`;
   const source = s.keySource === null ? "" : `, key from ${s.keySource}`;
   return `    signature ${s.id} ${s.type.toUpperCase()} ${what}${objects}: ${signer}${source}; ` +
     `integrity ${s.integrity}, authenticity ${s.authenticity}: ${
       s.trusted ? "TRUSTED" : "not trusted"
-    } — ${verdictText(s.because)}\n`;
+    } — ${shown(verdictText(s.because))}\n`;
 }
 
-/** The decision trace of an image (`--explain`) under the policy that made it. */
+/**
+ * The decision trace of an image (`--explain`) under the policy that made it, every field
+ * escaped as in {@linkcode decisionLine}.
+ */
 export function explainText(decision: ImageDecision, policy: Policy): string {
   const lines = [
-    `${decision.image}: ${decision.decision.toUpperCase()} under ${policy.path} (rule ${decision.rule}, mode ${decision.mode})\n`,
+    `${shown(decision.image)}: ${decision.decision.toUpperCase()} under ${
+      shown(policy.path)
+    } (rule ${shown(decision.rule)}, mode ${decision.mode})\n`,
   ];
-  const reasons = reasonTexts(decision).map((r) => `  ${r}\n`);
+  const reasons = reasonTexts(decision).map((r) => `  ${shown(r)}\n`);
   if (decision.decision === "error") return lines.join("") + reasons.join("");
   if (decision.requirements.length === 0 && decision.signatures.length === 0) {
     return lines.join("") + reasons.join("") + "\n";
@@ -60,14 +71,14 @@ export function explainText(decision: ImageDecision, policy: Policy): string {
   lines.push("  requirements:\n");
   lines.push(
     ...decision.requirements.map((r) =>
-      `    [${r.pass ? "pass" : "FAIL"}] ${requirementText(r.subject)}: ${
-        reasonText(r.reason, decision.image)
+      `    [${r.pass ? "pass" : "FAIL"}] ${shown(requirementText(r.subject))}: ${
+        shown(reasonText(r.reason, decision.image))
       }\n`
     ),
   );
   if (decision.hints.length > 0) {
     lines.push("  to allow it:\n");
-    lines.push(...decision.hints.map((h) => `    - ${hintText(h, decision)}\n`));
+    lines.push(...decision.hints.map((h) => `    - ${shown(hintText(h, decision))}\n`));
   }
   return lines.join("") + "\n";
 }

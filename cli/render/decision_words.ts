@@ -68,6 +68,14 @@ export function reasonText(reason: Reason, image: string): string {
     }
     case "ungrouped-object":
       return `object ${reason.object} is in no group, so no signature covers it (unsigned-objects: deny)`;
+    case "no-groups":
+      return "the image has no object groups, so nothing in it is signed";
+    case "grouped-signature-object":
+      return `object ${reason.object} is a signature inside group ${reason.group}, and no trusted signature of the group covers it`;
+    case "signature-fails":
+      return `signature ${reason.signature}${
+        reason.signerName ? ` (${reason.signerName})` : ""
+      } fails: ${verdictText(reason.because)}`;
     case "bad-image":
       return reason.message ?? `${image}: no such file`;
   }
@@ -82,6 +90,10 @@ export function requirementText(subject: RequirementSubject): string {
       return `signature ${subject.signature} matches the image`;
     case "object-signed":
       return `object ${subject.object} is signed`;
+    case "has-groups":
+      return "the image has an object group";
+    case "signature-verifies":
+      return `signature ${subject.signature} verifies`;
   }
 }
 
@@ -139,6 +151,8 @@ export function verdictText(reason: VerdictReason): string {
       return `the signature is not valid: ${reason.detail}`;
     case "fingerprint-mismatch":
       return "the fingerprint in its descriptor is not the signer's";
+    case "claimed-fingerprint":
+      return `its descriptor names ${reason.signer}, but ${reason.signer}'s key did not make it`;
     case "key-expired":
     case "key-revoked": {
       const who = reason.signer ?? "a signer the policy does not declare";

@@ -8,6 +8,7 @@
 import type * as openpgp from "openpgp";
 import { primaryUserId } from "../../core/integrity/mod.ts";
 import type { KeyInfo, KeyUserId } from "../../core/keys/mod.ts";
+import { displayText } from "../output.ts";
 import { goUtcTime } from "./go_format.ts";
 import { tabwrite } from "./tabwriter.ts";
 
@@ -21,7 +22,7 @@ export function keyBits(key: openpgp.Key): number {
 export async function keyPickerText(keys: openpgp.Key[]): Promise<string> {
   const blocks = await Promise.all(
     keys.map(async (key, i) =>
-      `${i}) U: ${await primaryUserId(key) ?? "unknown"}\n` +
+      `${i}) U: ${displayText(await primaryUserId(key) ?? "unknown")}\n` +
       `   C: ${goUtcTime(Math.floor(key.getCreationTime().getTime() / 1000))}\n` +
       `   F: ${key.getFingerprint().toUpperCase()}\n` +
       `   L: ${keyBits(key)}\n` +
@@ -31,9 +32,12 @@ export async function keyPickerText(keys: openpgp.Key[]): Promise<string> {
   return blocks.join("");
 }
 
-/** A user ID as Apptainer prints it: `Name (Comment) <email>`, brackets even when empty. */
+/**
+ * A user ID as Apptainer prints it: `Name (Comment) <email>`, brackets even when empty, its
+ * control characters escaped (a key is anyone's text).
+ */
 function userText(user: KeyUserId): string {
-  return `${user.name} (${user.comment}) <${user.email}>`;
+  return displayText(`${user.name} (${user.comment}) <${user.email}>`);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 
 import type { Coverage, LintFinding, LocatedWarning } from "../../policy/lint.ts";
+import { displayText } from "../output.ts";
 
 /** How an earlier pattern covers a later one, for a person. */
 function coverageText({ rule, outer, inner }: Coverage): string {
@@ -68,8 +69,11 @@ export function findingText(finding: LintFinding): string {
   }
 }
 
-/** `file:line:column: message` (or `file: message` for the whole file). */
+/**
+ * `file:line:column: message` (or `file: message` for the whole file), one line: paths in it
+ * are escaped (cli/output.ts, `displayText`).
+ */
 export function locatedText({ warning, line, column }: LocatedWarning, file: string): string {
   const where = line === undefined ? file : `${file}:${line}:${column}`;
-  return `${where}: ${findingText(warning)}`;
+  return displayText(`${where}: ${findingText(warning)}`);
 }

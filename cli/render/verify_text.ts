@@ -10,6 +10,7 @@
 import type { SignatureCheck, VerifyEvent, VerifyFailure } from "../../core/integrity/mod.ts";
 import type { KeySource } from "../../core/keys/mod.ts";
 import { dataTypeName } from "../../core/sif/mod.ts";
+import { displayText } from "../output.ts";
 
 const LABELS: Record<KeySource["kind"], [string, string]> = {
   global: ["[GLOBAL]", "\x1b[36m"],
@@ -25,7 +26,9 @@ export function eventText(event: VerifyEvent, color: boolean): string {
   if (signer !== undefined) {
     const [label, code] = LABELS[signer.source.kind];
     const prefix = (color ? `${code}${label}\x1b[0m` : label).padEnd(18);
-    if (signer.userId !== undefined) lines.push(`${prefix} Signing entity: ${signer.userId}`);
+    if (signer.userId !== undefined) {
+      lines.push(`${prefix} Signing entity: ${displayText(signer.userId)}`);
+    }
     lines.push(`${prefix} Fingerprint: ${signer.fingerprint}`);
   }
   if (event.verified.length > 0) {
@@ -45,7 +48,10 @@ export function eventText(event: VerifyEvent, color: boolean): string {
     }
   }
   if (event.error !== undefined) {
-    lines.push("", `Error encountered during signature verification: ${event.error}`);
+    lines.push(
+      "",
+      `Error encountered during signature verification: ${displayText(event.error)}`,
+    );
   }
   return lines.map((line) => `${line}\n`).join("");
 }

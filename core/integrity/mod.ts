@@ -28,7 +28,7 @@ export {
 export type { HashingOptions, ProgressCallback } from "./hashing.ts";
 export { type ImageMetadata } from "./metadata.ts";
 export * from "./outcome.ts";
-export { type PgpStatus, primaryUserId, type Signer } from "./pgp.ts";
+export { keyAtHand, type PgpStatus, primaryUserId, type Signer } from "./pgp.ts";
 export * from "./sign.ts";
 export * from "./signatures.ts";
 export * from "./signed_by.ts";

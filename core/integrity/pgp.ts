@@ -34,6 +34,11 @@ export interface Signer extends FoundKey {
   fingerprint: string;
   /** The primary user ID (`Name (Comment) <email>`), or undefined when the key has none. */
   userId?: string;
+  /**
+   * On a valid signature, when it stops verifying: the earliest of its own expiration time and
+   * the expiry of the (sub)key that made it. Undefined when neither expires.
+   */
+  validUntil?: Date;
 }
 
 /** Hash algorithms the reference accepts for these signatures. */
@@ -125,17 +130,54 @@ export async function verifyClearsigned(
       ...VERIFY_CONFIG,
     });
     await result.verified;
-    await checkValidNow(key, packet.issuerKeyID, now);
+    const signingKey = await checkValidNow(key, packet.issuerKeyID, now);
+    const validUntil = await expiryOf(packet, key, signingKey);
+    if (validUntil !== undefined) signer.validUntil = validUntil;
   } catch (error) {
     return { ...goError((error as Error).message, key), issuerKeyIds, signer };
   }
   return { status: "ok", issuerKeyIds, signer };
 }
 
-/** Like go-crypto: the key and its signing (sub)key must be neither revoked nor expired now. */
-async function checkValidNow(key: openpgp.Key, keyId: openpgp.KeyID, now: Date): Promise<void> {
+/**
+ * Like go-crypto: the key and its signing (sub)key must be neither revoked nor expired now.
+ * Returns that signing (sub)key.
+ */
+async function checkValidNow(
+  key: openpgp.Key,
+  keyId: openpgp.KeyID,
+  now: Date,
+): Promise<openpgp.Key | openpgp.Subkey> {
   await key.verifyPrimaryKey(now);
-  await key.getSigningKey(keyId, now, undefined, { ...openpgp.config, ...VERIFY_CONFIG });
+  return await key.getSigningKey(keyId, now, undefined, { ...openpgp.config, ...VERIFY_CONFIG });
+}
+
+/** The earliest of a signature's expiration time, its key's and its signing subkey's. */
+async function expiryOf(
+  packet: openpgp.SignaturePacket,
+  key: openpgp.Key,
+  signingKey: openpgp.Key | openpgp.Subkey,
+): Promise<Date | undefined> {
+  const times: number[] = [];
+  const seconds = packet.signatureExpirationTime;
+  if (!packet.signatureNeverExpires && seconds !== null && packet.created !== null) {
+    times.push(packet.created.getTime() + seconds * 1000);
+  }
+  for (const k of [key, signingKey]) {
+    const expiry = await k.getExpirationTime();
+    if (expiry instanceof Date) times.push(expiry.getTime());
+  }
+  return times.length === 0 ? undefined : new Date(Math.min(...times));
+}
+
+/**
+ * Whether the key with this primary fingerprint (40 hex digits) is at hand: `keys` finds a key
+ * by its primary key ID whose fingerprint is this one.
+ */
+export async function keyAtHand(fingerprint: string, keys: KeyFinder): Promise<boolean> {
+  if (!/^[0-9A-Fa-f]{40}$/.test(fingerprint)) return false;
+  const found = await keys.find([fingerprint.slice(24).toUpperCase()]);
+  return found?.key.fingerprint.toUpperCase() === fingerprint.toUpperCase();
 }
 
 function goError(message: string, key: openpgp.Key): { status: PgpStatus; error: string } {

@@ -453,9 +453,16 @@ Deno.test("a revoked key and an expired key are not trusted", async () => {
     ["lapsed", "expired", false],
     ["lapsed", "expired", false],
   ]);
-  // A trusted co-signature still allows both (rule 9).
+  // A trusted co-signature does not cover a revoked one: the reference's verify refuses the
+  // image, so the policy does too.
   await sign(revokedImage, alice);
-  assertAllowed(await decideWith(l.dir, revokedImage, { signers }));
+  const both = await decideWith(l.dir, revokedImage, { signers });
+  assertDenied(both, 1);
+  assertEquals(both.policyReasons.map((r) => r.kind), ["signature-fails", "signature-fails"]);
+  match(
+    both.reasons.join("\n"),
+    /signature 4 \(retired\) fails: made by retired, whose key is revoked/,
+  );
 });
 
 Deno.test("a declared signer's key that cannot be had exits 4; an undeclared one's exits 1", async () => {
