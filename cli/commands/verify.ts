@@ -167,8 +167,8 @@ async function finish(
     throw new CliError(`Failed to verify container: ${error}`, ExitCode.Failed);
   }
   log("error", `Failed to verify container: ${error}`);
-  // The keyservers asked: none with --local (no remote key finder).
-  const keyservers = finder?.remote === undefined
+  // The keyservers asked: none with --local (no remote key finder), nor for DSSE signatures.
+  const keyservers = finder?.remote === undefined || failure.kind !== "key-unavailable"
     ? undefined
     : (await finder.remote.keyservers()).map((k) => k.uri);
   throw new CliError(keyHintText(failure, failed.check, keyservers), ExitCode.KeyUnavailable);

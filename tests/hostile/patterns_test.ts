@@ -80,7 +80,7 @@ Deno.test("check: an invalid quoted glob as an image argument exits 2 with one l
       env: { HOME: dir, XDG_CACHE_HOME: dir, SIFTRUST_SYSCONFDIR: dir },
     });
     assert.equal(result.code, 2, result.stdout + result.stderr);
-    assert.match(result.stderr, /invalid pattern .*range z-a .* reversed/);
+    assert.match(result.stderr, /invalid glob pattern .*range z-a .* reversed/);
     assert.equal(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
