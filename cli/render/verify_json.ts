@@ -110,9 +110,10 @@ const GO_SHORT_ESCAPES: Record<string, string> = {
 
 /** A string as Go's JSON encoder writes it (HTML-safe: `<`, `>`, `&`, U+2028/9 escaped). */
 function goString(text: string): string {
-  const short = GO_SHORT_ESCAPES;
-  return `"${
-    text.replace(/["\\]|[\x00-\x1f<>&\u2028\u2029]/g, (c) =>
-      short[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
-  }"`;
+  const escaped = [...text].map((c) => {
+    const code = c.codePointAt(0)!;
+    const hex = () => `\\u${code.toString(16).padStart(4, "0")}`;
+    return GO_SHORT_ESCAPES[c] ?? (code < 0x20 || "<>&\u2028\u2029".includes(c) ? hex() : c);
+  });
+  return `"${escaped.join("")}"`;
 }
