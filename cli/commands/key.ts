@@ -13,7 +13,7 @@ import { createKeyPair, readKeyringFile, rsaKeyBits } from "../../core/keys/mod.
 import { CliError, usageError } from "../exit.ts";
 import { keyOperation, keyResolution, keyringFiles } from "../keyrings.ts";
 import { primaryKeyserver } from "../keys.ts";
-import { log, print } from "../output.ts";
+import { displayText, log, print } from "../output.ts";
 import { newPassphrase } from "../passphrase.ts";
 import { answer } from "../prompt.ts";
 import { keyListText } from "../render/keys_text.ts";
@@ -106,7 +106,7 @@ export function registerKey(program: Command): Command {
       for (const { reason } of keyring.skipped) {
         log("warning", `skipping a key in ${path} that siftrust cannot use: ${reason}`);
       }
-      print(`${options.secret ? "Private" : "Public"} key listing (${path}):\n\n`);
+      print(`${options.secret ? "Private" : "Public"} key listing (${displayText(path)}):\n\n`);
       print(keyListText(keyring.keys.map(({ key }) => key.info)));
     });
   return key;

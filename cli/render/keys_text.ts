@@ -6,6 +6,7 @@
  */
 
 import type { KeyInfo, KeyUserId } from "../../core/keys/mod.ts";
+import { displayText } from "../output.ts";
 import { goLocalTime } from "./keys_search.ts";
 import { tabwrite } from "./tabwriter.ts";
 
@@ -30,10 +31,10 @@ export function keyPickerText(keys: KeyInfo[]): string {
 
 /**
  * A user ID as Apptainer prints it: `Name (Comment) <email>`, brackets even when empty
- * (`rajesh () <>`).
+ * (`rajesh () <>`), its control characters escaped (a key is anyone's text).
  */
 function userText(user: KeyUserId): string {
-  return `${user.name} (${user.comment}) <${user.email}>`;
+  return displayText(`${user.name} (${user.comment}) <${user.email}>`);
 }
 
 /**
