@@ -63,9 +63,18 @@ export function findSysconfdir(probe: SysconfdirProbe): string {
     SYSCONFDIR_CANDIDATES[0];
 }
 
-/** The probe of this machine: `Deno.statSync`, and `Deno.Command` with an empty environment. */
+/** Whether Deno already grants this permission (never prompts: a library user may not). */
+function granted(descriptor: Deno.PermissionDescriptor): boolean {
+  return Deno.permissions.querySync(descriptor).state === "granted";
+}
+
+/**
+ * The probe of this machine: `Deno.statSync`, and `Deno.Command` with an empty environment,
+ * each only where Deno's permissions already allow it (nothing is asked).
+ */
 export const systemProbe: SysconfdirProbe = {
   stat(path) {
+    if (!granted({ name: "read", path })) return undefined;
     try {
       const info = Deno.statSync(path);
       return {
@@ -79,6 +88,7 @@ export const systemProbe: SysconfdirProbe = {
     }
   },
   run(program, args) {
+    if (!granted({ name: "run", command: program })) return undefined;
     try {
       const { success, stdout } = new Deno.Command(program, {
         args,
