@@ -54,8 +54,8 @@ export function imageMismatch(
 export type FingerprintVerdict =
   /** No list: the image verified. */
   | { kind: "verified" }
-  /** No list: the image is not signed; the build goes on. */
-  | { kind: "unsigned" }
+  /** No list: the image is not signed (`error` says which group); the build goes on. */
+  | { kind: "unsigned"; error: string }
   /** No list: the verification failed; the build only warns. */
   | { kind: "unverified"; error: string; failure: VerifyFailure }
   /** A list: the verification failed. */
@@ -86,7 +86,7 @@ export function judgeFingerprints(
   const { error, failure } = report.outcome;
   if (listed.length === 0) {
     if (error === undefined || failure === undefined) return { kind: "verified" };
-    if (failure.kind === "signature-not-found") return { kind: "unsigned" };
+    if (failure.kind === "signature-not-found") return { kind: "unsigned", error };
     return { kind: "unverified", error, failure };
   }
   if (error !== undefined && failure !== undefined) return { kind: "failed", error, failure };

@@ -9,13 +9,13 @@
 
 import type { Command } from "@commander-js/extra-typings";
 import { HkpError, publishKey } from "../../core/keyserver/mod.ts";
-import { createKeyPair, readKeyringFile } from "../../core/keys/mod.ts";
+import { createKeyPair, readKeyringFile, rsaKeyBits } from "../../core/keys/mod.ts";
 import { CliError, usageError } from "../exit.ts";
 import { keyOperation, keyResolution, keyringFiles } from "../keyrings.ts";
 import { primaryKeyserver } from "../keys.ts";
 import { displayText, log, print } from "../output.ts";
 import { newPassphrase } from "../passphrase.ts";
-import { ask } from "../prompt.ts";
+import { answer } from "../prompt.ts";
 import { keyListText } from "../render/keys_text.ts";
 
 /** Adds the `key` command group, with `newpair` and `list`, to the program; returns it. */
@@ -35,8 +35,11 @@ export function registerKey(program: Command): Command {
     .option("-N, --name <name>", "the key owner's name")
     .option("-E, --email <email>", "the key owner's email address")
     .option("-C, --comment <comment>", "a comment")
-    .option("-P, --password <passphrase>", "the passphrase (empty: none); prompted for when absent")
-    .option("-b, --bit-length <bits>", "RSA key size", "4096")
+    .option(
+      "-P, --password <passphrase>",
+      "the passphrase (empty: none); asked for when absent (typed, or a line of stdin)",
+    )
+    .option("-b, --bit-length <bits>", "RSA key size, 2048 to 8192 (0: 2048)", "4096")
     .option("--key-type <type>", "rsa, or ed25519 (a v4 EdDSA key that gpg accepts)", "rsa")
     .option("-U, --push", "publish the new public key on the primary keyserver")
     .option("-d, --keysdir <dir>", "use this key folder instead of your own")
@@ -49,21 +52,34 @@ export function registerKey(program: Command): Command {
       if (type !== "rsa" && type !== "ed25519") {
         throw usageError(`invalid --key-type "${type}": choose rsa or ed25519`);
       }
-      const bits = Number(options.bitLength);
-      if (!Number.isInteger(bits)) throw usageError(`invalid --bit-length "${options.bitLength}"`);
-      const alternative = "give --name, --email and --comment";
-      const name = options.name ?? await ask("Enter your name (e.g., John Doe) : ", alternative);
+      if (!/^[+-]?[0-9]+$/.test(options.bitLength)) {
+        throw usageError(`invalid --bit-length "${options.bitLength}"`);
+      }
+      // The size is checked before any question (Apptainer asks them first).
+      const bits = type === "rsa"
+        ? await keyOperation(
+          "creating newpair failed: ",
+          () => Promise.resolve(rsaKeyBits(Number(options.bitLength))),
+        )
+        : 0;
+      const name = options.name ?? await answer("Enter your name (e.g., John Doe) : ");
       const email = options.email ??
-        await ask("Enter your email address (e.g., john.doe@example.com) : ", alternative);
+        await answer("Enter your email address (e.g., john.doe@example.com) : ");
       const comment = options.comment ??
-        await ask("Enter optional comment (e.g., development keys) : ", alternative);
+        await answer("Enter optional comment (e.g., development keys) : ");
       const passphrase = await newPassphrase(options.password);
       const files = await keyringFiles(options);
       print("Generating Entity and OpenPGP Key Pair... ");
-      const created = await keyOperation(
-        "creating newpair failed: ",
-        () => createKeyPair(files, { name, email, comment, passphrase, type, bits }),
-      );
+      let created;
+      try {
+        created = await keyOperation(
+          "creating newpair failed: ",
+          () => createKeyPair(files, { name, email, comment, passphrase, type, bits }),
+        );
+      } catch (error) {
+        print("\n"); // as Apptainer: the half-printed line ends before the error
+        throw error;
+      }
       print("done\n");
       log(
         "info",

@@ -6,12 +6,21 @@
  */
 
 import type { Command } from "@commander-js/extra-typings";
-import { armorKey, findKey, importKeys, readKeyFile, removeKey } from "../../core/keys/mod.ts";
+import {
+  armorKey,
+  findKey,
+  importKeys,
+  readKeyFile,
+  readKeyringFile,
+  removeKey,
+} from "../../core/keys/mod.ts";
 import { reencryptKey } from "../../core/keys/unlock.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
 import { keyOperation, keyringFiles, requireRootForGlobal } from "../keyrings.ts";
 import { print } from "../output.ts";
 import { newPassphrase, passphraseSource, withPassphrase } from "../passphrase.ts";
+import { answer } from "../prompt.ts";
+import { keyListText } from "../render/keys_text.ts";
 
 /** A fingerprint argument: 40 hex digits, an optional 0x, any case. */
 function parseFingerprint(text: string): string {
@@ -22,6 +31,25 @@ function parseFingerprint(text: string): string {
     );
   }
   return hex;
+}
+
+/**
+ * Apptainer's `key export FILE`: the keys listed as `key list` shows them, and the one whose
+ * number is typed (or piped) is chosen. A secret key is exported as stored (still encrypted),
+ * so no passphrase is asked.
+ */
+async function chooseKey(path: string, secret: boolean, failed: string) {
+  const { keys } = await keyOperation(failed, () => readKeyringFile(path));
+  if (keys.length === 0) throw usageError(`${failed}keyring is empty: ${path} holds no key`);
+  print(keyListText(keys.map(({ key }) => key.info)));
+  const choice = await answer(`Enter # of ${secret ? "private" : "public"} key to use : `);
+  const index = /^[0-9]+$/.test(choice) ? Number(choice) : NaN;
+  if (!(index < keys.length)) {
+    throw usageError(
+      `${failed}invalid choice "${choice}": give a key number from 0 to ${keys.length - 1}`,
+    );
+  }
+  return keys[index];
 }
 
 /** Adds `import`, `export` and `remove` to the `key` command group. */
@@ -66,26 +94,33 @@ export function registerKeyFiles(key: Command): void {
     });
 
   key.command("export")
-    .description("write one key of your keyrings to a file")
-    .argument("<fingerprint>", "the key's fingerprint (see `siftrust key list`)")
-    .argument("<file>", "output file")
+    .description(
+      "write one key of your keyrings to a file: the key with this fingerprint, or (Apptainer's " +
+        "form, FILE alone) the one you choose from a numbered list",
+    )
+    .argument("<fingerprint-or-file>", "the key's fingerprint (see `siftrust key list`), or FILE")
+    .argument("[file]", "output file")
     .option("-s, --secret", "export the secret key")
     .option("-a, --armor", "ASCII-armored output")
     .option("-g, --global", "export from the global keyring")
     .option("-d, --keysdir <dir>", "use this key folder instead of your own")
     .addHelpText(
       "after",
-      "\nExample:\n  siftrust key export --armor 8232570480B868E1473AEEB03DBCBA1EE9D661E5 my-key.asc",
+      "\nExamples:\n  siftrust key export --armor 8232570480B868E1473AEEB03DBCBA1EE9D661E5 my-key.asc\n" +
+        "  siftrust key export --armor my-key.asc    (choose the key; or pipe its number)",
     )
-    .action(async (fingerprintText, out, options) => {
-      const fingerprint = parseFingerprint(fingerprintText);
+    .action(async (first, second, options) => {
+      const fingerprint = second === undefined ? undefined : parseFingerprint(first);
+      const out = second ?? first;
       if (options.global && options.secret) {
         throw usageError("the global keyring holds no secret keys");
       }
       const files = await keyringFiles(options);
       const path = options.secret ? files.secretKeyring! : files.publicKeyring;
       const failed = "key export command failed: ";
-      const found = await keyOperation(failed, () => findKey(path, fingerprint));
+      const found = fingerprint === undefined
+        ? await chooseKey(path, options.secret === true, failed)
+        : await keyOperation(failed, () => findKey(path, fingerprint));
       if (found === undefined) {
         throw usageError(`${failed}no key with fingerprint ${fingerprint} in ${path}`);
       }
@@ -103,7 +138,7 @@ export function registerKeyFiles(key: Command): void {
       print(
         `${
           options.secret ? "Private" : "Public"
-        } key with fingerprint ${fingerprint} correctly exported to file: ${out}\n`,
+        } key with fingerprint ${found.key.fingerprint} correctly exported to file: ${out}\n`,
       );
     });
 

@@ -15,7 +15,7 @@ import {
   TaskError,
 } from "../../core/integrity/mod.ts";
 import { type SigningKeyProblem, signingKeyProblem } from "../../core/integrity/signing_key.ts";
-import { KeyringError, readKeyringFile } from "../../core/keys/mod.ts";
+import { KeyringError, type PgpKey, readKeyringFile } from "../../core/keys/mod.ts";
 import { openpgpKey } from "../../core/keys/pgp_key.ts";
 import { SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
@@ -23,9 +23,16 @@ import { locations } from "../keys.ts";
 import { log, print } from "../output.ts";
 import { hashingProgress } from "../progress.ts";
 import { type PassphraseSource, passphraseSource, withPassphrase } from "../passphrase.ts";
-import { ask } from "../prompt.ts";
+import { answer } from "../prompt.ts";
 import { keyPickerText } from "../render/keys_text.ts";
 import { parseId, readPemFile } from "./common.ts";
+
+/** The deprecated flags of Apptainer's `sign`, and its advice for each. */
+const DEPRECATED_FLAGS = [
+  ["id", "use '--sif-id'"],
+  ["groupid", "use '--group-id'"],
+  ["all", "now the default behavior"],
+] as const;
 
 /** Adds `sign` to the program. */
 export function registerSign(program: Command): void {
@@ -47,7 +54,7 @@ export function registerSign(program: Command): void {
     )
     .option(
       "--passphrase-file <file>",
-      "read the key's passphrase from this file (or set SIFTRUST_PASSPHRASE)",
+      "read the key's passphrase from this file (or set SIFTRUST_PASSPHRASE, or pipe it)",
     )
     .addOption(new Option("-a, --all", "deprecated: signing every group is the default").hideHelp())
     .addHelpText(
@@ -56,6 +63,12 @@ export function registerSign(program: Command): void {
         "  SIFTRUST_PASSPHRASE=… siftrust sign image.sif\n  siftrust sign --key cosign.key image.sif",
     )
     .action(async (path, options) => {
+      // Apptainer's notices (pflag's words) for its deprecated flags.
+      for (const [flag, advice] of DEPRECATED_FLAGS) {
+        if (options[flag] !== undefined) {
+          log("warning", `Flag --${flag} has been deprecated, ${advice}`);
+        }
+      }
       const sifId = options.sifId ?? options.id;
       const groupId = options.groupId ?? options.groupid;
       const request = {
@@ -109,14 +122,16 @@ async function pemSigningKey(path: string, passphrases: PassphraseSource) {
   });
 }
 
-/** The secret key to sign with: the only one, the `--keyidx`th, or the user's choice. */
+/**
+ * The secret key to sign with: the only one, the `--keyidx`th, or the user's choice (typed,
+ * or the next line of a stdin that is not a terminal).
+ */
 async function choosePgpKey(keyidx: string | undefined): Promise<openpgp.PrivateKey> {
   const { secretKeyring } = locations();
-  let keys: openpgp.PrivateKey[];
+  let keys: PgpKey[];
   try {
     const keyring = await readKeyringFile(secretKeyring);
-    keys = keyring.keys.filter(({ key }) => key.secret)
-      .map(({ key }) => openpgpKey(key) as openpgp.PrivateKey);
+    keys = keyring.keys.map(({ key }) => key).filter((key) => key.secret);
   } catch (error) {
     if (error instanceof KeyringError) {
       throw new CliError(`${error.message}: fix or replace the keyring file`, ExitCode.Usage);
@@ -140,15 +155,23 @@ async function choosePgpKey(keyidx: string | undefined): Promise<openpgp.Private
         ExitCode.Usage,
       );
     }
-    return keys[index];
+    return privateKey(keys[index]);
   }
-  if (keys.length === 1) return keys[0];
-  print(await keyPickerText(keys));
-  const answer = await ask("Enter # of private key to use : ", "choose the key with --keyidx N");
-  const index = /^[0-9]+$/.test(answer.trim()) ? Number(answer.trim()) : NaN;
-  if (!(index < keys.length)) throw usageError(`invalid key number "${answer.trim()}"`);
-  return keys[index];
+  if (keys.length === 1) return privateKey(keys[0]);
+  print(keyPickerText(keys.map((key) => key.info)));
+  const choice = await answer("Enter # of private key to use : ");
+  const index = /^[0-9]+$/.test(choice) ? Number(choice) : NaN;
+  if (!(index < keys.length)) {
+    throw usageError(
+      `Failed to sign container: invalid choice "${choice}": give a key number from 0 to ${
+        keys.length - 1
+      }`,
+    );
+  }
+  return privateKey(keys[index]);
 }
+
+const privateKey = (key: PgpKey) => openpgpKey(key) as openpgp.PrivateKey;
 
 async function unlock(
   key: openpgp.PrivateKey,

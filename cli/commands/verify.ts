@@ -1,6 +1,6 @@
 /**
  * `siftrust verify`: verify an image's signatures as Apptainer's `verify` does, with the
- * same report on stdout, and `--json` for scripts.
+ * same report on stdout, and `--json` for scripts (siftrust's report, or Apptainer's).
  *
  * @module
  */
@@ -19,7 +19,7 @@ import { type VerificationFinder, verificationFinder } from "../keys.ts";
 import { log, print, printJson } from "../output.ts";
 import { hashingProgress } from "../progress.ts";
 import { addCertificateOptions, certificateKey } from "../verify_certificate.ts";
-import { verifyJson } from "../render/verify_json.ts";
+import { apptainerVerifyJson, verifyJson } from "../render/verify_json.ts";
 import { eventText, keyHintText } from "../render/verify_text.ts";
 import { parseId, readPemFile } from "./common.ts";
 
@@ -61,7 +61,13 @@ export function registerVerify(program: Command): void {
           "APPTAINER_VERIFY_KEY",
         ),
       )
-      .option("-j, --json", "print a JSON report (see docs/signing.md)"),
+      .option("-j, --json", "print a JSON report (see docs/signing.md)")
+      .addOption(
+        new Option(
+          "--json-format <format>",
+          "the JSON report's shape: siftrust's (the default), or Apptainer's own (implies --json)",
+        ).choices(["siftrust", "apptainer"]),
+      ),
   )
     .addHelpText(
       "after",
@@ -70,6 +76,12 @@ export function registerVerify(program: Command): void {
         "  siftrust verify --certificate signer.pem --certificate-roots site-ca.pem image.sif",
     )
     .action(async (path, options) => {
+      // Apptainer's notices (pflag's words) for its deprecated flags.
+      if (options.id !== undefined) log("warning", "Flag --id has been deprecated, use '--sif-id'");
+      if (options.groupid !== undefined) {
+        log("warning", "Flag --groupid has been deprecated, use '--group-id'");
+      }
+      const json = options.jsonFormat ?? (options.json ? "siftrust" : undefined);
       const sifId = options.sifId ?? options.id;
       const groupId = options.groupId ?? options.groupid;
       // As Apptainer: a certificate comes before a key; certificateKey logs its own line.
@@ -105,9 +117,10 @@ export function registerVerify(program: Command): void {
         onProgress: progress.onProgress,
       });
       progress.done();
-      if (options.json) printJson(verifyJson(path, report));
+      if (json === "siftrust") printJson(verifyJson(path, report));
+      else if (json === "apptainer") print(apptainerVerifyJson(report, image.descriptors));
       else printEvents(report.outcome.events);
-      await finish(path, report, options.json ?? false, finder);
+      await finish(path, report, json !== undefined, finder);
     });
 }
 

@@ -1,40 +1,37 @@
 /**
  * How keys are shown: the short list `sign` offers when there are several secret keys, and
- * `key list`.
+ * `key list`. Times are local (`TZ`), as Go prints them.
  *
  * @module
  */
 
-import type * as openpgp from "openpgp";
-import { primaryUserId } from "../../core/integrity/mod.ts";
 import type { KeyInfo, KeyUserId } from "../../core/keys/mod.ts";
 import { displayText } from "../output.ts";
-import { goUtcTime } from "./go_format.ts";
+import { goLocalTime } from "./keys_search.ts";
 import { tabwrite } from "./tabwriter.ts";
 
-/** Bit length of a key's primary key (curve keys: 256 for Ed25519, else the curve size). */
-export function keyBits(key: openpgp.Key): number {
-  const info = key.getAlgorithmInfo();
-  return info.bits ?? 256;
-}
-
-/** The numbered list of keys, as Apptainer's sign shows it. */
-export async function keyPickerText(keys: openpgp.Key[]): Promise<string> {
-  const blocks = await Promise.all(
-    keys.map(async (key, i) =>
-      `${i}) U: ${displayText(await primaryUserId(key) ?? "unknown")}\n` +
-      `   C: ${goUtcTime(Math.floor(key.getCreationTime().getTime() / 1000))}\n` +
-      `   F: ${key.getFingerprint().toUpperCase()}\n` +
-      `   L: ${keyBits(key)}\n` +
-      "   --------\n"
-    ),
-  );
-  return blocks.join("");
+/** A key's creation time as Go prints it, in the local time zone (`TZ`). */
+function createdText(key: KeyInfo): string {
+  return goLocalTime(Math.floor(key.created.getTime() / 1000));
 }
 
 /**
- * A user ID as Apptainer prints it: `Name (Comment) <email>`, brackets even when empty, its
- * control characters escaped (a key is anyone's text).
+ * The numbered list of secret keys that `sign` offers, as Apptainer prints it: a `U:` line
+ * per user ID, each with the key's number.
+ */
+export function keyPickerText(keys: KeyInfo[]): string {
+  return keys.map((key, i) =>
+    key.userIds.map((user) => `${i}) U: ${userText(user)}\n`).join("") +
+    `   C: ${createdText(key)}\n` +
+    `   F: ${key.fingerprint}\n` +
+    `   L: ${key.bits}\n` +
+    "   --------\n"
+  ).join("");
+}
+
+/**
+ * A user ID as Apptainer prints it: `Name (Comment) <email>`, brackets even when empty
+ * (`rajesh () <>`), its control characters escaped (a key is anyone's text).
  */
 function userText(user: KeyUserId): string {
   return displayText(`${user.name} (${user.comment}) <${user.email}>`);
@@ -51,7 +48,7 @@ export function keyListText(keys: KeyInfo[]): string {
       `${j === 0 ? `${i})` : ""}\tUser:\t${user}\n`
     );
     rows.push(
-      `\tCreation time:\t${goUtcTime(Math.floor(key.created.getTime() / 1000))}\n`,
+      `\tCreation time:\t${createdText(key)}\n`,
       `\tFingerprint:\t${key.fingerprint}\n`,
       `\tLength (in bits):\t${key.bits}\n`,
     );

@@ -1,9 +1,11 @@
 /**
  * Where Apptainer's configuration lives, from the environment (passed in, so this module
- * reads nothing itself).
+ * reads nothing itself) and, for the system folder, the installed Apptainer.
  *
  * @module
  */
+
+import { installedSysconfdir } from "./sysconfdir.ts";
 
 /** Reads an environment variable. */
 export type EnvReader = (name: string) => string | undefined;
@@ -14,9 +16,15 @@ export function userConfigDir(env: EnvReader): string {
     `${env("HOME") ?? "/"}/.apptainer`;
 }
 
-/** The system configuration folder: `$SIFTRUST_SYSCONFDIR/apptainer` (default `/etc/apptainer`). */
-export function systemConfigDir(env: EnvReader): string {
-  return `${env("SIFTRUST_SYSCONFDIR") ?? "/etc"}/apptainer`;
+/**
+ * The system configuration folder: `$SIFTRUST_SYSCONFDIR/apptainer`, else the installed
+ * Apptainer's (`sysconfdir`: see core/config/sysconfdir.ts; `/etc/apptainer` for a package).
+ */
+export function systemConfigDir(
+  env: EnvReader,
+  sysconfdir: () => string = installedSysconfdir,
+): string {
+  return `${env("SIFTRUST_SYSCONFDIR") ?? sysconfdir()}/apptainer`;
 }
 
 /** The configuration files siftrust reads and writes. */

@@ -47,8 +47,7 @@ export function keyInfo(key: openpgp.Key): KeyInfo {
   });
   const userIds: KeyUserId[] = [];
   for (const user of key.users) {
-    const id = user.userID;
-    if (id !== null) userIds.push({ name: id.name, comment: id.comment, email: id.email });
+    if (user.userID !== null) userIds.push(parseUserId(user.userID.userID));
   }
   return {
     ...identity(key),
@@ -58,6 +57,42 @@ export function keyInfo(key: openpgp.Key): KeyInfo {
     userIds,
     components: [identity(key), ...key.getSubkeys().map(identity)],
   };
+}
+
+/**
+ * A user ID split as Apptainer's OpenPGP library (go-crypto) splits it: the name runs up to
+ * the first `(` or `<`, the comment up to the next `)`, the e-mail from the `<` after it up to
+ * `>`; each part trimmed of white space. A part that never closes runs to the end. A lone
+ * `user@host` (no brackets) is the e-mail. So `rajesh` is the name `rajesh`, with no comment
+ * nor e-mail.
+ */
+export function parseUserId(text: string): KeyUserId {
+  type State = "name" | "comment" | "between" | "email" | "after";
+  const start = { name: 0, comment: 0, email: 0 };
+  const end = { name: 0, comment: 0, email: 0 };
+  let state: State = "name";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (state === "name" && (c === "(" || c === "<")) {
+      end.name = i;
+      state = c === "(" ? "comment" : "email";
+      start[state] = i + 1;
+    } else if (state === "comment" && c === ")") {
+      end.comment = i;
+      state = "between";
+    } else if (state === "between" && c === "<") {
+      state = "email";
+      start.email = i + 1;
+    } else if (state === "email" && c === ">") {
+      end.email = i;
+      state = "after";
+    }
+  }
+  if (state === "name" || state === "comment" || state === "email") end[state] = text.length;
+  const part = (p: keyof typeof start) => text.slice(start[p], end[p]).trim();
+  const [name, comment, email] = [part("name"), part("comment"), part("email")];
+  if (email === "" && name.includes("@")) return { name: "", comment, email: name };
+  return { name, comment, email };
 }
 
 /**

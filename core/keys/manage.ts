@@ -244,7 +244,7 @@ export interface NewKeyPair {
   passphrase: string;
   /** `rsa` (default, 4096 bits) or `ed25519` (a v4 legacy EdDSA key, which gpg accepts). */
   type: "rsa" | "ed25519";
-  /** RSA key size in bits. */
+  /** RSA key size in bits (see {@linkcode rsaKeyBits}). */
   bits: number;
 }
 
@@ -255,17 +255,31 @@ export function userIdText(name: string, comment: string, email: string): string
   ) => p !== "").join(" ");
 }
 
-/** Generates a key pair: a signing primary key and an encryption subkey. */
-export async function generateKeyPair(spec: NewKeyPair): Promise<PgpKey> {
-  if (spec.type === "rsa" && (spec.bits < 2048 || spec.bits > 8192)) {
+/**
+ * The RSA key size `key newpair -b N` makes. As Apptainer (go-crypto): 0 means go-crypto's
+ * default, 2048, and under 1024 is refused with go-crypto's words. Unlike Apptainer, 1024 to
+ * 2047 bits (too weak: openpgp.js and gpg refuse to verify with them by default) and over
+ * 8192 (minutes to make) are refused too.
+ */
+export function rsaKeyBits(requested: number): number {
+  if (requested === 0) return 2048;
+  if (requested < 1024) {
+    throw new KeyManagementError("unsupported", "openpgp: invalid argument: bits must be >= 1024");
+  }
+  if (requested < 2048 || requested > 8192) {
     throw new KeyManagementError(
       "unsupported",
-      `an RSA key of ${spec.bits} bits is not supported: choose from 2048 to 8192`,
+      `an RSA key of ${requested} bits is not supported: choose from 2048 to 8192`,
     );
   }
+  return requested;
+}
+
+/** Generates a key pair: a signing primary key and an encryption subkey. */
+export async function generateKeyPair(spec: NewKeyPair): Promise<PgpKey> {
   const { privateKey } = await openpgp.generateKey({
     ...(spec.type === "rsa"
-      ? { type: "rsa", rsaBits: spec.bits }
+      ? { type: "rsa", rsaBits: rsaKeyBits(spec.bits) }
       : { type: "ecc", curve: "ed25519Legacy" }),
     // The whole user ID as the name: stored exactly as Apptainer (go-crypto) writes it, with
     // no e-mail format check that Apptainer does not make either.

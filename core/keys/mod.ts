@@ -7,7 +7,13 @@
  */
 
 export * from "./armor.ts";
-export { type KeyIdentity, type KeyInfo, keyMatches, type KeyUserId } from "./key_info.ts";
+export {
+  type KeyIdentity,
+  type KeyInfo,
+  keyMatches,
+  type KeyUserId,
+  parseUserId,
+} from "./key_info.ts";
 export * from "./keyring.ts";
 export { chainFinders, type FoundKey, type KeyFinder, KeySet, type KeySource } from "./keyset.ts";
 export * from "./locations.ts";

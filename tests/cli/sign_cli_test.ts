@@ -63,11 +63,14 @@ Deno.test("an encrypted key signs with SIFTRUST_PASSPHRASE or --passphrase-file,
   const h = await home([key]);
   try {
     const noTerminal = await runCli(["sign", h.image], { env: h.env });
-    assertEquals(noTerminal.code, 2);
+    assertEquals(noTerminal.code, 4);
     match(
       noTerminal.stderr,
-      /a passphrase is needed, but stdin is not a terminal: set SIFTRUST_PASSPHRASE or use --passphrase-file/,
+      /no passphrase on stdin \(not a terminal\): pipe it, set SIFTRUST_PASSPHRASE or use --passphrase-file/,
     );
+    const wrongPiped = await runCli(["sign", h.image], { env: h.env, stdin: "nope\n" });
+    assertEquals(wrongPiped.code, 4);
+    match(wrongPiped.stderr, /Enter key passphrase : \nERROR: {3}wrong passphrase for key/);
     const wrong = await runCli(["sign", h.image], {
       env: { ...h.env, SIFTRUST_PASSPHRASE: "nope" },
     });
@@ -91,7 +94,11 @@ Deno.test("an encrypted key signs with SIFTRUST_PASSPHRASE or --passphrase-file,
       env: h.env,
     });
     assertEquals(viaFile.code, 0, viaFile.stderr);
+    // As Apptainer: the passphrase piped on stdin, one line.
+    const viaStdin = await runCli(["sign", h.image], { env: h.env, stdin: "s3cret\r\n" });
+    assertEquals(viaStdin.code, 0, viaStdin.stderr);
     assertEquals(await signers(h), [
+      key.getFingerprint().toUpperCase(),
       key.getFingerprint().toUpperCase(),
       key.getFingerprint().toUpperCase(),
     ]);
@@ -100,23 +107,31 @@ Deno.test("an encrypted key signs with SIFTRUST_PASSPHRASE or --passphrase-file,
   }
 });
 
-Deno.test("with several keys: --keyidx picks one; without it and without a terminal, a clear error", async () => {
+Deno.test("with several keys: --keyidx picks one; without it, the number is read from stdin", async () => {
   const [first, second] = [await newKey("First"), await newKey("Second")];
   const h = await home([first, second]);
   try {
-    const ask = await runCli(["sign", h.image], { env: h.env });
+    const env = { ...h.env, TZ: "Asia/Kolkata" };
+    const ask = await runCli(["sign", h.image], { env });
     assertEquals(ask.code, 2);
+    // Apptainer's list: user IDs as `Name (Comment) <email>`, local creation times.
     match(
       ask.stdout,
-      /^0\) U: First <first@example\.org>\n {3}C: .+ UTC\n {3}F: [0-9A-F]{40}\n {3}L: 256\n {3}--------\n1\) U: Second/,
+      /^0\) U: First \(\) <first@example\.org>\n {3}C: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0530 IST\n {3}F: [0-9A-F]{40}\n {3}L: 256\n {3}--------\n1\) U: Second/,
     );
-    match(ask.stderr, /stdin is not a terminal: choose the key with --keyidx N/);
+    match(
+      ask.stderr,
+      /Enter # of private key to use : \nERROR: {3}Failed to sign container: invalid choice "": give a key number from 0 to 1/,
+    );
+    const piped = await runCli(["sign", h.image], { env, stdin: "1\n" });
+    assertEquals(piped.code, 0, piped.stderr);
+    assertEquals(await signers(h), [second.getFingerprint().toUpperCase()]);
     const outOfRange = await runCli(["sign", "--keyidx", "2", h.image], { env: h.env });
     assertEquals(outOfRange.code, 2);
     match(outOfRange.stderr, /index out of range: --keyidx 2, the keyring holds 2 keys \(0 to 1\)/);
     const chosen = await runCli(["sign", "--keyidx", "1", h.image], { env: h.env });
     assertEquals(chosen.code, 0, chosen.stderr);
-    assertEquals(await signers(h), [second.getFingerprint().toUpperCase()]);
+    assertEquals(await signers(h), Array(2).fill(second.getFingerprint().toUpperCase()));
   } finally {
     await Deno.remove(h.dir, { recursive: true });
   }

@@ -98,7 +98,7 @@ Deno.test("key list and sign's key picker escape user IDs", async () => {
   const list = keyListText([keyInfo(privateKey)]);
   assertSafe(list);
   match(list, /Mallory\\x0d\\x1b\[2K\\x09User:\\x09Alice/);
-  assertSafe(await keyPickerText([privateKey]));
+  assertSafe(keyPickerText([keyInfo(privateKey)]));
 });
 
 Deno.test("policy lint lines escape the file name", () => {

@@ -99,7 +99,10 @@ Deno.test("checkStage: a failed verification is strict with a list, lenient with
       failure: { kind: "signature-not-found", group: 1 },
     });
     const lenient = await stage(dir, "Bootstrap: localimage\nFrom: unsigned.sif");
-    assertEquals(lenient.kind === "checked" && lenient.verdict, { kind: "unsigned" });
+    assertEquals(lenient.kind === "checked" && lenient.verdict, {
+      kind: "unsigned",
+      error: "integrity: signature not found for object group 1",
+    });
     // Bob's key missing: which signature, and whose key, for the hint.
     const noKey = await stage(
       dir,
