@@ -18,6 +18,7 @@ import {
   type CacheKey,
   cacheKey,
   type CacheProblem,
+  certificateValidUntil,
   readCached,
   writeCached,
 } from "./cache.ts";
@@ -104,10 +105,18 @@ export async function checkImage(
       ? []
       : await analyzeSignatures(image, await readSignatureObjects(image), {
         keys: context.keys.finder,
+        dsseKeys: context.keys.dsse.keys.map((k) => k.publicKey),
         now: context.now,
         onProgress,
       });
-    const decision = evaluateImage(context.policy, real, image, checks, now);
+    const decision = evaluateImage(
+      context.policy,
+      real,
+      image,
+      checks,
+      now,
+      context.keys.dsse.keys,
+    );
     const imageDigest = await layoutDigest(image);
     if (context.cacheDir !== undefined && key !== undefined && cacheable(decision)) {
       const validUntil = await decisionValidUntil(decision, checks, context.policy);
@@ -149,6 +158,7 @@ async function decisionValidUntil(
     const expiry = await checks[i].signer?.key.expiration();
     if (expiry !== undefined) until = Math.min(until, expiry.getTime());
   }
+  until = Math.min(until, certificateValidUntil(decision) ?? Infinity);
   return Number.isFinite(until) ? until : null;
 }
 

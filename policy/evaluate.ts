@@ -18,6 +18,7 @@ import type {
   SignatureVerdict,
   VerdictReason,
 } from "./decision.ts";
+import { type DsseSignerKey, dsseUnavailableHint, dsseVerdict } from "./dsse_signers.ts";
 import { matchesGlob } from "./glob.ts";
 import type { Policy, Requirement, Rule, SignedBy, Signer } from "./model.ts";
 
@@ -34,7 +35,8 @@ export function signerExpired(signer: Signer, now: Date): boolean {
 
 /**
  * Decides an image. `path` is its absolute, symlink-resolved path; `checks` are the checks of
- * every signature object (see `analyzeSignatures`).
+ * every signature object (see `analyzeSignatures`, given the keys of `dsseSigners`);
+ * `dsseSigners` are the policy's `key` and `certificate` signers (`PolicyKeys.dsse.keys`).
  */
 export function evaluateImage(
   policy: Policy,
@@ -42,6 +44,7 @@ export function evaluateImage(
   image: SifImage,
   checks: SignatureCheck[],
   now: Date = new Date(),
+  dsseSigners: readonly DsseSignerKey[] = [],
 ): ImageDecision {
   const rule = matchingRule(policy, path);
   const ruleName = rule?.name ?? "default";
@@ -59,7 +62,11 @@ export function evaluateImage(
     };
   }
   const requirement = rule?.require ?? policy.require;
-  const verdicts = checks.map((check) => signatureVerdict(policy, requirement, check, now));
+  const verdicts = checks.map((check) =>
+    check.signature.format === "dsse"
+      ? dsseVerdict(check, dsseSigners, now)
+      : signatureVerdict(policy, requirement, check, now)
+  );
   const requirements: RequirementResult[] = [];
   const hints: Hint[] = [];
 
@@ -122,9 +129,15 @@ export function evaluateImage(
   if (verdicts.some((v) => v.type === "legacy" && v.authenticity === "not-checked")) {
     hints.push({ kind: "legacy-ignored" });
   }
-  if (verdicts.some((v) => v.type === "dsse")) hints.push({ kind: "dsse-ignored" });
+  if (verdicts.some((v) => v.type === "dsse" && v.because.kind === "dsse")) {
+    hints.push({ kind: "dsse-ignored" });
+  }
   const unavailable = verdicts.filter((v) => v.authenticity === "key-unavailable");
   for (const verdict of unavailable) {
+    if (verdict.type === "dsse") {
+      hints.push(dsseUnavailableHint(verdict));
+      continue;
+    }
     hints.push({
       kind: "key-unavailable",
       signer: verdict.signerName!,
@@ -208,7 +221,6 @@ function authenticityOf(
   now: Date,
 ): [PolicyAuthenticity, VerdictReason | null] {
   const format = check.signature.format;
-  if (format === "dsse") return ["not-checked", { kind: "dsse" }];
   if (format === "unknown") return ["not-checked", { kind: "unknown-format" }];
   if (check.legacy && !requirement.legacy) return ["not-checked", { kind: "legacy-ignored" }];
   const signer = declared?.name ?? null;

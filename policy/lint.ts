@@ -127,7 +127,7 @@ function signerWarnings(policy: Policy, now: Date): LintWarning[] {
     if (!referenced.has(signer)) {
       warnings.push({ path: ["signers", signer], code: "signer-unused", signer });
     }
-    const key = PUBLIC_SECRET_KEYS[fingerprint];
+    const key = fingerprint === undefined ? undefined : PUBLIC_SECRET_KEYS[fingerprint];
     if (key !== undefined) {
       warnings.push({
         path: ["signers", signer, "fingerprint"],
