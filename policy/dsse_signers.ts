@@ -103,10 +103,8 @@ export async function loadDsseSigners(
   policy: Policy,
   options: DsseSignerOptions,
 ): Promise<DsseSigners> {
-  const files = new Set<string>();
   const certificates = new Map<string, Promise<CertificateInfo[]>>();
   const readCertificates = (signer: Signer, path: string) => {
-    files.add(path);
     if (!certificates.has(path)) {
       certificates.set(path, fileContent(signer, path, loadCertificates));
     }
@@ -115,7 +113,6 @@ export async function loadDsseSigners(
   const keys: DsseSignerKey[] = [];
   for (const signer of policy.signers) {
     if (signer.key !== undefined) {
-      files.add(signer.key);
       const publicKey = await fileContent(
         signer,
         signer.key,
@@ -129,7 +126,6 @@ export async function loadDsseSigners(
       const intermediates = spec.intermediates === undefined
         ? []
         : await readCertificates(signer, spec.intermediates);
-      spec.crls.forEach((path) => files.add(path));
       const crls = await Promise.all(
         spec.crls.map((path) => fileContent(signer, path, async () => (await loadCrls([path]))[0])),
       );
@@ -163,7 +159,7 @@ export async function loadDsseSigners(
     }
     owner.set(keyId, signer.name);
   }
-  return { keys, files: [...files] };
+  return { keys, files: dsseSignerFiles(policy) };
 }
 
 /** Reads a signer's file with `read`, turning failures into a {@linkcode SignerKeyError}. */
@@ -224,6 +220,24 @@ async function certificateStatus(
       ocsp,
     };
   }
+}
+
+/**
+ * The key, certificate and CRL files of a policy's `key` and `certificate` signers: whoever can
+ * write one decides what those signers' signatures are worth.
+ */
+export function dsseSignerFiles(policy: Policy): string[] {
+  return [
+    ...new Set(policy.signers.flatMap(({ key, certificate }) => [
+      ...(key === undefined ? [] : [key]),
+      ...(certificate === undefined ? [] : [
+        certificate.file,
+        certificate.roots,
+        ...(certificate.intermediates === undefined ? [] : [certificate.intermediates]),
+        ...certificate.crls,
+      ]),
+    ])),
+  ];
 }
 
 /** Whether a declared signer's trust has ended (after its `expires` day, UTC). */

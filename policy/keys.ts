@@ -38,6 +38,7 @@ export type RemoteFinderFactory = (keyservers: Keyserver[], cacheDir: string) =>
 
 /** The keys of a policy, and what to tell the user about them. */
 export interface PolicyKeys {
+  /** Where OpenPGP keys are looked up, in the policy's order. */
   finder: KeyFinder;
   /** The `key` and `certificate` signers' keys, certificates verified (for DSSE signatures). */
   dsse: DsseSigners;
@@ -45,6 +46,7 @@ export interface PolicyKeys {
   keyservers: Keyserver[];
   /** Files whose state the decisions depend on (for the verify-once cache). */
   files: string[];
+  /** What to tell the user (keys skipped, keyserver configuration problems). */
   warnings: string[];
   /** The configuration resolution the keys come from (locations, variables read). */
   resolution: Resolution;

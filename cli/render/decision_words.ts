@@ -101,6 +101,9 @@ export function hintText(hint: Hint, decision: ImageDecision): string {
     case "untrusted-signer": {
       const verdict = decision.signatures.find((s) => s.id === hint.signature);
       const why = verdict === undefined ? "" : verdictText(verdict.because);
+      if (verdict?.because.kind === "certificate-refused") {
+        return `signature ${hint.signature}: ${why}; renew the certificate, or fix its roots, intermediates or crls in the policy`;
+      }
       return `signature ${hint.signature}: ${why}; declare that signer (or extend its expires) if you trust it`;
     }
     case "unsigned-group": {
