@@ -11,10 +11,15 @@ import {
   cacheable,
   certificateValidUntil,
   checkImage,
+  decidingFiles,
+  effectivePolicy,
   type ImageDecision,
+  lintPolicy,
   loadPolicy,
+  parsePolicy,
   policyKeys,
   PolicyKeysError,
+  policyYaml,
 } from "../../policy/mod.ts";
 import type { OcspPost } from "../../core/x509/mod.ts";
 import { runCli } from "../helpers/cli.ts";
@@ -376,9 +381,128 @@ peerTest("certificate: revocation by CRL and by a real OCSP responder", ["openss
     ok(result.hints.some((hint: string) => /OCSP responder of site's certificate/.test(hint)));
   });
 
+  await t.step("an OCSP POST that fails counts as key-unavailable (in-process)", async () => {
+    const policy = await policyWith(
+      work,
+      "ocsp-fail",
+      certificateSigner(pki, good, ["ocsp: true"]),
+    );
+    const decision = await decide(policy, byGood, {
+      ocsp: () => Promise.reject(new Error("connection refused")),
+    });
+    equal(decision.decision, "deny");
+    equal(decision.keyUnavailable, true);
+    equal(decision.signatures[0].authenticity, "key-unavailable");
+    ok(decision.hints.some((hint) => hint.kind === "ocsp-unreachable" && hint.signer === "site"));
+    equal(cacheable(decision), false);
+  });
+
+  await t.step("decidingFiles lists the signer's certificate, roots and CRL files", async () => {
+    const crl = await pki.crl();
+    const policy = await loadPolicy(
+      await policyWith(work, "files", certificateSigner(pki, good, [`crls: [${crl}]`])),
+    );
+    const files = decidingFiles(policy, () => undefined);
+    for (const file of [good.cert, pki.root.cert, pki.intermediate.cert, crl]) {
+      ok(files.includes(file), `${file} is not among ${files}`);
+    }
+  });
+
   await t.step("without ocsp: no responder is asked", async () => {
     const policy = await policyWith(work, "no-ocsp", certificateSigner(pki, good));
     const decision = await decide(policy, byGood);
     assertEquals([decision.decision, decision.signatures[0].certificate?.ocsp], ["allow", false]);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// no PKI needed
+
+/** A verdict of a DSSE signature by certificate signer `site`, as the cache sees it. */
+function certificateDecision(
+  certificate: { trustedUntil: string | null; ocsp: boolean },
+  trusted = true,
+): ImageDecision {
+  return {
+    image: "/i.sif",
+    decision: trusted ? "allow" : "deny",
+    mode: "enforce",
+    keyUnavailable: false,
+    rule: "default",
+    reasons: [],
+    signatures: [{
+      id: 3,
+      type: "dsse",
+      group: 1,
+      object: null,
+      objects: [1],
+      signer: "CN=Build",
+      signerName: "site",
+      keySource: "certificate",
+      integrity: "ok",
+      authenticity: trusted ? "ok" : "untrusted-signer",
+      trusted,
+      because: trusted ? { kind: "trusted", signer: "site" } : { kind: "unknown-key" },
+      certificate: { subject: "CN=Build", ...certificate },
+    }],
+    requirements: [],
+    hints: [],
+  };
+}
+
+Deno.test("certificateValidUntil: the earliest end of the trusted signatures' chains", () => {
+  const until = "2031-02-03T04:05:06.000Z";
+  equal(
+    certificateValidUntil(certificateDecision({ trustedUntil: until, ocsp: false })),
+    Date.parse(until),
+  );
+  equal(
+    certificateValidUntil(certificateDecision({ trustedUntil: null, ocsp: false }, false)),
+    null,
+  );
+});
+
+Deno.test("cacheable: not a decision that relied on OCSP; a DSSE unknown key is no network", () => {
+  equal(cacheable(certificateDecision({ trustedUntil: null, ocsp: true })), false);
+  equal(cacheable(certificateDecision({ trustedUntil: null, ocsp: false })), true);
+  const unknown = certificateDecision({ trustedUntil: null, ocsp: false }, false);
+  unknown.signatures[0] = { ...unknown.signatures[0], authenticity: "unknown-key" };
+  delete unknown.signatures[0].certificate;
+  equal(cacheable(unknown), true);
+});
+
+Deno.test("key and certificate signers survive policy show: its YAML loads as the same signers", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-x509-show-" }));
+  try {
+    await Deno.writeTextFile(
+      `${dir}/p.yaml`,
+      "version: 1\nsigners:\n  a: {key: a.pem, expires: 2030-01-01}\n" +
+        "  b: {certificate: {file: b.pem, roots: ca.pem, crls: [ca.crl], ocsp: true}}\n",
+    );
+    const policy = await loadPolicy(`${dir}/p.yaml`);
+    const again = parsePolicy(policyYaml(policy), "shown.yaml");
+    assertEquals(again.signers, {
+      a: { key: `${dir}/a.pem`, expires: "2030-01-01" },
+      b: {
+        certificate: {
+          file: `${dir}/b.pem`,
+          roots: `${dir}/ca.pem`,
+          ocsp: true,
+          crls: [`${dir}/ca.crl`],
+        },
+      },
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("lint: an offline policy of key signers only is not short of key material", () => {
+  const codes = (text: string) =>
+    lintPolicy(effectivePolicy(parsePolicy(text, "p.yaml"), "/p.yaml", "0", "/"), new Date())
+      .map((warning) => warning.code);
+  const keyOnly = "version: 1\nsigners:\n  a: {key: /k.pem}\nkeys: {offline: true, local: false}\n";
+  equal(codes(keyOnly).includes("no-key-material"), false);
+  const pgp = keyOnly.replace("{key: /k.pem}", `{fingerprint: "${"AB".repeat(20)}"}`);
+  equal(codes(pgp).includes("no-key-material"), true);
 });
