@@ -56,7 +56,8 @@ export async function loadPolicyAndKeys(
     keys = await policyKeys(policy, runContext(), remoteKeyFinder);
   } catch (error) {
     if (error instanceof PolicyKeysError) {
-      throw new CliError(`${error.message}: fix keys.files in the policy`, ExitCode.Usage);
+      const fix = error.kind === "signer" ? "fix that signer" : "fix keys.files";
+      throw new CliError(`${error.message}: ${fix} in the policy`, ExitCode.Usage);
     }
     throw error;
   }

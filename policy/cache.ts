@@ -4,11 +4,13 @@
  * the keyring files it used. Any change to any of them misses. A corrupt entry is never
  * trusted: it is reported and the image is checked again.
  *
- * Decisions that depended on the network (a key fetched from, or missing on, a keyserver)
- * are not kept: the answer may change without any file changing. An allow is kept only
- * until the first signer entry or key it relied on expires. And an image changed within the
- * current second is not kept at all (its change time has one-second resolution, so a second
- * change in the same second would not show): the next check keeps it.
+ * Decisions that depended on the network (a key fetched from, or missing on, a keyserver, or
+ * an OCSP answer) are not kept: the answer may change without any file changing. An allow is
+ * kept only until the first signer entry, key, certificate or CRL it relied on expires. And
+ * an image changed within the current second is not kept at all (its change time has
+ * one-second resolution, so a second change in the same second would not show): the next
+ * check keeps it. The key files include the `key` and `certificate` signers' PEM and CRL
+ * files (policy/keys.ts).
  *
  * @module
  */
@@ -140,13 +142,28 @@ export async function readCached(
   };
 }
 
-/** Whether a decision may be cached: it must not depend on the network. */
+/**
+ * Whether a decision may be cached: it must not depend on the network (a keyserver, or an
+ * OCSP responder a certificate signer was checked with).
+ */
 export function cacheable(decision: ImageDecision): boolean {
   return decision.decision !== "error" &&
     !decision.signatures.some((s) =>
       s.keySource === "remote" || s.authenticity === "key-unavailable" ||
-      s.authenticity === "unknown-key"
+      (s.authenticity === "unknown-key" && s.type !== "dsse") || s.certificate?.ocsp === true
     );
+}
+
+/**
+ * Until when the certificates an allow relied on hold (ms since 1970), or null when it relied
+ * on none: the earliest end of trust (chain notAfter, CRL nextUpdate) among the certificate
+ * signers of its trusted signatures.
+ */
+export function certificateValidUntil(decision: ImageDecision): number | null {
+  const ends = decision.signatures.flatMap((s) =>
+    s.trusted && s.certificate?.trustedUntil != null ? [Date.parse(s.certificate.trustedUntil)] : []
+  );
+  return ends.length === 0 ? null : Math.min(...ends);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type CacheKey,
   cacheKey,
   type CacheProblem,
+  certificateValidUntil,
   readCached,
   writeCached,
 } from "./cache.ts";
@@ -105,11 +106,20 @@ export async function checkImage(
       ? []
       : await analyzeSignatures(image, await readSignatureObjects(image), {
         keys: context.keys.finder,
+        dsseKeys: context.keys.dsse.keys.map((k) => k.publicKey),
         now: context.now,
         onProgress,
       });
     const claimed = await claimedKeysAtHand(context.policy, checks, context.keys.finder);
-    const decision = evaluateImage(context.policy, real, image, checks, now, claimed);
+    const decision = evaluateImage(
+      context.policy,
+      real,
+      image,
+      checks,
+      now,
+      claimed,
+      context.keys.dsse.keys,
+    );
     const imageDigest = await layoutDigest(image);
     if (context.cacheDir !== undefined && key !== undefined && cacheable(decision)) {
       const validUntil = await decisionValidUntil(decision, checks, context.policy);
@@ -154,6 +164,7 @@ async function decisionValidUntil(
     const signatureExpiry = checks[i].signer?.validUntil;
     if (signatureExpiry !== undefined) until = Math.min(until, signatureExpiry.getTime());
   }
+  until = Math.min(until, certificateValidUntil(decision) ?? Infinity);
   return Number.isFinite(until) ? until : null;
 }
 

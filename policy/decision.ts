@@ -7,6 +7,7 @@
  */
 
 import type { SifErrorKind } from "../core/sif/mod.ts";
+import type { X509ErrorKind } from "../core/x509/mod.ts";
 import type { SignedBy } from "./model.ts";
 
 /** The policy's word on a signature's authenticity. */
@@ -32,11 +33,18 @@ export interface SignatureVerdict {
   object: number | null;
   /** The objects it covers. */
   objects: number[];
-  /** The signer's primary fingerprint, or the descriptor's when the key was not found. */
+  /**
+   * Who signed: OpenPGP, the signer's primary fingerprint (the descriptor's when the key was not
+   * found); DSSE, the certificate's subject for a certificate signer, else the key ID
+   * (`SHA256:…`) that verified it or that the envelope names.
+   */
   signer: string | null;
   /** The declared signer of that fingerprint. */
   signerName: string | null;
-  /** Where the key was found (`global`, `local`, `file`, `remote`), or null. */
+  /**
+   * Where the key was found (`global`, `local`, `file`, `remote`; DSSE: `key` or
+   * `certificate`), or null.
+   */
   keySource: string | null;
   /** Whether the image still matches what was signed. */
   integrity: "ok" | "mismatch" | "not-checked";
@@ -46,6 +54,21 @@ export interface SignatureVerdict {
   trusted: boolean;
   /** Why it is or is not trusted. */
   because: VerdictReason;
+  /** The X.509 certificate of the DSSE signer whose key verified it, if any. */
+  certificate?: CertificateVerdict;
+}
+
+/** What a DSSE signature's certificate signer was found to be, once per run. */
+export interface CertificateVerdict {
+  /** The leaf's subject. */
+  subject: string;
+  /**
+   * When trust in the chain ends (ISO 8601): its earliest notAfter, or an earlier CRL
+   * nextUpdate; null when the chain is not trusted.
+   */
+  trustedUntil: string | null;
+  /** Whether an OCSP responder was asked (the answer depended on the network). */
+  ocsp: boolean;
 }
 
 /** Why a signature is or is not trusted. */
@@ -54,8 +77,13 @@ export type VerdictReason =
   | { kind: "trusted"; signer: string }
   /** Made by a trusted signer, but the image changed since. */
   | { kind: "mismatch" }
-  /** A DSSE signature: policy version 1 trusts OpenPGP signatures only. */
+  /** A DSSE signature, and the policy declares no `key` or `certificate` signer. */
   | { kind: "dsse" }
+  /**
+   * Made with the key of a declared certificate signer whose certificate is not trusted now
+   * (`problem`: why; `detail`: the verifier's words).
+   */
+  | { kind: "certificate-refused"; signer: string; problem: X509ErrorKind; detail: string }
   | { kind: "unknown-format" }
   /** A legacy signature under `legacy: false`. */
   | { kind: "legacy-ignored" }
@@ -187,8 +215,10 @@ export type Hint =
   | { kind: "unsigned-group"; group: number; needs: SignedBy; missing: string[] }
   /** Legacy signatures that the requirement ignores. */
   | { kind: "legacy-ignored" }
-  /** DSSE signatures, which policy version 1 does not trust. */
+  /** DSSE signatures, and the policy declares no `key` or `certificate` signer. */
   | { kind: "dsse-ignored" }
+  /** A certificate signer's OCSP responder could not be asked: try again when it answers. */
+  | { kind: "ocsp-unreachable"; signer: string; detail: string }
   /** A declared signer's public key could not be obtained. */
   | { kind: "key-unavailable"; signer: string; fingerprint: string };
 

@@ -18,6 +18,7 @@ import type {
   SignatureVerdict,
   VerdictReason,
 } from "./decision.ts";
+import { type DsseSignerKey, dsseUnavailableHint, dsseVerdict } from "./dsse_signers.ts";
 import { matchesGlob } from "./glob.ts";
 import type { Policy, Requirement, Rule, SignedBy, Signer } from "./model.ts";
 
@@ -34,9 +35,10 @@ export function signerExpired(signer: Signer, now: Date): boolean {
 
 /**
  * Decides an image. `path` is its absolute, symlink-resolved path; `checks` are the checks of
- * every signature object (see `analyzeSignatures`); `claimed` holds the IDs of signatures
- * whose key was not found although the key of the declared signer their descriptor names is
- * at hand (see `claimedKeysAtHand`): another key made them.
+ * every signature object (see `analyzeSignatures`, given the keys of `dsseSigners`); `claimed`
+ * holds the IDs of signatures whose key was not found although the key of the declared signer
+ * their descriptor names is at hand (see `claimedKeysAtHand`): another key made them;
+ * `dsseSigners` are the policy's `key` and `certificate` signers (`PolicyKeys.dsse.keys`).
  */
 export function evaluateImage(
   policy: Policy,
@@ -45,6 +47,7 @@ export function evaluateImage(
   checks: SignatureCheck[],
   now: Date = new Date(),
   claimed: ReadonlySet<number> = new Set(),
+  dsseSigners: readonly DsseSignerKey[] = [],
 ): ImageDecision {
   const rule = matchingRule(policy, path);
   const ruleName = rule?.name ?? "default";
@@ -63,7 +66,9 @@ export function evaluateImage(
   }
   const requirement = rule?.require ?? policy.require;
   const verdicts = checks.map((check) =>
-    signatureVerdict(policy, requirement, check, now, claimed.has(check.id))
+    check.signature.format === "dsse"
+      ? dsseVerdict(check, dsseSigners, now)
+      : signatureVerdict(policy, requirement, check, now, claimed.has(check.id))
   );
   const requirements: RequirementResult[] = [];
   const hints: Hint[] = [];
@@ -139,9 +144,15 @@ export function evaluateImage(
   if (verdicts.some((v) => v.type === "legacy" && v.authenticity === "not-checked")) {
     hints.push({ kind: "legacy-ignored" });
   }
-  if (verdicts.some((v) => v.type === "dsse")) hints.push({ kind: "dsse-ignored" });
+  if (verdicts.some((v) => v.type === "dsse" && v.because.kind === "dsse")) {
+    hints.push({ kind: "dsse-ignored" });
+  }
   const unavailable = verdicts.filter((v) => v.authenticity === "key-unavailable");
   for (const verdict of unavailable) {
+    if (verdict.type === "dsse") {
+      hints.push(dsseUnavailableHint(verdict));
+      continue;
+    }
     hints.push({
       kind: "key-unavailable",
       signer: verdict.signerName!,
@@ -317,7 +328,6 @@ function authenticityOf(
   claimed: boolean,
 ): [PolicyAuthenticity, VerdictReason | null] {
   const format = check.signature.format;
-  if (format === "dsse") return ["not-checked", { kind: "dsse" }];
   if (format === "unknown") return ["not-checked", { kind: "unknown-format" }];
   if (check.legacy && !requirement.legacy) return ["not-checked", { kind: "legacy-ignored" }];
   if (!check.legacy && (check.signature.hashType < 1 || check.signature.hashType > 5)) {

@@ -7,6 +7,7 @@
 
 import type { EnvReader } from "../core/config/mod.ts";
 import { keyringLocations } from "../core/keys/mod.ts";
+import { dsseSignerFiles } from "./dsse_signers.ts";
 import type { Policy } from "./model.ts";
 
 /** Who besides root can write a file (`anyone`, `its group`, `its owner, uid N`), if anyone. */
@@ -22,10 +23,13 @@ export function writersBesidesRoot(info: Deno.FileInfo): string | undefined {
   return undefined;
 }
 
-/** The files whose writers decide what a policy allows: it, its key files, the global keyring. */
+/**
+ * The files whose writers decide what a policy allows: it, its key files (keyrings, and the
+ * DSSE signers' key, certificate and CRL files), the global keyring.
+ */
 export function decidingFiles(policy: Policy, env: EnvReader): string[] {
   const global = policy.keys.local ? [keyringLocations(env).globalKeyring] : [];
-  return [policy.path, ...policy.keys.files, ...global];
+  return [policy.path, ...policy.keys.files, ...dsseSignerFiles(policy), ...global];
 }
 
 /**

@@ -2,7 +2,8 @@
  * The key material a policy names, in its order: its keyring files, then (with
  * `keys.local`) the global and the user's keyrings, then the keyservers that the one
  * configuration resolution (core/config/resolve.ts) chooses for the policy — none with
- * `keys.offline`. A keyserver configuration that cannot be used is a warning here (the
+ * `keys.offline` — and the DSSE signers' keys and certificates (policy/dsse_signers.ts). A
+ * keyserver configuration that cannot be used is a warning here (the
  * keyrings still decide), as Apptainer's build verification treats it.
  *
  * @module
@@ -23,6 +24,13 @@ import {
   loadKeySet,
   type SkippedKeyNotice,
 } from "../core/keys/mod.ts";
+import { ocspOverHttp } from "../core/x509/mod.ts";
+import {
+  type DsseSignerOptions,
+  type DsseSigners,
+  loadDsseSigners,
+  SignerKeyError,
+} from "./dsse_signers.ts";
 import type { Policy } from "./model.ts";
 
 /** Makes a finder that fetches keys from keyservers, tried in order, caching in `cacheDir`. */
@@ -30,27 +38,48 @@ export type RemoteFinderFactory = (keyservers: Keyserver[], cacheDir: string) =>
 
 /** The keys of a policy, and what to tell the user about them. */
 export interface PolicyKeys {
+  /** Where OpenPGP keys are looked up, in the policy's order. */
   finder: KeyFinder;
+  /** The `key` and `certificate` signers' keys, certificates verified (for DSSE signatures). */
+  dsse: DsseSigners;
   /** The keyservers that will be asked, in order. */
   keyservers: Keyserver[];
   /** Files whose state the decisions depend on (for the verify-once cache). */
   files: string[];
+  /** What to tell the user (keys skipped, keyserver configuration problems). */
   warnings: string[];
   /** The configuration resolution the keys come from (locations, variables read). */
   resolution: Resolution;
 }
 
-/** A key file of the policy cannot be read. */
-export class PolicyKeysError extends Error {}
+/** Which key material cannot be used: a keyring file, or a `key`/`certificate` signer's file. */
+export type PolicyKeysErrorKind = "keyring" | "signer";
+
+/** Key material of the policy cannot be used; the message names the policy and the file. */
+export class PolicyKeysError extends Error {
+  /** Which key material failed. */
+  readonly kind: PolicyKeysErrorKind;
+
+  /** Makes an error of `kind` (default `keyring`) with a one-line message. */
+  constructor(message: string, kind: PolicyKeysErrorKind = "keyring", options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PolicyKeysError";
+    this.kind = kind;
+  }
+}
 
 /** The run's context without the policy, which {@linkcode policyKeys} adds. */
 export type PolicyRunContext = Omit<RunContext, "policy" | "url" | "local">;
 
-/** Loads the key material of a policy, for a run in `context`. */
+/**
+ * Loads the key material of a policy, for a run in `context`. `dsse` says how certificate
+ * signers are checked (default: OCSP over the project's HTTP client, chains valid now).
+ */
 export async function policyKeys(
   policy: Policy,
   context: PolicyRunContext,
   remoteFinder: RemoteFinderFactory,
+  dsse: Partial<DsseSignerOptions> = {},
 ): Promise<PolicyKeys> {
   const resolution = resolveRun({
     ...context,
@@ -76,9 +105,17 @@ export async function policyKeys(
       await load({ globalKeyring: locations.globalKeyring, localKeyring: locations.publicKeyring }),
     );
   }
+  let dsseSigners: DsseSigners;
+  try {
+    dsseSigners = await loadDsseSigners(policy, { ocsp: ocspOverHttp, ...dsse });
+  } catch (error) {
+    if (!(error instanceof SignerKeyError)) throw error;
+    throw new PolicyKeysError(`${policy.path}: ${error.message}`, "signer", { cause: error });
+  }
   const files = [
     ...policy.keys.files,
     ...(policy.keys.local ? [locations.globalKeyring, locations.publicKeyring] : []),
+    ...dsseSigners.files,
   ];
   const warnings = skipped.map(({ path, reason }) =>
     `skipping a key in ${path} that siftrust cannot use: ${reason}`
@@ -93,5 +130,12 @@ export async function policyKeys(
     warnings.push(error.message);
   }
   if (keyservers.length > 0) finders.push(remoteFinder(keyservers, locations.keyCacheDir));
-  return { finder: chainFinders(...finders), keyservers, files, warnings, resolution };
+  return {
+    finder: chainFinders(...finders),
+    dsse: dsseSigners,
+    keyservers,
+    files,
+    warnings,
+    resolution,
+  };
 }

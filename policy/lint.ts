@@ -62,7 +62,7 @@ export type LintFinding =
   | { code: "plain-http-keyserver"; uri: string }
   /** The remote is reached over plain http. */
   | { code: "plain-http-remote"; name: string; uri: string }
-  /** Offline, no local keyrings and no key files: no signature can be checked. */
+  /** OpenPGP signers, but offline, no local keyrings and no key files: none can be checked. */
   | { code: "no-key-material" }
   /** A rule that never applies: each of its patterns is covered by an earlier rule. */
   | { code: "rule-unreachable"; rule: string; coveredBy: Coverage[] }
@@ -83,8 +83,9 @@ export function lintPolicy(policy: Policy, now: Date): LintWarning[] {
 }
 
 /**
- * The warnings that need the file system: key files that cannot be read, and a policy or key
- * file that others than its owner may change (whoever can write it decides what runs).
+ * The warnings that need the file system: key files (keyrings, and the key, certificate and CRL
+ * files of DSSE signers) that cannot be read, and a policy or key file that others than its
+ * owner may change (whoever can write it decides what runs).
  */
 export async function fileWarnings(policy: Policy): Promise<LintWarning[]> {
   const warnings: LintWarning[] = [];
@@ -94,8 +95,11 @@ export async function fileWarnings(policy: Policy): Promise<LintWarning[]> {
   } catch {
     // it loaded a moment ago; nothing more to say
   }
-  for (const [i, file] of policy.keys.files.entries()) {
-    const path = ["keys", "files", i];
+  const files: [YamlPath, string][] = [
+    ...policy.keys.files.map((file, i): [YamlPath, string] => [["keys", "files", i], file]),
+    ...signerFilePaths(policy),
+  ];
+  for (const [path, file] of files) {
     let info: Deno.FileInfo;
     try {
       info = await Deno.stat(file);
@@ -110,6 +114,23 @@ export async function fileWarnings(policy: Policy): Promise<LintWarning[]> {
     else if (who !== undefined) warnings.push({ path, code: "key-file-writable", file, who });
   }
   return warnings;
+}
+
+/** The key, certificate and CRL files of `key` and `certificate` signers, with their places. */
+function signerFilePaths(policy: Policy): [YamlPath, string][] {
+  return policy.signers.flatMap(({ name, key, certificate }): [YamlPath, string][] => {
+    if (key !== undefined) return [[["signers", name, "key"], key]];
+    if (certificate === undefined) return [];
+    const at = (field: string): YamlPath => ["signers", name, "certificate", field];
+    return [
+      [at("file"), certificate.file],
+      [at("roots"), certificate.roots],
+      ...(certificate.intermediates === undefined
+        ? []
+        : [[at("intermediates"), certificate.intermediates] as [YamlPath, string]]),
+      ...certificate.crls.map((crl, i): [YamlPath, string] => [[...at("crls"), i], crl]),
+    ];
+  });
 }
 
 function signerWarnings(policy: Policy, now: Date): LintWarning[] {
@@ -127,7 +148,7 @@ function signerWarnings(policy: Policy, now: Date): LintWarning[] {
     if (!referenced.has(signer)) {
       warnings.push({ path: ["signers", signer], code: "signer-unused", signer });
     }
-    const key = PUBLIC_SECRET_KEYS[fingerprint];
+    const key = fingerprint === undefined ? undefined : PUBLIC_SECRET_KEYS[fingerprint];
     if (key !== undefined) {
       warnings.push({
         path: ["signers", signer, "fingerprint"],
@@ -205,7 +226,8 @@ function keyWarnings(policy: Policy): LintWarning[] {
     const { name, uri } = policy.remote;
     warnings.push({ path: ["remote", "uri"], code: "plain-http-remote", name, uri });
   }
-  if (policy.keys.offline && !policy.keys.local && policy.keys.files.length === 0) {
+  const pgpSigners = policy.signers.some((signer) => signer.fingerprint !== undefined);
+  if (pgpSigners && policy.keys.offline && !policy.keys.local && policy.keys.files.length === 0) {
     warnings.push({ path: ["keys"], code: "no-key-material" });
   }
   return warnings;

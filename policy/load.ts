@@ -193,7 +193,8 @@ function aliasBomb(doc: Document): { alias: Alias; cyclic: boolean } | undefined
 
 const FIELDS: Record<string, string[]> = {
   "": ["version", "mode", "signers", "keys", "remote", "require", "rules"],
-  signer: ["fingerprint", "expires"],
+  signer: ["fingerprint", "key", "certificate", "expires"],
+  certificate: ["file", "roots", "intermediates", "ocsp", "crls"],
   keys: ["files", "local", "keyservers", "offline"],
   keyserver: ["uri", "insecure"],
   remote: ["name", "uri", "exclusive"],
@@ -357,17 +358,7 @@ function semanticProblems(policy: PolicyFile, doc: Document): [Path, string][] {
       }
     }
   }
-  const owner = new Map<string, string>();
-  for (const [name, signer] of Object.entries(policy.signers)) {
-    const other = owner.get(signer.fingerprint);
-    if (other !== undefined) {
-      problems.push([
-        ["signers", name, "fingerprint"],
-        `signers ${other} and ${name} share the fingerprint ${signer.fingerprint}`,
-      ]);
-    }
-    owner.set(signer.fingerprint, name);
-  }
+  problems.push(...signerProblems(policy));
   for (const [i, keyserver] of (policy.keys?.keyservers ?? []).entries()) {
     if (keyserver.uri.startsWith("http://") && keyserver.insecure !== true) {
       problems.push([
@@ -378,4 +369,50 @@ function semanticProblems(policy: PolicyFile, doc: Document): [Path, string][] {
   }
   if (doc.contents === null) problems.push([[], "the policy is empty"]);
   return problems;
+}
+
+/**
+ * Signers that share a fingerprint, a key file or a certificate file, and certificate signers
+ * that ask OCSP in an offline policy. Two files holding the same key are found when the keys
+ * are loaded (policy/dsse_signers.ts).
+ */
+function signerProblems(policy: PolicyFile): [Path, string][] {
+  const problems: [Path, string][] = [];
+  const owner = new Map<string, string>();
+  const claim = (identity: string, name: string, path: Path, what: string) => {
+    const other = owner.get(identity);
+    if (other !== undefined) problems.push([path, `signers ${other} and ${name} share ${what}`]);
+    else owner.set(identity, name);
+  };
+  for (const [name, signer] of Object.entries(policy.signers)) {
+    if (signer.fingerprint !== undefined) {
+      const fingerprint = signer.fingerprint;
+      claim(
+        `pgp:${fingerprint}`,
+        name,
+        ["signers", name, "fingerprint"],
+        `the fingerprint ${fingerprint}`,
+      );
+    }
+    const file = signer.key ?? signer.certificate?.file;
+    if (file !== undefined) {
+      const path = signer.key !== undefined
+        ? ["signers", name, "key"]
+        : ["signers", name, "certificate", "file"];
+      claim(`file:${normalize(file)}`, name, path, `the key file ${file}`);
+    }
+    if (signer.certificate?.ocsp === true && policy.keys?.offline === true) {
+      problems.push([
+        ["signers", name, "certificate", "ocsp"],
+        "ocsp: true asks the network, but keys.offline is true: drop one, or check revocation offline with crls: [FILE]",
+      ]);
+    }
+  }
+  return problems;
+}
+
+/** A path without `.` segments, repeated or trailing slashes (to compare paths as written). */
+function normalize(path: string): string {
+  const segments = path.split("/").filter((segment) => segment !== "" && segment !== ".");
+  return (path.startsWith("/") ? "/" : "") + segments.join("/");
 }

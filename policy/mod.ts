@@ -11,6 +11,7 @@ export * from "./cache.ts";
 export * from "./check.ts";
 export * from "./decision.ts";
 export * from "./deffile.ts";
+export * from "./dsse_signers.ts";
 export * from "./evaluate.ts";
 export * from "./file_trust.ts";
 export * from "./glob.ts";

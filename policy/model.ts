@@ -5,14 +5,41 @@
  * @module
  */
 
-import type { KeyserverEntry, PolicyFile, RequirementEntry, SignedByExpression } from "./schema.ts";
+import type {
+  CertificateEntry,
+  KeyserverEntry,
+  PolicyFile,
+  RequirementEntry,
+  SignedByExpression,
+} from "./schema.ts";
 
-/** A trusted signer. */
+/** An X.509 signer: files resolved against the policy's folder. */
+export interface CertificateSigner {
+  /** The signer's certificate (PEM; the first certificate is the leaf). */
+  file: string;
+  /** The trust anchors it must chain to (PEM). */
+  roots: string;
+  /** Certificates that may link it to a root (PEM), if any. */
+  intermediates?: string;
+  /** Whether every certificate of the chain but its root is checked with OCSP. */
+  ocsp: boolean;
+  /** Revocation lists (PEM or DER) the chain is checked against. */
+  crls: string[];
+}
+
+/**
+ * A trusted signer: exactly one of `fingerprint` (OpenPGP signatures), `key` or `certificate`
+ * (DSSE signatures).
+ */
 export interface Signer {
   /** The name the policy gives it. */
   name: string;
-  /** Primary key fingerprint, 40 upper-case hex digits. */
-  fingerprint: string;
+  /** OpenPGP: the primary key fingerprint, 40 upper-case hex digits. */
+  fingerprint?: string;
+  /** DSSE: a PEM public key file (absolute). */
+  key?: string;
+  /** DSSE: an X.509 certificate that must chain to its roots. */
+  certificate?: CertificateSigner;
   /** The last day (UTC, `YYYY-MM-DD`) the signer is trusted, if limited. */
   expires?: string;
 }
@@ -89,6 +116,19 @@ function requirement(entry: RequirementEntry | undefined, base: Requirement): Re
   };
 }
 
+function certificateSigner(
+  entry: CertificateEntry,
+  resolve: (path: string) => string,
+): CertificateSigner {
+  return {
+    file: resolve(entry.file),
+    roots: resolve(entry.roots),
+    ...(entry.intermediates !== undefined ? { intermediates: resolve(entry.intermediates) } : {}),
+    ocsp: entry.ocsp ?? false,
+    crls: (entry.crls ?? []).map(resolve),
+  };
+}
+
 /** Fills in every default. `folder` is where relative key files are found. */
 export function effectivePolicy(
   file: PolicyFile,
@@ -96,9 +136,14 @@ export function effectivePolicy(
   digest: string,
   folder: string,
 ): Policy {
-  const signers = Object.entries(file.signers).map(([name, s]) => ({
+  const resolve = (path: string) => path.startsWith("/") ? path : `${folder}/${path}`;
+  const signers = Object.entries(file.signers).map(([name, s]): Signer => ({
     name,
-    fingerprint: s.fingerprint,
+    ...(s.fingerprint !== undefined ? { fingerprint: s.fingerprint } : {}),
+    ...(s.key !== undefined ? { key: resolve(s.key) } : {}),
+    ...(s.certificate !== undefined
+      ? { certificate: certificateSigner(s.certificate, resolve) }
+      : {}),
     expires: s.expires,
   }));
   const defaults: Requirement = {
@@ -114,7 +159,7 @@ export function effectivePolicy(
     mode: file.mode ?? "enforce",
     signers,
     keys: {
-      files: (file.keys?.files ?? []).map((f) => f.startsWith("/") ? f : `${folder}/${f}`),
+      files: (file.keys?.files ?? []).map(resolve),
       local: file.keys?.local ?? true,
       keyservers: file.keys?.keyservers,
       offline: file.keys?.offline ?? false,

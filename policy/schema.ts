@@ -34,7 +34,40 @@ function isCalendarDay(day: string): boolean {
     parsed.getUTCDate() === date;
 }
 
-const Signer = z.strictObject({ fingerprint: Fingerprint, expires: Day.optional() });
+/** A file path; relative paths resolve against the policy's folder (policy/model.ts). */
+const FilePath = z.string().min(1);
+
+/** An X.509 signer: its leaf, the roots it must chain to, and how revocation is checked. */
+const CertificateEntry = z.strictObject({
+  file: FilePath,
+  roots: FilePath,
+  intermediates: FilePath.optional(),
+  ocsp: z.boolean().optional(),
+  crls: z.array(FilePath).optional(),
+});
+
+/**
+ * A signer: exactly one of `fingerprint` (OpenPGP), `key` (a PEM public key, for DSSE) or
+ * `certificate` (an X.509 leaf, for DSSE); `expires` in every form.
+ */
+const Signer = z.strictObject({
+  fingerprint: Fingerprint.optional(),
+  key: FilePath.optional(),
+  certificate: CertificateEntry.optional(),
+  expires: Day.optional(),
+}).check((ctx) => {
+  const forms = [ctx.value.fingerprint, ctx.value.key, ctx.value.certificate]
+    .filter((form) => form !== undefined).length;
+  if (forms !== 1) {
+    ctx.issues.push({
+      code: "custom",
+      input: ctx.value,
+      message: forms === 0
+        ? "a signer needs one of: fingerprint (OpenPGP), key: FILE (PEM public key) or certificate: {file, roots}"
+        : "a signer has exactly one of fingerprint, key or certificate",
+    });
+  }
+});
 
 /** `{any-of: […]}`, `{all-of: […]}`, or `{threshold: N, of: […]}`. */
 const SignedBy = z.strictObject({
@@ -120,6 +153,8 @@ export const PolicySchema = z.strictObject({
 export type PolicyFile = z.output<typeof PolicySchema>;
 /** A signer as written. */
 export type SignerEntry = z.output<typeof Signer>;
+/** A certificate signer's `certificate` block as written. */
+export type CertificateEntry = z.output<typeof CertificateEntry>;
 /** A `signed-by` expression as written. */
 export type SignedByExpression = z.output<typeof SignedBy>;
 /** A requirement as written. */

@@ -7,11 +7,32 @@
  */
 
 import { Document, isMap, isScalar, type Scalar, visit } from "yaml";
-import type { Policy, Requirement, SignedBy } from "./model.ts";
+import type { Policy, Requirement, SignedBy, Signer } from "./model.ts";
 
 function signedByDocument(signedBy: SignedBy): Record<string, unknown> {
   if (signedBy.kind === "threshold") return { threshold: signedBy.threshold, of: signedBy.names };
   return { [signedBy.kind]: signedBy.names };
+}
+
+/** A signer in the file's form: exactly one of fingerprint, key or certificate; expires. */
+function signerDocument(signer: Signer): Record<string, unknown> {
+  const certificate = signer.certificate;
+  return {
+    ...(signer.fingerprint === undefined ? {} : { fingerprint: signer.fingerprint }),
+    ...(signer.key === undefined ? {} : { key: signer.key }),
+    ...(certificate === undefined ? {} : {
+      certificate: {
+        file: certificate.file,
+        roots: certificate.roots,
+        ...(certificate.intermediates === undefined
+          ? {}
+          : { intermediates: certificate.intermediates }),
+        ocsp: certificate.ocsp,
+        crls: certificate.crls,
+      },
+    }),
+    ...(signer.expires === undefined ? {} : { expires: signer.expires }),
+  };
 }
 
 function requirementDocument(requirement: Requirement): Record<string, unknown> {
@@ -24,19 +45,14 @@ function requirementDocument(requirement: Requirement): Record<string, unknown> 
 }
 
 /**
- * The effective policy in the policy file's own format: every default written out, key files
- * as absolute paths. `keys.keyservers` is null when the policy leaves it to the remote.
+ * The effective policy in the policy file's own format: every default written out, key,
+ * certificate and CRL files as absolute paths. `keys.keyservers` is null when the policy leaves it to the remote.
  */
 export function policyDocument(policy: Policy): Record<string, unknown> {
   return {
     version: 1,
     mode: policy.mode,
-    signers: Object.fromEntries(
-      policy.signers.map((s) => [
-        s.name,
-        { fingerprint: s.fingerprint, ...(s.expires === undefined ? {} : { expires: s.expires }) },
-      ]),
-    ),
+    signers: Object.fromEntries(policy.signers.map((s) => [s.name, signerDocument(s)])),
     keys: {
       files: policy.keys.files,
       local: policy.keys.local,

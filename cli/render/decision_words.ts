@@ -113,6 +113,9 @@ export function hintText(hint: Hint, decision: ImageDecision): string {
     case "untrusted-signer": {
       const verdict = decision.signatures.find((s) => s.id === hint.signature);
       const why = verdict === undefined ? "" : verdictText(verdict.because);
+      if (verdict?.because.kind === "certificate-refused") {
+        return `signature ${hint.signature}: ${why}; renew the certificate, or fix its roots, intermediates or crls in the policy`;
+      }
       return `signature ${hint.signature}: ${why}; declare that signer (or extend its expires) if you trust it`;
     }
     case "unsigned-group": {
@@ -124,7 +127,9 @@ export function hintText(hint: Hint, decision: ImageDecision): string {
     case "legacy-ignored":
       return "the image has legacy (pre-3.6) signatures, which this requirement ignores: re-sign it with a current tool, or set legacy: true";
     case "dsse-ignored":
-      return "the image has DSSE signatures, which policy version 1 does not trust: sign it with an OpenPGP key of a declared signer";
+      return "the image has DSSE signatures, and the policy declares no key or certificate signer: declare one, or sign with an OpenPGP key of a declared signer";
+    case "ocsp-unreachable":
+      return `the OCSP responder of ${hint.signer}'s certificate could not be asked (${hint.detail}): try again when it answers`;
     case "key-unavailable":
       return `get ${hint.signer}'s public key (fingerprint ${hint.fingerprint}): \`siftrust key pull ${hint.fingerprint}\`, or list a keyring file holding it under keys.files`;
   }
@@ -138,7 +143,9 @@ export function verdictText(reason: VerdictReason): string {
     case "mismatch":
       return "does not match the image";
     case "dsse":
-      return "a DSSE signature: policy version 1 trusts OpenPGP signatures only";
+      return "a DSSE signature, and the policy declares no key or certificate signer";
+    case "certificate-refused":
+      return `made by ${reason.signer}, whose certificate is not trusted now: ${reason.detail}`;
     case "unknown-format":
       return "not a signature format siftrust knows";
     case "legacy-ignored":

@@ -191,6 +191,19 @@ export function readEnvelopePayload(bytes: Uint8Array): Uint8Array {
 }
 
 /**
+ * The key IDs an envelope's signatures claim (empty ones left out), read without verifying
+ * anything. An envelope that does not parse claims none.
+ */
+export function envelopeKeyIds(bytes: Uint8Array): string[] {
+  try {
+    return parseEnvelope(bytes).signatures.map((s) => s.keyid).filter((id) => id !== "");
+  } catch (error) {
+    if (error instanceof DsseError) return [];
+    throw error;
+  }
+}
+
+/**
  * Signs `payload` with one private key and returns the envelope exactly as the reference
  * writes it: `{"payloadType":…,"payload":…,"signatures":[{"keyid":…,"sig":…}]}`, padded
  * standard base64, no trailing newline. Ed25519 is pure; RSA is PKCS#1 v1.5 with SHA-256;

@@ -13,6 +13,7 @@ export {
   DsseError,
   type DsseErrorKind,
   dsseKeyId,
+  envelopeKeyIds,
   readPemPrivateKey,
   readPemPublicKey,
 } from "./dsse.ts";

@@ -10,6 +10,7 @@ import {
   DSSE_PAYLOAD_TYPE,
   DsseError,
   dsseKeyId,
+  envelopeKeyIds,
   isDsseEnvelope,
   preAuthEncoding,
   readEnvelopePayload,
@@ -497,4 +498,16 @@ Deno.test("readPemPrivateKey: PKCS#8, PKCS#1, SEC1 and encrypted keys", () => {
   );
   const ed448 = generateKeyPairSync("ed448").privateKey.export({ format: "pem", type: "pkcs8" });
   assertDsseError(() => readPemPrivateKey(ed448 as string), "unsupported key type ed448");
+});
+
+Deno.test("envelopeKeyIds: the key IDs an envelope claims, none for one that does not parse", () => {
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const envelope = signEnvelope(new TextEncoder().encode("{}"), privateKey);
+  assert.deepEqual(envelopeKeyIds(envelope), [dsseKeyId(privateKey)]);
+  const unnamed = JSON.parse(new TextDecoder().decode(envelope));
+  unnamed.signatures.push({ keyid: "", sig: "AAAA" });
+  assert.deepEqual(envelopeKeyIds(new TextEncoder().encode(JSON.stringify(unnamed))), [
+    dsseKeyId(privateKey),
+  ]);
+  assert.deepEqual(envelopeKeyIds(new TextEncoder().encode("{not json")), []);
 });

@@ -682,3 +682,124 @@ Deno.test("a missing policy file exits 2 with a clear message", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// ---------------------------------------------------------------------------------------------
+// key and certificate signers (DSSE)
+
+Deno.test("key and certificate signers load; relative files resolve against the policy", async () => {
+  const dir = await tempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/policy.yaml`,
+      [
+        ...HEAD,
+        "  build:",
+        "    key: keys/build.pub.pem",
+        "    expires: 2030-01-31",
+        "  ci:",
+        "    certificate: {file: ci.pem, roots: /etc/site/ca.pem}",
+        "  hpc:",
+        "    certificate:",
+        "      file: hpc.pem",
+        "      roots: ca.pem",
+        "      intermediates: sub.pem",
+        "      ocsp: true",
+        "      crls: [sub.crl, /etc/site/ca.crl]",
+        "",
+      ].join("\n"),
+    );
+    const policy = await loadPolicy(`${dir}/policy.yaml`);
+    assertEquals(policy.signers.slice(2), [
+      { name: "build", key: `${dir}/keys/build.pub.pem`, expires: "2030-01-31" },
+      {
+        name: "ci",
+        certificate: { file: `${dir}/ci.pem`, roots: "/etc/site/ca.pem", ocsp: false, crls: [] },
+        expires: undefined,
+      },
+      {
+        name: "hpc",
+        certificate: {
+          file: `${dir}/hpc.pem`,
+          roots: `${dir}/ca.pem`,
+          intermediates: `${dir}/sub.pem`,
+          ocsp: true,
+          crls: [`${dir}/sub.crl`, "/etc/site/ca.crl"],
+        },
+        expires: undefined,
+      },
+    ]);
+    assertEquals(policy.require.signedBy.names, ["alice", "bob", "build", "ci", "hpc"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a signer with both a fingerprint and a key is refused at the signer", () => {
+  onlyProblem(
+    [...HEAD, "  carol:", `    fingerprint: ${"AB".repeat(20)}`, "    key: carol.pem"],
+    8,
+    5,
+    /exactly one of fingerprint, key or certificate/,
+  );
+});
+
+Deno.test("a signer with neither fingerprint, key nor certificate is refused", () => {
+  onlyProblem([...HEAD, "  carol:", "    expires: 2030-01-01"], 8, 5, /needs one of/);
+});
+
+Deno.test("a certificate without roots is refused: roots is required", () => {
+  onlyProblem(
+    [...HEAD, "  carol:", "    certificate:", "      file: carol.pem"],
+    9,
+    7,
+    /signers\.carol\.certificate\.roots is required/,
+  );
+});
+
+Deno.test("an unknown field in a certificate is named, with a hint", () => {
+  onlyProblem(
+    [...HEAD, "  carol:", "    certificate: {file: c.pem, roots: r.pem, crl: [x.crl]}"],
+    8,
+    46,
+    /unknown field "crl"/,
+    /did you mean "crls"/,
+  );
+});
+
+Deno.test("ocsp: true in wrong types and an empty key path are refused", () => {
+  onlyProblem(
+    [...HEAD, "  carol:", "    certificate: {file: c.pem, roots: r.pem, ocsp: yes please}"],
+    8,
+    52,
+    /ocsp must be true or false/,
+  );
+  onlyProblem([...HEAD, "  carol:", '    key: ""'], 8, 10, /key/);
+});
+
+Deno.test("two signers may not name the same key or certificate file", () => {
+  onlyProblem(
+    [...HEAD, "  carol:", "    key: ./keys/k.pem", "  dave:", "    key: keys//k.pem"],
+    10,
+    10,
+    /signers carol and dave share the key file keys\/\/k\.pem/,
+  );
+});
+
+Deno.test("ocsp: true in an offline policy is refused at the ocsp field", () => {
+  onlyProblem(
+    [
+      ...HEAD,
+      "  carol:",
+      "    certificate:",
+      "      file: c.pem",
+      "      roots: r.pem",
+      "      ocsp: true",
+      "keys:",
+      "  offline: true",
+    ],
+    11,
+    13,
+    /keys\.offline is true/,
+    /crls/,
+  );
+});
