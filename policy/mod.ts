@@ -20,3 +20,5 @@ export * from "./load.ts";
 export * from "./model.ts";
 export * from "./serialize.ts";
 export type { PolicyFile } from "./schema.ts";
+export * from "./admit.ts";
+export * from "./exec_plan.ts";

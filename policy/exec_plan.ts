@@ -1,0 +1,105 @@
+/**
+ * What `siftrust exec` may run, decided before anything runs: the container the runtime's
+ * command line starts (./runtime/argv.ts), no runtime environment variable that would make the
+ * runtime start something else, and an image file that only root can change while the runtime
+ * starts it.
+ *
+ * @module
+ */
+
+import {
+  APPTAINER_FLAGS,
+  type ContainerCommand,
+  type FlagSpec,
+  parseRuntimeArgv,
+  type RuntimeCommand,
+  type RuntimeRefusalKind,
+  SINGULARITYCE_FLAGS,
+} from "./runtime/mod.ts";
+
+/** Why `exec` refuses a command line before opening any image. */
+export interface ExecRefusal {
+  /** Refused. */
+  readonly ok: false;
+  /** The command line's fault, or a runtime environment variable that is set. */
+  readonly kind: RuntimeRefusalKind | "refused-environment";
+  /** One line for the user. */
+  readonly detail: string;
+}
+
+/** The outcome of {@linkcode planExec}: the runtime command found, or why it is refused. */
+export type ExecPlan = RuntimeCommand | ExecRefusal;
+
+/** The environment-variable prefixes through which the runtimes read their flags. */
+const ENV_PREFIXES = ["APPTAINER_", "SINGULARITY_"];
+
+/**
+ * The runtime environment variables that `exec` refuses: those that set a flag siftrust
+ * refuses on the command line (`APPTAINER_SHARENS`, `SINGULARITY_DMTCP_RESTART`…), named as
+ * the runtimes name a flag's variable (prefix, then the long name in capitals, `-` as `_`).
+ */
+export const REFUSED_RUNTIME_ENV: readonly string[] = (() => {
+  const names = new Set<string>();
+  for (const table of [APPTAINER_FLAGS, SINGULARITYCE_FLAGS]) {
+    const specs: FlagSpec[] = [...table.root];
+    for (const command of Object.keys(table.commands) as ContainerCommand[]) {
+      specs.push(...table.commands[command]);
+    }
+    for (const spec of specs) {
+      if (spec.refused === undefined || spec.long === "help" || spec.long === "version") continue;
+      for (const prefix of ENV_PREFIXES) {
+        names.add(`${prefix}${spec.long.toUpperCase().replaceAll("-", "_")}`);
+      }
+    }
+  }
+  return [...names].sort();
+})();
+
+/**
+ * Finds the container that `argv` starts and refuses what `exec` cannot run with certainty:
+ * the command line's refusals (./runtime/argv.ts) and a set {@linkcode REFUSED_RUNTIME_ENV}
+ * variable (`env` reads the environment the runtime will get).
+ */
+export function planExec(
+  argv: readonly string[],
+  env: (name: string) => string | undefined,
+): ExecPlan {
+  const parsed = parseRuntimeArgv(argv);
+  if (!parsed.ok) return { ok: false, kind: parsed.kind, detail: parsed.detail };
+  const set = REFUSED_RUNTIME_ENV.filter((name) => env(name) !== undefined);
+  if (set.length > 0) {
+    return {
+      ok: false,
+      kind: "refused-environment",
+      detail: `${set.join(", ")} ${
+        set.length === 1 ? "is" : "are"
+      } set: the runtime would not start the checked image that way; unset ${
+        set.length === 1 ? "it" : "them"
+      }`,
+    };
+  }
+  return parsed;
+}
+
+/** Who besides root can change an image file's bytes, by its `fstat`. */
+export type ImageWriter =
+  /** Its owner, a user other than root (an owner can always make the file writable). */
+  | { kind: "owner"; uid: number }
+  /** Members of its group (group write permission; POSIX ACLs show here as well). */
+  | { kind: "group"; gid: number }
+  /** Anyone (write permission for others). */
+  | { kind: "others" };
+
+/**
+ * Who other than root can rewrite the file in place (the same inode) while the runtime starts
+ * it: a non-root owner, a group with write permission, or everyone. Empty when only root can.
+ * Renaming or replacing the path does not count: the runtime gets the open descriptor.
+ */
+export function imageWriters(info: Pick<Deno.FileInfo, "uid" | "gid" | "mode">): ImageWriter[] {
+  const writers: ImageWriter[] = [];
+  const mode = info.mode ?? 0;
+  if (info.uid !== 0) writers.push({ kind: "owner", uid: info.uid ?? -1 });
+  if ((mode & 0o020) !== 0) writers.push({ kind: "group", gid: info.gid ?? -1 });
+  if ((mode & 0o002) !== 0) writers.push({ kind: "others" });
+  return writers;
+}
