@@ -103,3 +103,27 @@ export function imageWriters(info: Pick<Deno.FileInfo, "uid" | "gid" | "mode">):
   if ((mode & 0o002) !== 0) writers.push({ kind: "others" });
   return writers;
 }
+
+/** Why the `exec.copy-writable` folder cannot take copies. */
+export type CopyFolderProblem =
+  /** It does not exist, or is not a folder. */
+  | "not-a-folder"
+  /** It is owned by a user other than root and the running user. */
+  | "foreign-owner"
+  /** Its group or everyone may write it (they could replace a copy between check and run). */
+  | "writable-by-others";
+
+/**
+ * Whether `folder` may take `exec`'s copies: a folder owned by root or the running user
+ * (`euid`), that neither its group nor others can write. Undefined when it may.
+ */
+export async function copyFolderProblem(
+  folder: string,
+  euid: number,
+): Promise<CopyFolderProblem | undefined> {
+  const info = await Deno.stat(folder).catch(() => undefined);
+  if (info === undefined || !info.isDirectory) return "not-a-folder";
+  if (info.uid !== 0 && info.uid !== euid) return "foreign-owner";
+  if (((info.mode ?? 0) & 0o022) !== 0) return "writable-by-others";
+  return undefined;
+}

@@ -13,6 +13,7 @@
 import type { Command } from "@commander-js/extra-typings";
 import { spawn } from "node:child_process";
 import { constants as osConstants } from "node:os";
+import { geteuid } from "node:process";
 import { type OpenImageFile, openImageOnce, SifError } from "../../core/sif/mod.ts";
 import {
   AdmitError,
@@ -20,6 +21,8 @@ import {
   type CheckContext,
   checkImage,
   type CheckResult,
+  type CopyFolderProblem,
+  copyFolderProblem,
   decideCopy,
   type DecidedCopy,
   imageWriters,
@@ -129,6 +132,13 @@ async function copyOrExit(
   folder: string,
   context: CheckContext,
 ): Promise<DecidedCopy> {
+  const problem = await copyFolderProblem(folder, geteuid?.() ?? -1);
+  if (problem !== undefined) {
+    throw new CliError(
+      `exec.copy-writable ${folder} ${COPY_FOLDER_PROBLEMS[problem]}: fix the policy`,
+      ExitCode.Usage,
+    );
+  }
   const name = image.realPath.slice(image.realPath.lastIndexOf("/") + 1);
   try {
     return await decideCopy(image, `${folder.replace(/\/+$/, "")}/${name}`, context);
@@ -142,6 +152,13 @@ async function copyOrExit(
     throw error;
   }
 }
+
+/** What is wrong with the copy-writable folder, in words. */
+const COPY_FOLDER_PROBLEMS: Record<CopyFolderProblem, string> = {
+  "not-a-folder": "is not a folder",
+  "foreign-owner": "is owned by another user than root",
+  "writable-by-others": "can be written by its group or others",
+};
 
 /** Shows the decision: always with --explain, else only when it is not an allow. */
 function report(result: CheckResult, policy: Policy, explain: boolean): void {
