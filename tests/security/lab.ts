@@ -5,7 +5,13 @@
  * @module
  */
 
-import { checkImage, type CheckResult, loadPolicy, policyKeys } from "../../policy/mod.ts";
+import {
+  type CheckContext,
+  checkImage,
+  type CheckResult,
+  loadPolicy,
+  policyKeys,
+} from "../../policy/mod.ts";
 import { tempDir } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 import { NOBODY } from "../helpers/unprivileged.ts";
@@ -68,16 +74,22 @@ export async function giveToNobody(from: string, to: string): Promise<void> {
   await Deno.chown(to, NOBODY, NOBODY);
 }
 
+/** The lab's policy and keys, loaded in this process (as root's runs load them). */
+export async function labContext(l: Lab, cacheDir?: string): Promise<CheckContext> {
+  const policy = await loadPolicy(l.policy);
+  const keys = await policyKeys(policy, (name) => l.env[name], () => {
+    throw new Error("the example policy is offline");
+  });
+  return { policy, keys, cacheDir };
+}
+
 /** A checker in this process (root's `check`), with the decision cache in `cacheDir`. */
 export async function checker(
   l: Lab,
   cacheDir?: string,
 ): Promise<(image: string) => Promise<CheckResult>> {
-  const policy = await loadPolicy(l.policy);
-  const keys = await policyKeys(policy, (name) => l.env[name], () => {
-    throw new Error("the example policy is offline");
-  });
-  return (image) => checkImage(image, { policy, keys, cacheDir });
+  const context = await labContext(l, cacheDir);
+  return (image) => checkImage(image, context);
 }
 
 /** Whether two files hold the same bytes. */
