@@ -5,6 +5,7 @@
  * @module
  */
 
+export * from "./admit.ts";
 export * from "./audit.ts";
 export * from "./audit_context.ts";
 export * from "./cache.ts";
@@ -12,6 +13,7 @@ export * from "./check.ts";
 export * from "./decision.ts";
 export * from "./deffile.ts";
 export * from "./evaluate.ts";
+export * from "./exec_plan.ts";
 export * from "./file_trust.ts";
 export * from "./glob.ts";
 export * from "./keys.ts";
@@ -20,5 +22,5 @@ export * from "./load.ts";
 export * from "./model.ts";
 export * from "./serialize.ts";
 export type { PolicyFile } from "./schema.ts";
-export * from "./admit.ts";
-export * from "./exec_plan.ts";
+export type { RuntimeCommand, RuntimeRefusalKind } from "./runtime/mod.ts";
+export type { HashedCopy } from "../core/files/copy_hashed.ts";
