@@ -127,3 +127,26 @@ export async function copyFolderProblem(
   if (((info.mode ?? 0) & 0o022) !== 0) return "writable-by-others";
   return undefined;
 }
+
+/** The user a command runs as: uid and primary gid. */
+export interface RunAs {
+  /** The user ID. */
+  readonly uid: number;
+  /** The primary group ID. */
+  readonly gid: number;
+}
+
+/**
+ * Who `exec` starts the runtime as: when it runs as root (`euid` 0) through `sudo`, the user who
+ * invoked `sudo` (`SUDO_UID`, `SUDO_GID`), so that the container never runs as root on a user's
+ * behalf; otherwise undefined (the runtime runs as `exec` does).
+ */
+export function invokingUser(
+  env: (name: string) => string | undefined,
+  euid: number,
+): RunAs | undefined {
+  const [uid, gid] = [env("SUDO_UID"), env("SUDO_GID")];
+  if (euid !== 0 || uid === undefined || gid === undefined) return undefined;
+  if (!/^[0-9]+$/.test(uid) || !/^[0-9]+$/.test(gid) || Number(uid) === 0) return undefined;
+  return { uid: Number(uid), gid: Number(gid) };
+}

@@ -26,6 +26,7 @@ import {
   decideCopy,
   type DecidedCopy,
   imageWriters,
+  invokingUser,
   planExec,
   type Policy,
 } from "../../policy/mod.ts";
@@ -105,7 +106,23 @@ export function registerExec(program: Command): void {
           );
         }
         const args = command.map((arg, i) => i === plan.containerIndex ? "/proc/self/fd/3" : arg);
-        throw new CliError("", await runWith(args, run.fd));
+        const user = invokingUser(env, geteuid?.() ?? -1);
+        if (user === undefined) throw new CliError("", await runWith(args, run.fd));
+        // Through sudo: the runtime runs as the user, who must be able to read the image.
+        const asUser = [
+          SETPRIV,
+          `--reuid=${user.uid}`,
+          `--regid=${user.gid}`,
+          "--init-groups",
+          "--",
+        ];
+        if (await runWith([...asUser, "/usr/bin/test", "-r", "/proc/self/fd/3"], run.fd) !== 0) {
+          throw new CliError(
+            `${displayText(plan.container)}: user ${user.uid} cannot read it: not running it`,
+            ExitCode.Failed,
+          );
+        }
+        throw new CliError("", await runWith([...asUser, ...args], run.fd));
       } finally {
         image.close();
         if (copy !== undefined) {
@@ -115,6 +132,9 @@ export function registerExec(program: Command): void {
       }
     });
 }
+
+/** How `exec` run through sudo starts the runtime as the invoking user (util-linux). */
+const SETPRIV = "/usr/bin/setpriv";
 
 /** Opens the image once; one that cannot be opened as a regular file is a bad image (exit 3). */
 function openOrExit(path: string): OpenImageFile {

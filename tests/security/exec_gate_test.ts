@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import type { CliResult } from "../helpers/cli.ts";
 import { runCli } from "../helpers/cli.ts";
-import { asNobodyArgs, CAN_DROP_PRIVILEGES, runCliAsNobody } from "../helpers/unprivileged.ts";
+import { CAN_DROP_PRIVILEGES, NOBODY, runCliAsNobody } from "../helpers/unprivileged.ts";
 import { giveToNobody, type Lab, lab, SIGNED, UNSIGNED } from "./lab.ts";
 
 const FD3 = "/proc/self/fd/3";
@@ -156,27 +156,27 @@ Deno.test({
     const { runtime } = await setUp(l);
     const image = `${l.user}/mine.sif`;
     await giveToNobody(SIGNED, image);
-    // The gate runs as root (a sudo rule). While the runtime starts, the user rewrites the
-    // original in place (same inode) with the unsigned image; the runtime reads the copy.
-    const rewrite = `setpriv ${
-      asNobodyArgs(["/bin/sh"]).join(" ")
-    } -c 'cat ${UNSIGNED} > ${image}'`;
+    // The gate runs as root through sudo, and starts the runtime as the user who invoked it.
+    // While the runtime starts, the user rewrites the original in place (same inode) with the
+    // unsigned image; the runtime reads the checked copy.
+    const sudo = { SUDO_UID: String(NOBODY), SUDO_GID: String(NOBODY) };
     const script = [
-      rewrite,
+      `cat ${UNSIGNED} > ${image}`,
       `cmp -s ${image} ${UNSIGNED} && echo original-rewritten`,
       `cmp -s "$2" ${SIGNED} && echo runs-the-checked-copy`,
       `echo "$2"`,
+      "id -u",
     ].join("; ");
     const result = await runCli(
       ["exec", "--policy", l.policy, "--", runtime, "exec", image, "id"],
       {
-        env: { ...l.env, FAKE_SCRIPT: script },
+        env: { ...l.env, ...sudo, FAKE_SCRIPT: script },
       },
     );
     assert.equal(result.code, 0, context(result));
     assert.equal(
       result.stdout,
-      `original-rewritten\nruns-the-checked-copy\n${FD3}\n`,
+      `original-rewritten\nruns-the-checked-copy\n${FD3}\n${NOBODY}\n`,
       result.stderr,
     );
     assert.deepEqual([...Deno.readDirSync(copies)], [], "the copy was left behind");
@@ -198,5 +198,28 @@ Deno.test({
     });
     assert.equal(open.code, 2, context(open));
     assert.match(open.stderr, /copy-writable .* can be written by its group or others/);
+  },
+});
+
+Deno.test({
+  name: "exec through sudo runs the runtime as the user, and not on an image they cannot read",
+  ignore: !CAN_DROP_PRIVILEGES,
+  async fn() {
+    await using l = await lab();
+    const { runtime, trusted } = await setUp(l);
+    const sudo = { SUDO_UID: String(NOBODY), SUDO_GID: String(NOBODY) };
+    const run = () =>
+      runCli(["exec", "--policy", l.policy, "--", runtime, "exec", trusted, "id"], {
+        env: { ...l.env, ...sudo, FAKE_SCRIPT: "id -u" },
+      });
+    const readable = await run();
+    assert.equal(readable.code, 0, context(readable));
+    assert.equal(readable.stdout, `${NOBODY}\n`);
+    // Root can read a mode-0600 image; the user cannot, so it does not run for them.
+    await Deno.chmod(trusted, 0o600);
+    const secret = await run();
+    assert.equal(secret.code, 1, context(secret));
+    assert.equal(secret.stdout, "");
+    assert.match(secret.stderr, /^ERROR: +.*trusted\.sif: user 65534 cannot read it/m);
   },
 });
