@@ -11,7 +11,10 @@ import {
   copyFolderProblem,
   imageWriters,
   invokingUser,
+  loadPolicy,
   planExec,
+  policyDocument,
+  PolicyError,
   REFUSED_RUNTIME_ENV,
 } from "../../policy/mod.ts";
 import { withTempDir } from "../helpers/env.ts";
@@ -85,6 +88,24 @@ Deno.test("copyFolderProblem: a folder of root or the running user, closed to ot
     else {
       await Deno.chown(dir, 65534, 65534);
       assert.equal(await copyFolderProblem(dir, 0), "foreign-owner");
+    }
+  });
+});
+
+Deno.test("the policy's exec.copy-writable: an absolute folder, kept by policy show", async () => {
+  await withTempDir(async (dir) => {
+    const base = 'version: 1\nsigners:\n  ci: {fingerprint: "' + "A".repeat(40) + '"}\n';
+    await Deno.writeTextFile(`${dir}/p.yaml`, `${base}exec:\n  copy-writable: /var/lib/copies\n`);
+    const policy = await loadPolicy(`${dir}/p.yaml`);
+    assert.equal(policy.exec.copyWritable, "/var/lib/copies");
+    assert.deepEqual(policyDocument(policy).exec, { "copy-writable": "/var/lib/copies" });
+    await Deno.writeTextFile(`${dir}/none.yaml`, base);
+    const without = await loadPolicy(`${dir}/none.yaml`);
+    assert.equal(without.exec.copyWritable, undefined);
+    assert.equal(policyDocument(without).exec, undefined);
+    for (const bad of ["exec:\n  copy-writable: copies\n", "exec:\n  copy-writeable: /x\n"]) {
+      await Deno.writeTextFile(`${dir}/bad.yaml`, `${base}${bad}`);
+      await assert.rejects(loadPolicy(`${dir}/bad.yaml`), PolicyError);
     }
   });
 });
