@@ -79,11 +79,14 @@ Deno.test({
   },
 });
 
-/** Runs root's CLI `check` on `image`, killed after 20 s; returns its exit code and the time. */
-async function timedCheck(l: Lab, image: string): Promise<{ code: number; ms: number }> {
+/** Runs root's CLI (`check` by default) on `image`; returns its exit code and the time. */
+async function timedCheck(
+  l: Lab,
+  image: string,
+  command = ["check", "--policy", l.policy],
+): Promise<{ code: number; ms: number }> {
   const start = Date.now();
-  const result = await runCli(["check", "--policy", l.policy, image], { env: l.env })
-    .then((r) => r.code);
+  const result = await runCli([...command, image], { env: l.env }).then((r) => r.code);
   return { code: result, ms: Date.now() - start };
 }
 
@@ -99,6 +102,11 @@ Deno.test({
     // A FIFO nobody writes to: opening it for reading would block forever without O_NONBLOCK.
     const still = await boundedCheck(l, fifo);
     assert.equal(still.code, 3, JSON.stringify(still));
+    // verify and sif read images through the same opener.
+    for (const command of [["verify"], ["sif", "list"]]) {
+      const other = await boundedCheck(l, fifo, command);
+      assert.equal(other.code, 3, `${command.join(" ")}: ${JSON.stringify(other)}`);
+    }
     // Swapped with a signed image while root checks the image's path again and again.
     await giveToNobody(SIGNED, `${l.user}/img.sif`);
     const swapper = await startExchange(l, `${l.user}/img.sif`, fifo);
@@ -114,13 +122,17 @@ Deno.test({
 });
 
 /** {@linkcode timedCheck}, failing the test when it takes 20 s (a blocked open). */
-async function boundedCheck(l: Lab, image: string): Promise<{ code: number; ms: number }> {
+async function boundedCheck(
+  l: Lab,
+  image: string,
+  command?: string[],
+): Promise<{ code: number; ms: number }> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`check of ${image} blocked for 20 s`)), 20_000);
   });
   try {
-    return await Promise.race([timedCheck(l, image), timeout]);
+    return await Promise.race([timedCheck(l, image, command), timeout]);
   } finally {
     clearTimeout(timer);
   }
