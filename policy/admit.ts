@@ -1,7 +1,7 @@
 /**
  * Admitting an image into a library: the source is opened once and copied into a temporary
- * file next to the destination (hashed as it is written), the policy decides on the copy as
- * if it were at the destination, and the copy is renamed into place only on ALLOW. A copy that
+ * file next to the destination (its objects hashed as they are written, so their data is never
+ * read again), the policy decides on the copy as if it were at the destination, and the copy is renamed into place only on ALLOW. A copy that
  * is not allowed is removed, so a deny leaves nothing behind. Whatever happens to the source
  * during the copy, the bytes decided are the bytes installed.
  *
@@ -11,8 +11,14 @@
 import { type CopyError, copyHashed, type HashedCopy } from "../core/files/copy_hashed.ts";
 import { DescriptorHandle } from "../core/sif/handle.ts";
 import { type OpenImageFile, openImageOnce, SifError } from "../core/sif/mod.ts";
-import type { ProgressCallback } from "../core/integrity/mod.ts";
-import { type CheckContext, checkImage, type CheckResult, unopenedResult } from "./check.ts";
+import { type ProgressCallback, StreamingDigests } from "../core/integrity/mod.ts";
+import {
+  type CheckContext,
+  checkImage,
+  type CheckResult,
+  type OpenedImage,
+  unopenedResult,
+} from "./check.ts";
 
 /** Why an admission could not be made: the destination, or the copy itself. */
 export type AdmitErrorKind =
@@ -55,9 +61,14 @@ export async function decideCopy(
   context: CheckContext,
   onProgress?: ProgressCallback,
 ): Promise<DecidedCopy> {
+  const streamed = new StreamingDigests();
   let copy: HashedCopy;
   try {
-    copy = await copyHashed(new DescriptorHandle(source.fd), destination, { mode: 0o644 });
+    // The objects are hashed as the copy is written: deciding needs not read the data again.
+    copy = await copyHashed(new DescriptorHandle(source.fd), destination, {
+      mode: 0o644,
+      onChunk: (chunk) => streamed.update(chunk),
+    });
   } catch (error) {
     throw new AdmitError("copy-failed", (error as CopyError).message, { cause: error });
   }
@@ -65,7 +76,11 @@ export async function decideCopy(
   try {
     file = openImageOnce(copy.tempPath);
     // Rules match the destination: the image will run from there.
-    const atDestination: OpenImageFile = { ...file, realPath: destination };
+    const atDestination: OpenedImage = {
+      ...file,
+      realPath: destination,
+      digests: streamed.finish(),
+    };
     const uncached = { ...context, cacheDir: undefined };
     const result = await checkImage(destination, uncached, onProgress, atDestination);
     return { result, copy, file };

@@ -8,6 +8,7 @@
 
 import {
   analyzeSignatures,
+  type KnownDigests,
   type ProgressCallback,
   readSignatureObjects,
   type SignatureCheck,
@@ -58,6 +59,15 @@ export interface CheckResult {
 }
 
 /**
+ * An image open once, and perhaps the digests of its objects computed as its bytes were
+ * written (an `admit` copy), so that they are not read again.
+ */
+export interface OpenedImage extends OpenImageFile {
+  /** SHA-256 digests of its objects and groups, from its bytes as they were written. */
+  digests?: KnownDigests;
+}
+
+/**
  * Checks one image. It is opened once ({@linkcode openImageOnce}): the path rules match is the
  * kernel's path of the open descriptor, and the cache key, the bytes hashed and the decision
  * all come from that descriptor. `opened` is an image the caller already holds open (as
@@ -67,9 +77,9 @@ export async function checkImage(
   path: string,
   context: CheckContext,
   onProgress?: ProgressCallback,
-  opened?: OpenImageFile,
+  opened?: OpenedImage,
 ): Promise<CheckResult> {
-  let file: OpenImageFile;
+  let file: OpenedImage;
   try {
     file = opened ?? openImageOnce(path);
   } catch (error) {
@@ -84,7 +94,7 @@ export async function checkImage(
 }
 
 async function checkOpened(
-  file: OpenImageFile,
+  file: OpenedImage,
   context: CheckContext,
   onProgress?: ProgressCallback,
 ): Promise<CheckResult> {
@@ -115,6 +125,7 @@ async function checkOpened(
         keys: context.keys.finder,
         now: context.now,
         onProgress,
+        knownDigests: file.digests,
       });
     const decision = evaluateImage(context.policy, real, image, checks, now);
     const imageDigest = await layoutDigest(image);
