@@ -11,7 +11,7 @@
 
 import { type CopyError, copyHashed, type HashedCopy } from "../core/files/copy_hashed.ts";
 import { DescriptorHandle } from "../core/sif/handle.ts";
-import { type OpenImageFile, openImageOnce, SifError } from "../core/sif/mod.ts";
+import { type OpenImageFile, openImageOnce, SifError, SifImage } from "../core/sif/mod.ts";
 import { type ProgressCallback, StreamingDigests } from "../core/integrity/mod.ts";
 import {
   type CheckContext,
@@ -76,10 +76,12 @@ export async function decideCopy(
   let file: OpenImageFile | undefined;
   try {
     file = openImageOnce(copy.tempPath);
+    const fd = file.fd;
     // Rules match the destination: the image will run from there.
     const atDestination: OpenedImage = {
       ...file,
       realPath: destination,
+      image: () => SifImage.fromDescriptor(fd, destination),
       digests: streamed.finish(),
     };
     const uncached = { ...context, cacheDir: undefined };

@@ -98,10 +98,11 @@ export function registerExec(program: Command): void {
         report(result, policy, options.explain ?? false);
         const code = decisionExitCode(result.decision);
         if (result.decision.decision !== "allow" && code !== 0) {
+          const why = result.decision.decision === "error"
+            ? "cannot be read as a SIF image"
+            : `is not trusted by ${policy.path}`;
           throw new CliError(
-            `${displayText(plan.container)} is not trusted by ${policy.path}: not running ${
-              displayText(command[0])
-            }`,
+            `${displayText(plan.container)} ${why}: not running ${displayText(command[0])}`,
             code,
           );
         }
