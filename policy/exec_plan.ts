@@ -16,6 +16,9 @@ import {
   type RuntimeRefusalKind,
   SINGULARITYCE_FLAGS,
 } from "./runtime/mod.ts";
+import type { OpenImageFile } from "../core/sif/mod.ts";
+import { decideCopy, type DecidedCopy } from "./admit.ts";
+import { type CheckContext, checkImage, type CheckResult } from "./check.ts";
 
 /** Why `exec` refuses a command line before opening any image. */
 export interface ExecRefusal {
@@ -150,3 +153,66 @@ export function invokingUser(
   if (!/^[0-9]+$/.test(uid) || !/^[0-9]+$/.test(gid) || Number(uid) === 0) return undefined;
   return { uid: Number(uid), gid: Number(gid) };
 }
+
+/** The copy-writable folder cannot take `exec`'s copies (see {@linkcode copyFolderProblem}). */
+export class CopyFolderError extends Error {
+  /** What is wrong with the folder. */
+  readonly kind: CopyFolderProblem;
+  /** The folder. */
+  readonly folder: string;
+
+  /** An error about `folder`. */
+  constructor(kind: CopyFolderProblem, folder: string) {
+    super(`exec.copy-writable ${folder}: ${kind}`);
+    this.name = "CopyFolderError";
+    this.kind = kind;
+    this.folder = folder;
+  }
+}
+
+/** What `exec` decided about the open image. */
+export type ExecDecision =
+  /** Others than root can rewrite it, the policy enforces, and has no copy-writable folder. */
+  | { readonly kind: "refused-writable"; readonly writers: ImageWriter[] }
+  /**
+   * Checked: the image itself (`writers` is non-empty only in warn mode), or its copy in the
+   * copy-writable folder (`copy`; the caller closes `copy.file` and discards `copy.copy`).
+   */
+  | {
+    readonly kind: "checked";
+    readonly result: CheckResult;
+    /** The open file to run: the image, or the copy. */
+    readonly run: OpenImageFile;
+    readonly writers: ImageWriter[];
+    readonly copy?: DecidedCopy;
+  };
+
+/**
+ * Decides on an image `exec` opened: checked as it is when only root can write it; else copied
+ * into the policy's `exec.copy-writable` folder (which must pass {@linkcode copyFolderProblem}
+ * for `euid`) and the copy decided; else refused, or in warn mode checked as it is.
+ *
+ * @throws CopyFolderError for an unusable copy folder, AdmitError when the copy fails
+ */
+export async function decideExecImage(
+  image: OpenImageFile,
+  context: CheckContext,
+  euid: number,
+): Promise<ExecDecision> {
+  const { policy } = context;
+  const writers = imageWriters(image.info);
+  const folder = policy.exec.copyWritable;
+  if (writers.length > 0 && folder !== undefined) {
+    const problem = await copyFolderProblem(folder, euid);
+    if (problem !== undefined) throw new CopyFolderError(problem, folder);
+    const name = image.realPath.slice(image.realPath.lastIndexOf("/") + 1);
+    const copy = await decideCopy(image, `${folder.replace(/\/+$/, "")}/${name}`, context);
+    return { kind: "checked", result: copy.result, run: copy.file, writers, copy };
+  }
+  if (writers.length > 0 && policy.mode === "enforce") return { kind: "refused-writable", writers };
+  const result = await checkImage(image.realPath, context, undefined, image);
+  return { kind: "checked", result, run: image, writers };
+}
+
+/** An {@linkcode ExecDecision} that checked an image (or its copy). */
+export type ExecChecked = Extract<ExecDecision, { kind: "checked" }>;

@@ -19,13 +19,12 @@ import {
   AdmitError,
   cacheDir,
   type CheckContext,
-  checkImage,
   type CheckResult,
+  CopyFolderError,
   type CopyFolderProblem,
-  copyFolderProblem,
-  decideCopy,
-  type DecidedCopy,
-  imageWriters,
+  decideExecImage,
+  type ExecChecked,
+  type ExecDecision,
   invokingUser,
   planExec,
   type Policy,
@@ -68,32 +67,10 @@ export function registerExec(program: Command): void {
         cacheDir: options.cache ? cacheDir(env) : undefined,
       };
       const image = openOrExit(plan.container);
-      let copy: DecidedCopy | undefined;
+      let decided: ExecChecked | undefined;
       try {
-        let run = image;
-        let result: CheckResult;
-        const writers = imageWriters(image.info);
-        if (writers.length === 0) {
-          result = await checkImage(image.realPath, context, undefined, image);
-        } else if (policy.exec.copyWritable !== undefined) {
-          copy = await copyOrExit(image, policy.exec.copyWritable, context);
-          run = copy.file;
-          result = copy.result;
-        } else {
-          const why = `${displayText(plan.container)} can be rewritten while it runs by ${
-            writersText(writers)
-          }`;
-          if (policy.mode === "enforce") {
-            throw new CliError(
-              `${why}: not running it; admit it into a library with "siftrust admit", ` +
-                "run a read-only copy that only root can write, or set exec: {copy-writable: DIR}" +
-                " in the policy",
-              ExitCode.Failed,
-            );
-          }
-          log("warning", `${why} (warn mode: running it)`);
-          result = await checkImage(image.realPath, context, undefined, image);
-        }
+        decided = await decide(image, plan.container, context);
+        const { result, run } = decided;
         if (options.auditLog !== undefined) await auditCheck(options.auditLog, result, policy);
         report(result, policy, options.explain ?? false);
         const code = decisionExitCode(result.decision);
@@ -107,28 +84,12 @@ export function registerExec(program: Command): void {
           );
         }
         const args = command.map((arg, i) => i === plan.containerIndex ? "/proc/self/fd/3" : arg);
-        const user = invokingUser(env, geteuid?.() ?? -1);
-        if (user === undefined) throw new CliError("", await runWith(args, run.fd));
-        // Through sudo: the runtime runs as the user, who must be able to read the image.
-        const asUser = [
-          SETPRIV,
-          `--reuid=${user.uid}`,
-          `--regid=${user.gid}`,
-          "--init-groups",
-          "--",
-        ];
-        if (await runWith([...asUser, "/usr/bin/test", "-r", "/proc/self/fd/3"], run.fd) !== 0) {
-          throw new CliError(
-            `${displayText(plan.container)}: user ${user.uid} cannot read it: not running it`,
-            ExitCode.Failed,
-          );
-        }
-        throw new CliError("", await runWith([...asUser, ...args], run.fd));
+        throw new CliError("", await runAsInvoker(args, run.fd, plan.container, env));
       } finally {
         image.close();
-        if (copy !== undefined) {
-          copy.file.close();
-          await copy.copy.discard().catch(() => undefined);
+        if (decided?.copy !== undefined) {
+          decided.copy.file.close();
+          await decided.copy.copy.discard().catch(() => undefined);
         }
       }
     });
@@ -137,39 +98,72 @@ export function registerExec(program: Command): void {
 /** How `exec` run through sudo starts the runtime as the invoking user (util-linux). */
 const SETPRIV = "/usr/bin/setpriv";
 
+/** Decides on the open image (policy/exec_plan.ts); a refusal or an unusable copy folder exits. */
+async function decide(
+  image: OpenImageFile,
+  container: string,
+  context: CheckContext,
+): Promise<ExecChecked> {
+  let decision: ExecDecision;
+  try {
+    decision = await decideExecImage(image, context, geteuid?.() ?? -1);
+  } catch (error) {
+    if (error instanceof CopyFolderError) {
+      throw new CliError(
+        `exec.copy-writable ${error.folder} ${COPY_FOLDER_PROBLEMS[error.kind]}: fix the policy`,
+        ExitCode.Usage,
+      );
+    }
+    if (error instanceof AdmitError) {
+      throw new CliError(`cannot copy the image for exec: ${error.message}`, ExitCode.Failed);
+    }
+    throw error;
+  }
+  if (decision.kind === "checked" && (decision.writers.length === 0 || decision.copy)) {
+    return decision;
+  }
+  const why = `${displayText(container)} can be rewritten while it runs by ${
+    writersText(decision.writers)
+  }`;
+  if (decision.kind === "refused-writable") {
+    throw new CliError(
+      `${why}: not running it; admit it into a library with "siftrust admit", run a ` +
+        "read-only copy that only root can write, or set exec: {copy-writable: DIR} in the policy",
+      ExitCode.Failed,
+    );
+  }
+  log("warning", `${why} (warn mode: running it)`);
+  return decision;
+}
+
+/**
+ * Runs the runtime with the image as fd 3. Through sudo it runs as the invoking user, and only
+ * if that user can read the image.
+ */
+async function runAsInvoker(
+  args: string[],
+  fd: number,
+  container: string,
+  env: (name: string) => string | undefined,
+): Promise<number> {
+  const user = invokingUser(env, geteuid?.() ?? -1);
+  if (user === undefined) return await runWith(args, fd);
+  const asUser = [SETPRIV, `--reuid=${user.uid}`, `--regid=${user.gid}`, "--init-groups", "--"];
+  if (await runWith([...asUser, "/usr/bin/test", "-r", "/proc/self/fd/3"], fd) !== 0) {
+    throw new CliError(
+      `${displayText(container)}: user ${user.uid} cannot read it: not running it`,
+      ExitCode.Failed,
+    );
+  }
+  return await runWith([...asUser, ...args], fd);
+}
+
 /** Opens the image once; one that cannot be opened as a regular file is a bad image (exit 3). */
 function openOrExit(path: string): OpenImageFile {
   try {
     return openImageOnce(path);
   } catch (error) {
     if (error instanceof SifError) throw new CliError(error.message, ExitCode.BadImage);
-    throw error;
-  }
-}
-
-/** Copies the image into the copy-writable folder and decides on the copy (exit 1 if not). */
-async function copyOrExit(
-  image: OpenImageFile,
-  folder: string,
-  context: CheckContext,
-): Promise<DecidedCopy> {
-  const problem = await copyFolderProblem(folder, geteuid?.() ?? -1);
-  if (problem !== undefined) {
-    throw new CliError(
-      `exec.copy-writable ${folder} ${COPY_FOLDER_PROBLEMS[problem]}: fix the policy`,
-      ExitCode.Usage,
-    );
-  }
-  const name = image.realPath.slice(image.realPath.lastIndexOf("/") + 1);
-  try {
-    return await decideCopy(image, `${folder.replace(/\/+$/, "")}/${name}`, context);
-  } catch (error) {
-    if (error instanceof AdmitError) {
-      throw new CliError(
-        `cannot copy the image into exec.copy-writable ${folder}: ${error.message}`,
-        ExitCode.Failed,
-      );
-    }
     throw error;
   }
 }

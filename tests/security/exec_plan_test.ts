@@ -1,14 +1,16 @@
 /**
  * policy/exec_plan.ts without a subprocess: the runtime environment variables `exec` refuses,
  * who besides root can rewrite an image (by `fstat` fields), who the runtime runs as through
- * sudo, and the copy-writable folder's checks.
+ * sudo, the copy-writable folder's checks, and what `exec` decides about a user's image.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
+import { openImageOnce } from "../../core/sif/mod.ts";
 import {
   copyFolderProblem,
+  decideExecImage,
   imageWriters,
   invokingUser,
   loadPolicy,
@@ -18,6 +20,8 @@ import {
   REFUSED_RUNTIME_ENV,
 } from "../../policy/mod.ts";
 import { withTempDir } from "../helpers/env.ts";
+import { CAN_DROP_PRIVILEGES, NOBODY } from "../helpers/unprivileged.ts";
+import { giveToNobody, lab, labContext, SIGNED } from "./lab.ts";
 
 const none = () => undefined;
 const envOf = (vars: Record<string, string>) => (name: string) => vars[name];
@@ -108,4 +112,27 @@ Deno.test("the policy's exec.copy-writable: an absolute folder, kept by policy s
       await assert.rejects(loadPolicy(`${dir}/bad.yaml`), PolicyError);
     }
   });
+});
+
+Deno.test({
+  name:
+    "decideExecImage: a user's image is refused when enforcing, checked with its writers in warn mode",
+  ignore: !CAN_DROP_PRIVILEGES,
+  async fn() {
+    await using l = await lab();
+    await giveToNobody(SIGNED, `${l.user}/mine.sif`);
+    const enforcing = await labContext(l);
+    using image = openImageOnce(`${l.user}/mine.sif`);
+    assert.deepEqual(await decideExecImage(image, enforcing, 0), {
+      kind: "refused-writable",
+      writers: [{ kind: "owner", uid: NOBODY }],
+    });
+    const warn = { ...enforcing, policy: { ...enforcing.policy, mode: "warn" as const } };
+    const decision = await decideExecImage(image, warn, 0);
+    assert.equal(decision.kind, "checked");
+    if (decision.kind !== "checked") return;
+    assert.deepEqual(decision.writers, [{ kind: "owner", uid: NOBODY }]);
+    assert.equal(decision.result.decision.decision, "allow");
+    assert.equal(decision.run, image);
+  },
 });
