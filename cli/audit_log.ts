@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Option } from "@commander-js/extra-typings";
 import {
   appendAudit,
   auditContext,
@@ -26,4 +27,11 @@ export async function auditCheck(path: string, result: CheckResult, policy: Poli
       ExitCode.Failed,
     );
   }
+}
+
+/** `--audit-log <file>` (or `$SIFTRUST_AUDIT_LOG`): append one JSON line per decision. */
+export function auditLogOption(): Option<"--audit-log <file>", undefined, undefined> {
+  return new Option("--audit-log <file>", "append one JSON line per decision to this file").env(
+    "SIFTRUST_AUDIT_LOG",
+  );
 }

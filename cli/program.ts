@@ -20,6 +20,7 @@ type Register = (program: Command) => void;
 
 /** The top-level commands: their names (and aliases), and how to load them. */
 const COMMANDS: [string[], () => Promise<Register>][] = [
+  [["admit"], async () => (await import("./commands/admit.ts")).registerAdmit],
   [["check"], async () => (await import("./commands/check.ts")).registerCheck],
   [["completions"], async () => (await import("./commands/completions.ts")).registerCompletions],
   [["deffile"], async () => (await import("./commands/deffile.ts")).registerDeffile],

@@ -8,11 +8,18 @@
 
 import {
   analyzeSignatures,
+  type KnownDigests,
   type ProgressCallback,
   readSignatureObjects,
   type SignatureCheck,
 } from "../core/integrity/mod.ts";
-import { SifError, SifImage } from "../core/sif/mod.ts";
+import {
+  OpenImageError,
+  type OpenImageFile,
+  openImageOnce,
+  SifError,
+  type SifImage,
+} from "../core/sif/mod.ts";
 import {
   cacheable,
   type CacheKey,
@@ -54,46 +61,58 @@ export interface CheckResult {
 }
 
 /**
- * An image already open (as `siftrust exec` holds it, to run exactly the file it checked):
- * the path it was opened from (which rules match), its `stat`, and how to read it.
+ * An image open once, and perhaps the digests of its objects computed as its bytes were
+ * written (an `admit` copy), so that they are not read again.
  */
-export interface OpenedImage {
-  /** The absolute, symlink-resolved path it was opened from. */
-  realPath: string;
-  /** Its `stat`, from the open descriptor. */
-  info: Deno.FileInfo;
-  /** Reads it as a SIF image. */
-  open(): Promise<SifImage>;
+export interface OpenedImage extends OpenImageFile {
+  /** SHA-256 digests of its objects and groups, from its bytes as they were written. */
+  digests?: KnownDigests;
 }
 
-/** Checks one image. */
+/**
+ * Checks one image. It is opened once ({@linkcode openImageOnce}): the path rules match is the
+ * kernel's path of the open descriptor, and the cache key, the bytes hashed and the decision
+ * all come from that descriptor. `opened` is an image the caller already holds open (as
+ * `siftrust exec` does, to run exactly the file it checked); the caller closes it.
+ */
 export async function checkImage(
   path: string,
   context: CheckContext,
   onProgress?: ProgressCallback,
   opened?: OpenedImage,
 ): Promise<CheckResult> {
-  const notices: CacheProblem[] = [];
-  let real: string;
+  let file: OpenedImage;
   try {
-    real = opened?.realPath ?? await Deno.realPath(path);
+    file = opened ?? openImageOnce(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      return errorResult(path, context.policy, "not-found", null);
-    }
-    return errorResult(path, context.policy, "unreadable", `${path}: ${(error as Error).message}`);
+    if (error instanceof SifError) return unopenedResult(path, context.policy, error);
+    throw error;
   }
+  try {
+    return await checkOpened(file, context, onProgress);
+  } finally {
+    if (opened === undefined) file.close();
+  }
+}
+
+async function checkOpened(
+  file: OpenedImage,
+  context: CheckContext,
+  onProgress?: ProgressCallback,
+): Promise<CheckResult> {
+  const notices: CacheProblem[] = [];
+  const real = file.realPath;
   let key: CacheKey | undefined;
   const now = context.now ?? new Date();
   if (context.cacheDir !== undefined) {
-    key = await cacheKey(real, context.policy.digest, context.keys.files, opened?.info);
+    key = await cacheKey(real, context.policy.digest, context.keys.files, file.info);
     const lookup = await readCached(context.cacheDir, key.key, now);
     if ("hit" in lookup) return { ...lookup.hit, cached: true, notices };
     if (lookup.problem !== undefined) notices.push(lookup.problem);
   }
   let image: SifImage;
   try {
-    image = await (opened?.open() ?? SifImage.open(real));
+    image = await file.image();
   } catch (error) {
     if (error instanceof SifError) {
       return errorResult(real, context.policy, error.kind, error.message);
@@ -109,6 +128,7 @@ export async function checkImage(
         dsseKeys: context.keys.dsse.keys.map((k) => k.publicKey),
         now: context.now,
         onProgress,
+        knownDigests: file.digests,
       });
     const claimed = await claimedKeysAtHand(context.policy, checks, context.keys.finder);
     const decision = evaluateImage(
@@ -166,6 +186,17 @@ async function decisionValidUntil(
   }
   until = Math.min(until, certificateValidUntil(decision) ?? Infinity);
   return Number.isFinite(until) ? until : null;
+}
+
+/**
+ * The result for an image that {@linkcode openImageOnce} refused: an `error` decision whose
+ * reason is `not-found` or the error's kind.
+ */
+export function unopenedResult(path: string, policy: Policy, error: SifError): CheckResult {
+  if (error instanceof OpenImageError && error.notFound) {
+    return errorResult(path, policy, "not-found", null);
+  }
+  return errorResult(path, policy, error.kind, error.message);
 }
 
 /** An image that could not be decided: `kind` says why, `message` is the reader's words. */

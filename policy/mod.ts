@@ -5,6 +5,7 @@
  * @module
  */
 
+export * from "./admit.ts";
 export * from "./audit.ts";
 export * from "./audit_context.ts";
 export * from "./cache.ts";
@@ -13,6 +14,7 @@ export * from "./decision.ts";
 export * from "./deffile.ts";
 export * from "./dsse_signers.ts";
 export * from "./evaluate.ts";
+export * from "./exec_plan.ts";
 export * from "./file_trust.ts";
 export * from "./glob.ts";
 export * from "./image_set.ts";
@@ -22,3 +24,5 @@ export * from "./load.ts";
 export * from "./model.ts";
 export * from "./serialize.ts";
 export type { PolicyFile } from "./schema.ts";
+export type { RuntimeCommand, RuntimeRefusalKind } from "./runtime/mod.ts";
+export type { HashedCopy } from "../core/files/copy_hashed.ts";

@@ -99,6 +99,8 @@ export interface Policy {
   require: Requirement;
   /** Path rules, first match wins. */
   rules: Rule[];
+  /** `siftrust exec`: the root-owned folder an image others can write is copied into, if any. */
+  exec: { copyWritable?: string };
 }
 
 function signedBy(expression: SignedByExpression): SignedBy {
@@ -175,5 +177,6 @@ export function effectivePolicy(
         ? { action: rule.action }
         : { require: requirement(rule.require, top) }),
     })),
+    exec: { copyWritable: file.exec?.["copy-writable"] },
   };
 }

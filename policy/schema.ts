@@ -135,6 +135,14 @@ const Remote = z.strictObject({
   exclusive: z.boolean().optional(),
 });
 
+/** `exec:` settings: where `siftrust exec` copies an image that others than root can write. */
+const Exec = z.strictObject({
+  "copy-writable": z.string().min(1).refine(
+    (path) => path.startsWith("/"),
+    "copy-writable must be an absolute folder",
+  ).optional(),
+});
+
 /** The schema of a policy file as written. */
 export const PolicySchema = z.strictObject({
   version: z.literal(1, "version must be 1, the only version"),
@@ -147,6 +155,7 @@ export const PolicySchema = z.strictObject({
   remote: Remote.optional(),
   require: Requirement.optional(),
   rules: z.array(Rule).optional(),
+  exec: Exec.optional(),
 });
 
 /** A policy as written (fingerprints normalised). */

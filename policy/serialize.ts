@@ -71,6 +71,9 @@ export function policyDocument(policy: Policy): Record<string, unknown> {
         ? { action: rule.action }
         : { require: requirementDocument(rule.require!) }),
     })),
+    ...(policy.exec.copyWritable === undefined
+      ? {}
+      : { exec: { "copy-writable": policy.exec.copyWritable } }),
   };
 }
 

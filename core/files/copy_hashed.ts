@@ -48,6 +48,11 @@ export interface CopyHashedOptions {
   underLock?: boolean;
   /** Bytes read and written at a time; 4 MiB by default. The memory used does not grow. */
   chunkSize?: number;
+  /**
+   * Sees each chunk once it is written, in order from byte 0 (to hash more than the whole
+   * file's SHA-256 in the same pass). The buffer is reused after the call returns.
+   */
+  onChunk?: (chunk: Uint8Array) => void;
 }
 
 /** Options of {@linkcode HashedCopy.commit}. */
@@ -118,7 +123,13 @@ export async function copyHashed(
   }
   try {
     await Deno.chmod(temporary, mode);
-    const { size, sha256 } = await copyBytes(source, file, info.size, options.chunkSize);
+    const { size, sha256 } = await copyBytes(
+      source,
+      file,
+      info.size,
+      options.chunkSize,
+      options.onChunk,
+    );
     await file.seek(0, Deno.SeekMode.Start);
     return finishedCopy(file, temporary, destination, dir, size, sha256);
   } catch (error) {
@@ -137,6 +148,7 @@ async function copyBytes(
   target: Deno.FsFile,
   limit: number,
   chunkSize = DEFAULT_CHUNK,
+  onChunk?: (chunk: Uint8Array) => void,
 ): Promise<{ size: number; sha256: string }> {
   const hash = createHash("sha256");
   const buffer = new Uint8Array(chunkSize);
@@ -149,6 +161,7 @@ async function copyBytes(
     const chunk = buffer.subarray(0, got);
     for (let done = 0; done < got;) done += await target.write(chunk.subarray(done));
     hash.update(chunk);
+    onChunk?.(chunk);
     size += got;
   }
   return { size, sha256: hash.digest("hex") };

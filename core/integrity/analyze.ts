@@ -30,6 +30,7 @@ import {
 } from "./metadata.ts";
 import { type Signer, verifyClearsigned } from "./pgp.ts";
 import type { SignatureObject } from "./signatures.ts";
+import type { KnownDigests } from "./stream_digests.ts";
 
 /** Whether a signature was made by a key we have, and is valid now. */
 export type Authenticity =
@@ -114,6 +115,8 @@ export interface AnalyzeOptions {
   now?: Date;
   /** Hashing progress. */
   onProgress?: ProgressCallback;
+  /** Digests already computed from the image's bytes (see ./stream_digests.ts). */
+  knownDigests?: KnownDigests;
 }
 
 const LEGACY_ALGORITHMS: Record<number, DigestAlgorithm> = {
@@ -152,7 +155,7 @@ export async function analyzeSignatures(
     else planMetadata(image, check, minIds, plan);
     checks.push(check);
   }
-  await plan.run(image, options.onProgress);
+  await plan.run(image, options.onProgress, { known: options.knownDigests });
   for (const check of checks) judgeIntegrity(image, check, plan);
   return checks;
 }

@@ -14,6 +14,7 @@ import type { Hash } from "node:crypto";
 import type { Descriptor, SifImage } from "../sif/mod.ts";
 import { createHasher, type Digest, type DigestAlgorithm, nodeHashName } from "./digest.ts";
 import { type HashPool, type HashRange, sharedHashPool } from "./hash_pool.ts";
+import type { KnownDigests } from "./stream_digests.ts";
 
 /** Reports hashing progress: bytes read so far, and in all. */
 export type ProgressCallback = (done: number, total: number) => void;
@@ -27,6 +28,11 @@ export interface HashingOptions {
   pool?: HashPool | false;
   /** Work of at least this many bytes goes to the pool. Default {@linkcode POOL_MIN_BYTES}. */
   poolMinBytes?: number;
+  /**
+   * SHA-256 digests already computed from these very bytes (./stream_digests.ts): when they
+   * cover everything asked for, no data is read.
+   */
+  known?: KnownDigests;
 }
 
 /** The digests a verification needs, computed in one pass. */
@@ -57,6 +63,7 @@ export class DigestPlan {
     onProgress?: ProgressCallback,
     options: HashingOptions = {},
   ): Promise<void> {
+    if (options.known !== undefined && this.#useKnown(options.known)) return;
     const work = image.descriptors.filter((d) =>
       this.#objects.has(d.id) || this.#groups.has(d.groupId)
     );
@@ -67,6 +74,24 @@ export class DigestPlan {
     } else {
       await this.#runInline(image, work, total, onProgress);
     }
+  }
+
+  /** Takes every digest asked for from `known`, if it has them all (else takes none). */
+  #useKnown(known: KnownDigests): boolean {
+    const covered = (asked: Map<number, Set<DigestAlgorithm>>, have: ReadonlyMap<number, string>) =>
+      [...asked].every(([id, algorithms]) =>
+        have.has(id) && [...algorithms].every((a) => a === "sha256")
+      );
+    if (!covered(this.#objects, known.objects) || !covered(this.#groups, known.groups)) {
+      return false;
+    }
+    for (const id of this.#objects.keys()) {
+      this.#objectDigests.set(key(id, "sha256"), known.objects.get(id)!);
+    }
+    for (const id of this.#groups.keys()) {
+      this.#groupDigests.set(key(id, "sha256"), known.groups.get(id)!);
+    }
+    return true;
   }
 
   async #runInline(

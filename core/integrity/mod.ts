@@ -33,5 +33,6 @@ export { keyAtHand, type PgpStatus, primaryUserId, type Signer } from "./pgp.ts"
 export * from "./sign.ts";
 export * from "./signatures.ts";
 export * from "./signed_by.ts";
+export { type KnownDigests, StreamingDigests } from "./stream_digests.ts";
 export * from "./tasks.ts";
 export * from "./verify.ts";

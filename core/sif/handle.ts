@@ -5,7 +5,7 @@
  * @module
  */
 
-import { fstatSync, readSync } from "node:fs";
+import { closeSync, fstatSync, readSync } from "node:fs";
 
 /** The file operations SifImage uses: those of `Deno.FsFile`. */
 export type FileHandle = Pick<
@@ -15,15 +15,19 @@ export type FileHandle = Pick<
 
 /**
  * A read-only handle over an open file descriptor. Reads are positioned (`pread`), so the
- * descriptor's own offset is untouched. The descriptor is not closed by `close()`: its owner
- * closes it.
+ * descriptor's own offset is untouched. `close()` closes the descriptor only when the handle
+ * owns it; otherwise its owner closes it.
  */
 export class DescriptorHandle implements FileHandle {
   readonly #fd: number;
+  readonly #owned: boolean;
+  #closed = false;
   #position = 0;
 
-  constructor(fd: number) {
+  /** A handle over `fd`; with `owned`, `close()` closes the descriptor (once). */
+  constructor(fd: number, owned = false) {
     this.#fd = fd;
+    this.#owned = owned;
   }
 
   seek(offset: number | bigint, whence: Deno.SeekMode): Promise<number> {
@@ -56,7 +60,11 @@ export class DescriptorHandle implements FileHandle {
     return Promise.resolve(descriptorInfo(this.#fd));
   }
 
-  close(): void {}
+  close(): void {
+    if (!this.#owned || this.#closed) return;
+    this.#closed = true;
+    closeSync(this.#fd);
+  }
 }
 
 /** `fstat` of a descriptor, in Deno's shape (the fields siftrust uses). */

@@ -11,6 +11,7 @@ import { SifError } from "./errors.ts";
 import { DESCRIPTOR_SIZE, HEADER_SIZE, MAX_DESCRIPTORS } from "./format.ts";
 import { DescriptorHandle, descriptorInfo, type FileHandle } from "./handle.ts";
 import { decodeHeader, type SifHeader } from "./header.ts";
+import { openRegularFd } from "./open_fd.ts";
 
 /** Size of the buffer that {@linkcode SifImage.chunks} reads with: 4 MiB. */
 export const CHUNK_SIZE: number = 4 << 20;
@@ -64,7 +65,10 @@ export class SifImage implements Disposable {
    */
   static async open(path: string, options: OpenOptions = {}): Promise<SifImage> {
     const writable = options.write ?? false;
-    const file = await openRegularFile(path, writable);
+    // Read-only: opened once, never blocking on a FIFO, a regular file by fstat (./open_fd.ts).
+    const file = writable
+      ? await openRegularFile(path, writable)
+      : new DescriptorHandle(openRegularFd(path).fd, true);
     try {
       return new SifImage(path, file, writable, await load(file, path));
     } catch (error) {

@@ -25,3 +25,5 @@ export { appendObject, type AppendOptions, type ObjectInput } from "./append.ts"
 export { createImage, type CreateOptions } from "./create.ts";
 export { primaryPartition } from "./partition.ts";
 export { isSifFile, SIF_SNIFF_LENGTH, type SifSniff, sniffSif, sniffSifFile } from "./sniff.ts";
+export { OpenImageError, type OpenImageFile, openImageOnce } from "./open_once.ts";
+export type { RegularFd } from "./open_fd.ts";

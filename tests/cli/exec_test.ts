@@ -1,9 +1,12 @@
 /**
- * `siftrust exec -- COMMAND ARGS…` as a user runs it (a subprocess with the binary's
+ * `siftrust exec -- apptainer exec IMAGE COMMAND…` as a user runs it (a subprocess with the binary's
  * permissions): an allowed image runs as `/proc/self/fd/3` and the command's exit code is
  * siftrust's; a denied image does not run; the command gets the very file that was checked,
  * even when the path names another file by the time it runs; a symlink is judged by its
  * target's real path; warn mode, `--explain`, and the failures (no image, no such command).
+ * The runtime is a stand-in named `apptainer` (a shell script) that runs the test's script
+ * with the container argument it got as `$1`: what these tests check is what siftrust hands
+ * the runtime. tests/security/ covers the command-line and file attacks.
  *
  * @module
  */
@@ -28,7 +31,13 @@ interface Sandbox {
   unsigned: string;
   /** HOME, caches and key folders, all inside `dir`. */
   env: Record<string, string>;
+  /** The stand-in runtime: `apptainer exec IMAGE NAME ARGS…` runs `sh -c $FAKE_SCRIPT sh IMAGE ARGS…`. */
+  runtime: string;
 }
+
+/** The stand-in runtime's text (see {@linkcode Sandbox.runtime}). */
+const FAKE_RUNTIME =
+  '#!/bin/sh\nshift\nimage=$1\nshift 2\nexec /bin/sh -c "$FAKE_SCRIPT" sh "$image" "$@"\n';
 
 async function withSandbox(fn: (box: Sandbox) => Promise<void>): Promise<void> {
   await using temp = await testEnv("siftrust-exec-", { folders: true });
@@ -41,8 +50,12 @@ async function withSandbox(fn: (box: Sandbox) => Promise<void>): Promise<void> {
   for (const file of ["site.yaml", "example-key.pub.asc"]) {
     await Deno.chmod(`${dir}/${file}`, 0o644);
   }
+  await Deno.mkdir(`${dir}/bin`);
+  await Deno.writeTextFile(`${dir}/bin/apptainer`, FAKE_RUNTIME);
+  await Deno.chmod(`${dir}/bin/apptainer`, 0o755);
   await fn({
     dir,
+    runtime: `${dir}/bin/apptainer`,
     policy: `${dir}/site.yaml`,
     signed: `${dir}/signed.sif`,
     unsigned: `${dir}/unsigned.sif`,
@@ -58,7 +71,10 @@ async function editPolicy(box: Sandbox, edit: (text: string) => string): Promise
   await Deno.writeTextFile(box.policy, edited);
 }
 
-/** `siftrust exec --policy POLICY [FLAGS…] -- sh -c SCRIPT sh ARGS…`. */
+/**
+ * `siftrust exec --policy POLICY [FLAGS…] -- RUNTIME exec IMAGE cmd ARGS…`: the stand-in runtime
+ * runs SCRIPT with what it got for IMAGE as `$1` and ARGS after it.
+ */
 function execSh(
   box: Sandbox,
   script: string,
@@ -72,13 +88,13 @@ function execSh(
       box.policy,
       ...options.flags ?? [],
       "--",
-      "/bin/sh",
-      "-c",
-      script,
-      "sh",
-      ...args,
+      box.runtime,
+      "exec",
+      ...args.slice(0, 1),
+      "cmd",
+      ...args.slice(1),
     ],
-    { env: { ...box.env, ...options.env }, stdin: options.stdin },
+    { env: { ...box.env, FAKE_SCRIPT: script, ...options.env }, stdin: options.stdin },
   );
 }
 
@@ -271,18 +287,18 @@ Deno.test("exec: a symlink is judged by its target's real path, not by where the
   });
 });
 
-Deno.test("exec: no SIF image among the arguments exits 2 without running anything", async () => {
+Deno.test("exec: a container that is not a readable SIF file exits 3 without running anything", async () => {
   await withSandbox(async (box) => {
     const marker = `${box.dir}/ran`;
     await Deno.writeTextFile(`${box.dir}/notes.txt`, "not an image\n");
-    for (const args of [[], [`${box.dir}/notes.txt`], [`${box.dir}/missing.sif`], [box.dir]]) {
-      const result = await execSh(box, 'touch "$MARKER"', args, { env: { MARKER: marker } });
-      assert.equal(result.code, 2, `${args}: ${context(result)}`);
+    for (const image of [`${box.dir}/notes.txt`, `${box.dir}/missing.sif`, box.dir]) {
+      const result = await execSh(box, 'touch "$MARKER"', [image], { env: { MARKER: marker } });
+      assert.equal(result.code, 3, `${image}: ${context(result)}`);
       assert.equal(result.stdout, "", context(result));
       assert.equal(await exists(marker), false, `the command ran: ${context(result)}`);
       const errors = errorLines(result);
       assert.equal(errors.length, 1, context(result));
-      assert.match(errors[0], /no SIF image/, context(result));
+      assert.ok(errors[0].includes(image), context(result));
     }
   });
 });
@@ -330,12 +346,13 @@ Deno.test("exec --explain: the trace goes to stderr, stdout stays the command's"
 
 Deno.test("exec: a command that does not exist or cannot run is a clear error, not exit 70", async () => {
   await withSandbox(async (box) => {
-    const notExecutable = `${box.dir}/script.sh`;
+    await Deno.mkdir(`${box.dir}/plain`);
+    const notExecutable = `${box.dir}/plain/apptainer`;
     await Deno.writeTextFile(notExecutable, "#!/bin/sh\necho hi\n");
     await Deno.chmod(notExecutable, 0o644);
-    for (const command of ["siftrust-no-such-command", `${box.dir}/missing`, notExecutable]) {
+    for (const command of [`${box.dir}/missing/apptainer`, notExecutable]) {
       const result = await runCli(
-        ["exec", "--policy", box.policy, "--", command, box.signed],
+        ["exec", "--policy", box.policy, "--", command, "run", box.signed],
         { env: box.env },
       );
       assert.notEqual(result.code, 0, `${command}: ${context(result)}`);

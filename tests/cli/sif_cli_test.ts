@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { CLI_ENTRY, type CliResult, PERMISSIONS, runCli, runCliWithin } from "../helpers/cli.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
+import { runCliAsNobody } from "../helpers/unprivileged.ts";
 import {
   createImage,
   DataType,
@@ -357,11 +358,9 @@ Deno.test("a reader that stops early (`sif dump 1 IMG | head -c 1`) ends the CLI
 
 /**
  * A file the user may not read. The tests run as root, and root reads a mode-000 file, so
- * when root we run the CLI as `nobody` (setpriv) on a root-owned mode-0600 copy of the image.
- * `nobody` cannot reach root's Deno cache (/root is 0700), where the npm dependencies live,
- * so the CLI is first bundled into one self-contained file (`deno bundle`, offline) that
- * `nobody` runs with its own empty DENO_DIR. As any other user, a mode-000 file does it and
- * the usual runCli is enough.
+ * when root we run the CLI as `nobody` (tests/helpers/unprivileged.ts, from the bundle) on a
+ * root-owned mode-0600 copy of the image. As any other user, a mode-000 file does it and the
+ * usual runCli is enough.
  */
 Deno.test("an image the user may not read: exit 3, `permission denied`", async () => {
   const dir = await Deno.makeTempDir({ prefix: "siftrust-cli-" });
@@ -372,50 +371,7 @@ Deno.test("an image the user may not read: exit 3, `permission denied`", async (
     let result: CliResult;
     if (Deno.uid() === 0) {
       await Deno.chmod(secret, 0o600);
-      const bundle = `${dir}/siftrust.js`;
-      const bundled = await new Deno.Command(Deno.execPath(), {
-        args: ["bundle", "--quiet", "--no-lock", "--output", bundle, `${REPO_ROOT}cli/main.ts`],
-        cwd: REPO_ROOT,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.ok(bundled.success, new TextDecoder().decode(bundled.stderr));
-      await Deno.chmod(bundle, 0o644);
-      const home = `${dir}/home`;
-      await Deno.mkdir(home);
-      await Deno.chown(home, 65534, 65534);
-      const out = await new Deno.Command("setpriv", {
-        args: [
-          "--reuid=65534",
-          "--regid=65534",
-          "--clear-groups",
-          Deno.execPath(),
-          "run",
-          "--quiet",
-          ...PERMISSIONS,
-          bundle,
-          "sif",
-          "list",
-          secret,
-        ],
-        cwd: dir,
-        clearEnv: true,
-        env: {
-          PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-          HOME: home,
-          DENO_DIR: home,
-          NO_COLOR: "1",
-        },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const decoder = new TextDecoder();
-      result = {
-        code: out.code,
-        stdout: decoder.decode(out.stdout),
-        stderr: decoder.decode(out.stderr),
-        stdoutBytes: out.stdout,
-      };
+      result = await runCliAsNobody(["sif", "list", secret], { home: `${dir}/home`, cwd: dir });
     } else {
       await Deno.chmod(secret, 0o000);
       result = await runCli(["sif", "list", secret]);

@@ -29,7 +29,7 @@ import {
   PartType,
   SifImage,
 } from "../../core/sif/mod.ts";
-import { type CliResult, PERMISSIONS, runCli } from "../helpers/cli.ts";
+import { type CliResult, runCli } from "../helpers/cli.ts";
 import {
   GpgHome,
   type GpgKey,
@@ -38,7 +38,8 @@ import {
   type UserDirs,
   userDirs,
 } from "../helpers/gpg.ts";
-import { existsSync, peerTest, REPO_ROOT } from "../helpers/peers.ts";
+import { existsSync, peerTest } from "../helpers/peers.ts";
+import { runCliAsNobody } from "../helpers/unprivileged.ts";
 
 // ------------------------------------------------------------------------------------------
 // Fixture: a gpg home that makes the keys, one that reads what siftrust makes, scratch space.
@@ -1259,9 +1260,7 @@ peerTest("key import/remove --global: root only; public keys only; the file stay
 
 /**
  * The refusal as a user who is not root. The tests run as root in CI, so the CLI runs as
- * `nobody` (setpriv). `nobody` cannot reach root's Deno cache, so the CLI is bundled first
- * into one file (`deno bundle`, offline) that `nobody` runs with its own DENO_DIR — as
- * tests/cli/sif_cli_test.ts does.
+ * `nobody` (setpriv), from the bundle (tests/helpers/unprivileged.ts).
  */
 peerTest("--global import and remove as a user who is not root: exit 2, nothing written", [
   "gpg",
@@ -1277,59 +1276,20 @@ peerTest("--global import and remove as a user who is not root: exit 2, nothing 
   const dir = await Deno.makeTempDir({ prefix: "siftrust-nobody-" });
   try {
     await Deno.chmod(dir, 0o755);
-    const bundle = join(dir, "siftrust.js");
-    const bundled = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--no-lock", "--output", bundle, `${REPO_ROOT}cli/main.ts`],
-      cwd: REPO_ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    ok(bundled.success, new TextDecoder().decode(bundled.stderr));
-    await Deno.chmod(bundle, 0o644);
     const keyFile = join(dir, "key.asc");
     await Deno.copyFile(pubAsc, keyFile);
     await Deno.chmod(keyFile, 0o644);
     const home = join(dir, "home");
-    await Deno.mkdir(home);
-    await Deno.chown(home, 65534, 65534);
     const etc = join(dir, "etc");
     await Deno.mkdir(join(etc, "apptainer"), { recursive: true, mode: 0o755 });
     const global = join(etc, "apptainer", "global-pgp-public");
     await Deno.writeFile(global, new Uint8Array(), { mode: 0o644 });
-    const asNobody = async (args: string[]) => {
-      const out = await new Deno.Command("setpriv", {
-        args: [
-          "--reuid=65534",
-          "--regid=65534",
-          "--clear-groups",
-          Deno.execPath(),
-          "run",
-          "--quiet",
-          ...PERMISSIONS,
-          bundle,
-          ...args,
-        ],
+    const asNobody = (args: string[]) =>
+      runCliAsNobody(args, {
+        home,
         cwd: dir,
-        clearEnv: true,
-        env: {
-          PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-          HOME: home,
-          DENO_DIR: home,
-          NO_COLOR: "1",
-          APPTAINER_KEYSDIR: join(home, "keys"),
-          SIFTRUST_SYSCONFDIR: etc,
-        },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const decoder = new TextDecoder();
-      return {
-        code: out.code,
-        stdout: decoder.decode(out.stdout),
-        stderr: decoder.decode(out.stderr),
-        stdoutBytes: out.stdout,
-      };
-    };
+        env: { APPTAINER_KEYSDIR: join(home, "keys"), SIFTRUST_SYSCONFDIR: etc },
+      });
     failedWith(
       await asNobody(["key", "import", "--global", keyFile]),
       2,
