@@ -9,6 +9,7 @@
 
 import { geteuid } from "node:process";
 import {
+  accountHome,
   DEFAULT_KEYSERVER,
   type Keyserver,
   type KeyserverChoice,
@@ -16,6 +17,7 @@ import {
   ResolutionError,
   resolveRun,
   type RunContext,
+  SANITIZED_COMMANDS,
 } from "../core/config/mod.ts";
 import {
   chainFinders,
@@ -28,13 +30,25 @@ import { RemoteKeyFinder, type RemoteKeyWarning } from "../core/keyserver/mod.ts
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
 
-/** The command's part of a run context: its options, and a policy's key block. */
-export type RunOptions = Omit<RunContext, "env" | "uid" | "euid">;
+/** The command's part of a run context: its name and options, and a policy's key block. */
+export type RunOptions = Omit<RunContext, "env" | "uid" | "euid" | "accountHome">;
 
-/** The run context of this process: its environment and user, and the command's options. */
+/**
+ * The run context of this process: its environment and user, and the command's options
+ * (`command: "exec"` or `"admit"` for runs that decide on behalf of their invoker; they also
+ * get the effective user's home from the account database).
+ */
 export function runContext(options: RunOptions = {}): RunContext {
   const uid = Deno.uid() ?? 0;
-  return { env: Deno.env.toObject(), uid, euid: geteuid?.() ?? uid, ...options };
+  const euid = geteuid?.() ?? uid;
+  const home = SANITIZED_COMMANDS.includes(options.command ?? "") ? accountHome(euid) : undefined;
+  return {
+    env: Deno.env.toObject(),
+    uid,
+    euid,
+    ...(home === undefined ? {} : { accountHome: home }),
+    ...options,
+  };
 }
 
 /** The configuration resolution of this run. */

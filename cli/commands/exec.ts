@@ -42,7 +42,11 @@ export function registerExec(program: Command): void {
           "no SIF image among the command's arguments: name the image file in the command",
         );
       }
-      const { policy, keys } = await loadPolicyAndKeys(options.policy);
+      const { policy, keys } = await loadPolicyAndKeys({
+        command: "exec",
+        policy: options.policy,
+        cache: options.cache,
+      });
       // Open once: the check reads this descriptor, and the command gets it as fd 3.
       const { realPath, fd } = await openImage(command[index]);
       try {
