@@ -59,18 +59,21 @@ async function checkChain(
 ): Promise<TrustProblem | undefined> {
   // Whether the entry below the current folder exists and has an owner the run trusts.
   let trustedBelow = false;
+  // Missing entries (the input, and folders that do not exist yet) are skipped: the first
+  // existing folder above them decides who could create them.
+  let existing = false;
   for (const [i, path] of paths.entries()) {
     const parent = i > 0;
     let info: Deno.FileInfo;
     try {
       info = await Deno.lstat(path);
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound && !parent) {
-        trustedBelow = false;
-        continue;
-      }
+      const absent = error instanceof Deno.errors.NotFound ||
+        error instanceof Deno.errors.NotADirectory;
+      if (absent && !existing) continue;
       return { kind: "unreadable", input, path, uid: null };
     }
+    existing = true;
     const uid = info.uid ?? 0;
     if (!owners.includes(uid)) {
       return { kind: parent ? "parent-owner" : "owner", input, path, uid };
@@ -174,7 +177,10 @@ export async function enforceTrustInputs(
   const inputs = trustInputs(policy, resolution, use);
   const problem = await untrustedInput(inputs, resolution);
   if (problem !== undefined || resolution.context.euid !== 0) return problem;
-  for (const dir of inputs.caches) await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
+  for (const dir of inputs.caches) {
+    // A folder that cannot be made is reported when the cache is used (policy/cache.ts).
+    await Deno.mkdir(dir, { recursive: true, mode: 0o755 }).catch(() => undefined);
+  }
   return undefined;
 }
 
