@@ -111,9 +111,10 @@ export async function loadPolicyAndKeys(
 export function untrustedText(problem: TrustProblem): string {
   const { input, path, uid } = problem;
   const where = path === input ? "it" : `the folder ${path}`;
+  const trusted = problem.owners.length === 1 ? "root" : "root or the user running siftrust";
   const reason = {
-    "owner": `it belongs to uid ${uid}, not to root or the user running siftrust`,
-    "parent-owner": `${where} belongs to uid ${uid}, not to root or the user running siftrust`,
+    "owner": `it belongs to uid ${uid}, not to ${trusted}`,
+    "parent-owner": `${where} belongs to uid ${uid}, not to ${trusted}`,
     "group-writable": "its group can write it",
     "parent-group-writable": `the group of ${where} can write it`,
     "other-writable": "anyone can write it",

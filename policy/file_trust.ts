@@ -40,6 +40,8 @@ export interface TrustProblem {
   path: string;
   /** The owner of `path`, when the kind is about its owner. */
   uid: number | null;
+  /** The owners the run trusts for this input. */
+  owners: number[];
 }
 
 const STICKY = 0o1000;
@@ -71,22 +73,24 @@ async function checkChain(
       const absent = error instanceof Deno.errors.NotFound ||
         error instanceof Deno.errors.NotADirectory;
       if (absent && !existing) continue;
-      return { kind: "unreadable", input, path, uid: null };
+      return { kind: "unreadable", input, path, uid: null, owners };
     }
     existing = true;
     const uid = info.uid ?? 0;
     if (!owners.includes(uid)) {
-      return { kind: parent ? "parent-owner" : "owner", input, path, uid };
+      return { kind: parent ? "parent-owner" : "owner", input, path, uid, owners };
     }
     const mode = info.mode ?? 0;
     // A symbolic link's own mode means nothing; its target's chain is checked on its own.
     if (!info.isSymlink) {
       const stickyAboveTrusted = parent && (mode & STICKY) !== 0 && trustedBelow;
       if ((mode & 0o002) !== 0 && !stickyAboveTrusted) {
-        return { kind: parent ? "parent-other-writable" : "other-writable", input, path, uid };
+        const kind = parent ? "parent-other-writable" : "other-writable";
+        return { kind, input, path, uid, owners };
       }
       if ((mode & 0o020) !== 0 && !stickyAboveTrusted) {
-        return { kind: parent ? "parent-group-writable" : "group-writable", input, path, uid };
+        const kind = parent ? "parent-group-writable" : "group-writable";
+        return { kind, input, path, uid, owners };
       }
     }
     trustedBelow = true;

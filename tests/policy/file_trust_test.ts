@@ -276,6 +276,7 @@ Deno.test("checkTrustedPath: the file, then each folder above it, up to /", asyn
     input: file,
     path: file,
     uid: me,
+    owners: [0, me],
   });
   await Deno.chmod(file, 0o646);
   assert.equal((await checkTrustedPath(file, [0, me]))?.kind, "other-writable");
@@ -286,6 +287,7 @@ Deno.test("checkTrustedPath: the file, then each folder above it, up to /", asyn
     input: file,
     path: folder,
     uid: me,
+    owners: [0, me],
   });
   await Deno.chmod(folder, 0o757);
   assert.equal((await checkTrustedPath(file, [0, me]))?.kind, "parent-other-writable");
@@ -299,6 +301,7 @@ Deno.test("checkTrustedPath: the file, then each folder above it, up to /", asyn
     input: file,
     path: file,
     uid: me,
+    owners: [4242],
   });
 });
 
@@ -334,6 +337,7 @@ Deno.test({
       input: mine,
       path: sticky,
       uid: 4242,
+      owners: [0],
     });
   },
 });
