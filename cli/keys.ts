@@ -27,8 +27,10 @@ import {
   loadKeySet,
 } from "../core/keys/mod.ts";
 import { RemoteKeyFinder, type RemoteKeyWarning } from "../core/keyserver/mod.ts";
+import { untrustedInput } from "../policy/mod.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
+import { untrustedText } from "./render/untrusted_text.ts";
 
 /** The command's part of a run context: its name and options, and a policy's key block. */
 export type RunOptions = Omit<RunContext, "env" | "uid" | "euid" | "accountHome">;
@@ -162,6 +164,15 @@ export async function verificationFinder(
   options: RemoteKeyOptions,
 ): Promise<VerificationFinder> {
   const resolution = resolveThisRun({ local: options.local, url: options.url });
+  if (resolution.enforcement.enforcing) {
+    // Root's verify: the keyrings and the key cache must be root's, as for check.
+    const { globalKeyring, publicKeyring, keyCacheDir } = resolution.locations;
+    const problem = await untrustedInput({
+      files: [globalKeyring, publicKeyring],
+      caches: options.local ? [] : [keyCacheDir],
+    }, resolution);
+    if (problem !== undefined) throw new CliError(untrustedText(problem), ExitCode.Usage);
+  }
   const keyrings = await verificationKeys(resolution, files);
   if (options.local) return { keys: keyrings };
   const remote = new RemoteKeyFinder({

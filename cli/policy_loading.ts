@@ -20,11 +20,11 @@ import {
   policyKeys,
   PolicyKeysError,
   trustFileWarnings,
-  type TrustProblem,
 } from "../policy/mod.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { remoteKeyFinder, runContext } from "./keys.ts";
 import { log } from "./output.ts";
+import { untrustedText } from "./render/untrusted_text.ts";
 
 /** The policy used when `--policy` is not given (and, but for `exec`, no `$SIFTRUST_POLICY`). */
 export const DEFAULT_POLICY = SYSTEM_POLICY;
@@ -105,21 +105,4 @@ export async function loadPolicyAndKeys(
     }
   }
   return { policy, keys };
-}
-
-/** One line for a trust input an enforcing run refuses. */
-export function untrustedText(problem: TrustProblem): string {
-  const { input, path, uid } = problem;
-  const where = path === input ? "it" : `the folder ${path}`;
-  const trusted = problem.owners.length === 1 ? "root" : "root or the user running siftrust";
-  const reason = {
-    "owner": `it belongs to uid ${uid}, not to ${trusted}`,
-    "parent-owner": `${where} belongs to uid ${uid}, not to ${trusted}`,
-    "group-writable": "its group can write it",
-    "parent-group-writable": `the group of ${where} can write it`,
-    "other-writable": "anyone can write it",
-    "parent-other-writable": `anyone can write ${where}`,
-    "unreadable": `cannot examine ${path}`,
-  }[problem.kind];
-  return `refusing to trust ${input}: ${reason} (chown root and chmod go-w, or use other files)`;
 }
