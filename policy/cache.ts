@@ -26,7 +26,11 @@ import type { ImageDecision } from "./decision.ts";
  */
 const FORMAT = 3;
 
-/** Where cache entries live: `$XDG_CACHE_HOME/siftrust/decisions`, else `~/.cache/…`. */
+/**
+ * Where a user's own cache entries live: `$XDG_CACHE_HOME/siftrust/decisions`, else
+ * `~/.cache/…`. Commands take the folder from the configuration resolution
+ * (core/config/resolve.ts), which also places root's and `exec`'s caches.
+ */
 export function cacheDir(env: (name: string) => string | undefined): string {
   const xdg = env("XDG_CACHE_HOME");
   const base = xdg !== undefined && xdg.startsWith("/") ? xdg : `${env("HOME") ?? "/"}/.cache`;
