@@ -131,10 +131,13 @@ function rootExec(lab: Lab, args: string[], env: Record<string, string>): Promis
   );
 }
 
-/** Asserts a refusal: exit 2, one line naming `path` and `why`. */
+/**
+ * Asserts a refusal: exit 2, one line naming `path` and `why` (after the INFO lines a command
+ * prints at its start, such as verify's).
+ */
 function assertRefused(result: CliResult, path: string, why: string): void {
   assertEquals(result.code, 2, context(result));
-  const lines = result.stderr.trim().split("\n");
+  const lines = result.stderr.trim().split("\n").filter((line) => !line.startsWith("INFO:"));
   assertEquals(lines.length, 1, context(result));
   ok(lines[0].includes(`refusing to trust ${path}:`), context(result));
   ok(lines[0].includes(why), `"${why}" missing\n${context(result)}`);
@@ -384,3 +387,22 @@ labTest(
     }
   },
 );
+
+labTest("root's verify refuses the user's keyrings and key cache", 30_000, async (lab) => {
+  const staged = `${lab.site}/staged.asc`;
+  await Deno.copyFile(lab.key, staged);
+  await Deno.chmod(staged, 0o644);
+  await attackerShell(
+    `mkdir -p "$HOME/keys" "$HOME/cache/keys" && cp ${staged} "$HOME/keys/pgp-public"`,
+    lab.home,
+  );
+  const rootEtc = { SIFTRUST_SYSCONFDIR: `${lab.site}/etc` };
+  const keyring = await runCli(["verify", "--local", lab.image], {
+    env: { ...lab.userEnv, ...rootEtc },
+  });
+  assertRefused(keyring, `${lab.home}/keys/pgp-public`, `belongs to uid ${ATTACKER_UID}`);
+  const cache = await runCli(["verify", lab.image], {
+    env: { ...lab.userEnv, ...rootEtc, APPTAINER_KEYSDIR: `${lab.site}/keys` },
+  });
+  assertRefused(cache, `${lab.home}/cache/keys`, `belongs to uid ${ATTACKER_UID}`);
+});
