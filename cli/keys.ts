@@ -9,6 +9,7 @@
 
 import { geteuid } from "node:process";
 import {
+  accountHome,
   DEFAULT_KEYSERVER,
   type Keyserver,
   type KeyserverChoice,
@@ -16,6 +17,7 @@ import {
   ResolutionError,
   resolveRun,
   type RunContext,
+  SANITIZED_COMMANDS,
 } from "../core/config/mod.ts";
 import {
   chainFinders,
@@ -25,16 +27,30 @@ import {
   loadKeySet,
 } from "../core/keys/mod.ts";
 import { RemoteKeyFinder, type RemoteKeyWarning } from "../core/keyserver/mod.ts";
+import { untrustedInput } from "../policy/mod.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
+import { untrustedText } from "./render/untrusted_text.ts";
 
-/** The command's part of a run context: its options, and a policy's key block. */
-export type RunOptions = Omit<RunContext, "env" | "uid" | "euid">;
+/** The command's part of a run context: its name and options, and a policy's key block. */
+export type RunOptions = Omit<RunContext, "env" | "uid" | "euid" | "accountHome">;
 
-/** The run context of this process: its environment and user, and the command's options. */
+/**
+ * The run context of this process: its environment and user, and the command's options
+ * (`command: "exec"` or `"admit"` for runs that decide on behalf of their invoker; they also
+ * get the effective user's home from the account database).
+ */
 export function runContext(options: RunOptions = {}): RunContext {
   const uid = Deno.uid() ?? 0;
-  return { env: Deno.env.toObject(), uid, euid: geteuid?.() ?? uid, ...options };
+  const euid = geteuid?.() ?? uid;
+  const home = SANITIZED_COMMANDS.includes(options.command ?? "") ? accountHome(euid) : undefined;
+  return {
+    env: Deno.env.toObject(),
+    uid,
+    euid,
+    ...(home === undefined ? {} : { accountHome: home }),
+    ...options,
+  };
 }
 
 /** The configuration resolution of this run. */
@@ -148,6 +164,15 @@ export async function verificationFinder(
   options: RemoteKeyOptions,
 ): Promise<VerificationFinder> {
   const resolution = resolveThisRun({ local: options.local, url: options.url });
+  if (resolution.enforcement.enforcing) {
+    // Root's verify: the keyrings and the key cache must be root's, as for check.
+    const { globalKeyring, publicKeyring, keyCacheDir } = resolution.locations;
+    const problem = await untrustedInput({
+      files: [globalKeyring, publicKeyring],
+      caches: options.local ? [] : [keyCacheDir],
+    }, resolution);
+    if (problem !== undefined) throw new CliError(untrustedText(problem), ExitCode.Usage);
+  }
   const keyrings = await verificationKeys(resolution, files);
   if (options.local) return { keys: keyrings };
   const remote = new RemoteKeyFinder({

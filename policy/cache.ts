@@ -1,7 +1,8 @@
 /**
  * The verify-once cache: a decision is kept under a key made of the image file's identity
- * (device, inode, size, modification and change times), the policy's digest and the state of
- * the keyring files it used. Any change to any of them misses. A corrupt entry is never
+ * (device, inode, size, modification and change times), the policy's digest and the digests
+ * (SHA-256 of the contents) of the keyring files it used, so that a key file replaced by one
+ * of the same size and times still misses. Any change to any of them misses. A corrupt entry is never
  * trusted: it is reported and the image is checked again.
  *
  * Decisions that depended on the network (a key fetched from, or missing on, a keyserver, or
@@ -16,16 +17,22 @@
  */
 
 import { createHash } from "node:crypto";
+import { geteuid } from "node:process";
 import { writeFileAtomic } from "../core/files/atomic.ts";
 import type { ImageDecision } from "./decision.ts";
 
 /**
  * The entry format. 2: a decision holds its mode and structured reasons and hints, and no
- * exit code. The format is part of every key, so entries of another format are never found.
+ * exit code. 3: the key binds the key files' contents, not their `stat`. The format is part of
+ * every key, so entries of another format are never found.
  */
-const FORMAT = 2;
+const FORMAT = 3;
 
-/** Where cache entries live: `$XDG_CACHE_HOME/siftrust/decisions`, else `~/.cache/…`. */
+/**
+ * Where a user's own cache entries live: `$XDG_CACHE_HOME/siftrust/decisions`, else
+ * `~/.cache/…`. Commands take the folder from the configuration resolution
+ * (core/config/resolve.ts), which also places root's and `exec`'s caches.
+ */
 export function cacheDir(env: (name: string) => string | undefined): string {
   const xdg = env("XDG_CACHE_HOME");
   const base = xdg !== undefined && xdg.startsWith("/") ? xdg : `${env("HOME") ?? "/"}/.cache`;
@@ -50,9 +57,18 @@ export interface CacheKey {
   changedAt: number;
 }
 
+/** A key file's state: the SHA-256 of its contents, or `missing` when it cannot be read. */
+async function keyFileState(path: string): Promise<string> {
+  try {
+    return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
+  } catch {
+    return "missing";
+  }
+}
+
 /**
- * The cache key of a check: image, policy and key files. `imageInfo` is the image's `stat`
- * when it is already open (default: read from `imagePath`).
+ * The cache key of a check: image, policy and key files (their contents' digests).
+ * `imageInfo` is the image's `stat` when it is already open (default: read from `imagePath`).
  */
 export async function cacheKey(
   imagePath: string,
@@ -60,13 +76,9 @@ export async function cacheKey(
   keyFiles: string[],
   imageInfo?: Deno.FileInfo,
 ): Promise<CacheKey> {
-  const keyState = await Promise.all(keyFiles.map(async (path) => {
-    try {
-      return [path, ...identity(await Deno.stat(path))];
-    } catch {
-      return [path, "missing"];
-    }
-  }));
+  const keyState = await Promise.all(
+    keyFiles.map(async (path) => [path, await keyFileState(path)]),
+  );
   const image = imageInfo ?? await Deno.stat(imagePath);
   const material = JSON.stringify([FORMAT, imagePath, identity(image), policyDigest, keyState]);
   const changedAt = image.ctime?.getTime() ?? image.mtime?.getTime() ?? 0;
@@ -142,6 +154,10 @@ export async function readCached(
   };
 }
 
+function effectiveUid(): number {
+  return geteuid?.() ?? Deno.uid() ?? 0;
+}
+
 /**
  * Whether a decision may be cached: it must not depend on the network (a keyserver, or an
  * OCSP responder a certificate signer was checked with).
@@ -179,10 +195,14 @@ export async function writeCached(
   if (Math.floor(now.getTime() / 1000) <= Math.floor(key.changedAt / 1000)) return undefined;
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    const folder = await Deno.stat(dir);
+    // A cache another user keeps (root's system cache, read by `exec` as a user) is read-only.
+    if (folder.uid !== null && folder.uid !== effectiveUid()) return undefined;
     await writeFileAtomic(
       `${dir}/${key.key}.json`,
       new TextEncoder().encode(JSON.stringify({ format: FORMAT, key: key.key, ...check })),
-      0o600,
+      // An entry is as readable as its folder: 0644 in root's system cache (mode 0755).
+      (folder.mode ?? 0o700) & 0o644,
     );
     return undefined;
   } catch (error) {

@@ -32,7 +32,12 @@ export function registerAdmit(program: Command): void {
     )
     .action(async (image, dest, options) => {
       if (options.json && options.explain) throw usageError("give --json or --explain, not both");
-      const { policy, keys } = await loadPolicyAndKeys(options.policy);
+      // Admit decides afresh on the copy: it reads no cache.
+      const { policy, keys } = await loadPolicyAndKeys({
+        command: "admit",
+        policy: options.policy,
+        cache: false,
+      });
       let admitted;
       try {
         admitted = await admitImage(image, dest, { policy, keys });

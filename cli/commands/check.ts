@@ -49,7 +49,11 @@ export function registerCheck(program: Command): void {
       if (!Number.isInteger(jobs) || jobs < 1) {
         throw usageError(`invalid --jobs "${options.jobs}": give a whole number from 1 up`);
       }
-      const { policy, keys } = await loadPolicyAndKeys(options.policy);
+      const { policy, keys } = await loadPolicyAndKeys({
+        command: "check",
+        policy: options.policy,
+        cache: options.cache,
+      });
       const { images, problems, exitCode } = await expandImages(args, options.recursive ?? false);
       for (const problem of problems) log("error", problem);
       const context: CheckContext = {

@@ -59,7 +59,11 @@ export function registerExec(program: Command): void {
       if (!plan.ok) {
         throw usageError(`${displayText(plan.detail)}: not running ${displayText(command[0])}`);
       }
-      const { policy, keys } = await loadPolicyAndKeys(options.policy);
+      const { policy, keys } = await loadPolicyAndKeys({
+        command: "exec",
+        policy: options.policy,
+        cache: options.cache,
+      });
       const context: CheckContext = {
         policy,
         keys,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { RUNTIME_NETWORK_VARIABLES } from "../http/network.ts";
 import type { EnvReader } from "./locations.ts";
 
 /** Environment variables by name, as a run was given them. */
@@ -18,6 +19,7 @@ export type Environment = Readonly<Record<string, string>>;
 export const TRUST_VARIABLES: readonly string[] = [
   "SIFTRUST_SYSCONFDIR",
   "SIFTRUST_POLICY",
+  "SIFTRUST_CACHEDIR",
   "APPTAINER_CONFIGDIR",
   "SINGULARITY_CONFIGDIR",
   "APPTAINER_KEYSDIR",
@@ -34,6 +36,40 @@ export const TRUST_VARIABLES: readonly string[] = [
   "NO_PROXY",
   "no_proxy",
 ];
+
+/**
+ * Variables that choose how siftrust's HTTPS requests are carried and checked, read by the
+ * runtime itself rather than by the resolution: proxies and certificate authorities.
+ */
+export const NETWORK_VARIABLES: readonly string[] = RUNTIME_NETWORK_VARIABLES;
+
+/**
+ * TLS variables the runtime reads once at start (Deno's `DENO_CERT` and `DENO_TLS_CA_STORE`):
+ * a run that ignores the environment cannot undo them, so such a run refuses to start while
+ * one is set.
+ */
+export const STARTUP_TLS_VARIABLES: readonly string[] = ["DENO_CERT", "DENO_TLS_CA_STORE"];
+
+/**
+ * Every variable a sanitized run (`exec`, `admit`) ignores: the trust variables and the
+ * network variables. `HOME` is replaced by the effective user's home from the account database.
+ */
+export const IGNORED_WHEN_SANITIZED: readonly string[] = [
+  ...new Set([...TRUST_VARIABLES, ...NETWORK_VARIABLES, ...STARTUP_TLS_VARIABLES]),
+];
+
+/**
+ * The environment of a run that decides on behalf of its invoker: `env` without the variables
+ * of {@linkcode IGNORED_WHEN_SANITIZED}, and with `HOME` set to `home` when it is given.
+ */
+export function sanitizedEnvironment(env: Environment, home?: string): Environment {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!IGNORED_WHEN_SANITIZED.includes(name)) kept[name] = value;
+  }
+  if (home !== undefined) kept.HOME = home;
+  return kept;
+}
 
 /** A reader over an environment map that remembers which names were read. */
 export class EnvironmentReader {

@@ -7,6 +7,7 @@
  * @module
  */
 
+export * from "./accounts.ts";
 export * from "./config_files.ts";
 export * from "./discovery.ts";
 export * from "./endpoint_login.ts";

@@ -11,6 +11,15 @@
  * keys.openpgp.org) when neither exists, or when the configuration has no active remote and
  * no remotes at all; an error when it has remotes but none is active.
  *
+ * It also decides whether a run is **enforcing** (`exec`, `admit`, or any run with effective
+ * user ID 0): such a run trusts its policy, keyrings and caches only if root or the effective
+ * user owns them (checked by policy/file_trust.ts). `exec` and `admit` decide on behalf of the
+ * user who invokes them, so they are **sanitized**: they read a sanitized environment
+ * (environment.ts `sanitizedEnvironment`: no variable that chooses a trust input, a proxy or
+ * a certificate authority; `HOME` from the account database), the system policy unless
+ * `--policy` names one, and the system caches. Root's other runs keep their caches in the
+ * system location too ({@linkcode SYSTEM_CACHE_DIR}), unless `SIFTRUST_CACHEDIR` names one.
+ *
  * @module
  */
 
@@ -20,6 +29,8 @@ import {
   EnvironmentReader,
   type ProxySettings,
   proxySettings,
+  sanitizedEnvironment,
+  STARTUP_TLS_VARIABLES,
 } from "./environment.ts";
 import { readConfig } from "./files.ts";
 import { keyserverBaseUrl, KeyserverUriError, sameKeyserver } from "./keyserver_uri.ts";
@@ -46,9 +57,18 @@ export interface PolicyTrust {
   remote?: { name: string; uri: string; exclusive: boolean };
 }
 
+/** The policy a run uses when none is named: the system policy. */
+export const SYSTEM_POLICY = "/etc/siftrust/policy.yaml";
+
+/** Where root's runs, `exec` and `admit` keep their caches (`decisions/`, `keys/`). */
+export const SYSTEM_CACHE_DIR = "/var/cache/siftrust";
+
+/** The commands that decide on behalf of the user who invokes them. */
+export const SANITIZED_COMMANDS: readonly string[] = ["exec", "admit"];
+
 /** Everything a run's trust inputs depend on, stated explicitly. */
 export interface RunContext {
-  /** The environment the run reads: the process's, or a sanitized one. */
+  /** The process's environment; a sanitized run reads a sanitized copy of it. */
   env: Environment;
   /** The real user ID. */
   uid: number;
@@ -64,6 +84,41 @@ export interface RunContext {
   policy?: PolicyTrust;
   /** Service discovery, replaceable in tests. */
   discover?: typeof discoverServices;
+  /** The command (`check`, `exec`, `admit`, `verify`, …): `exec` and `admit` are sanitized. */
+  command?: string;
+  /** `--policy`: the policy file named on the command line. */
+  policyFile?: string;
+  /** The effective user's home from the account database: `HOME` of a sanitized run. */
+  accountHome?: string;
+}
+
+/** Why a run is enforcing, or `none`. */
+export type EnforcingReason =
+  /** `exec` or `admit`: they decide on behalf of their invoker. */
+  | "exec"
+  | "admit"
+  /** The effective user ID is 0. */
+  | "root"
+  /** A user deciding for themselves. */
+  | "none";
+
+/** Whether a run enforces, and how. */
+export interface Enforcement {
+  /** Trust inputs must pass the ownership checks (policy/file_trust.ts). */
+  enforcing: boolean;
+  /** Why. */
+  reason: EnforcingReason;
+  /** The environment's choices of trust inputs, proxies and TLS are ignored (`exec`, `admit`). */
+  sanitized: boolean;
+  /** The owners whose files a run trusts: root and the effective user. */
+  owners: number[];
+  /** The owners whose caches a run trusts: root alone for `exec`/`admit`. */
+  cacheOwners: number[];
+  /**
+   * Variables a sanitized run cannot ignore because the runtime read them at start
+   * (`DENO_CERT`, `DENO_TLS_CA_STORE`) and that are set: the run must refuse.
+   */
+  unignorable: string[];
 }
 
 /** Where a run finds its configuration, keyrings and caches. */
@@ -86,9 +141,11 @@ export interface TrustLocations {
   secretKeyring: string;
   /** `<systemConfigDir>/global-pgp-public`. */
   globalKeyring: string;
-  /** Keys fetched from keyservers: `$XDG_CACHE_HOME/siftrust/keys`, else `~/.cache/…`. */
+  /** The cache base: see {@linkcode cacheBase}. */
+  cacheDir: string;
+  /** Keys fetched from keyservers: `<cacheDir>/keys`. */
   keyCacheDir: string;
-  /** Verify-once decisions: `$XDG_CACHE_HOME/siftrust/decisions`, else `~/.cache/…`. */
+  /** Verify-once decisions: `<cacheDir>/decisions`. */
   decisionCacheDir: string;
 }
 
@@ -161,6 +218,8 @@ export interface Resolution {
   readonly locations: TrustLocations;
   /** Proxies for keyserver and discovery requests. */
   readonly proxy: ProxySettings;
+  /** Whether the run enforces, and how. */
+  readonly enforcement: Enforcement;
   /**
    * The keyservers, resolved at the first call (configuration files and service discovery
    * are read only then) and remembered.
@@ -169,6 +228,11 @@ export interface Resolution {
   keyservers(): Promise<KeyserverChoice>;
   /** The first keyserver (`key search|pull|push`). @throws ResolutionError */
   primaryKeyserver(): Promise<{ keyserver: Keyserver; choice: KeyserverChoice }>;
+  /**
+   * The policy file: `--policy`, else `$SIFTRUST_POLICY` (ignored by a sanitized run), else
+   * {@linkcode SYSTEM_POLICY}.
+   */
+  policyFile(): string;
   /** The environment variables read so far, sorted, and whether each was set. */
   variables(): { name: string; set: boolean }[];
   /** The files the run's trust depends on: keyrings, configuration files, the key cache. */
@@ -180,35 +244,72 @@ export function resolveRun(context: RunContext): Resolution {
   return new RunResolution(context);
 }
 
-/** The cache folder base: `$XDG_CACHE_HOME` when absolute, else `$HOME/.cache`. */
-function cacheBase(env: (name: string) => string | undefined): string {
+/** Whether a run in `context` enforces, and how. */
+export function enforcementOf(context: RunContext): Enforcement {
+  const sanitized = SANITIZED_COMMANDS.includes(context.command ?? "");
+  const reason: EnforcingReason = sanitized
+    ? context.command as "exec" | "admit"
+    : context.euid === 0
+    ? "root"
+    : "none";
+  return {
+    enforcing: reason !== "none",
+    reason,
+    sanitized,
+    owners: [...new Set([0, context.euid])],
+    cacheOwners: sanitized ? [0] : [...new Set([0, context.euid])],
+    unignorable: sanitized
+      ? STARTUP_TLS_VARIABLES.filter((name) => Object.hasOwn(context.env, name))
+      : [],
+  };
+}
+
+/**
+ * The cache base: {@linkcode SYSTEM_CACHE_DIR} for a sanitized run; else `$SIFTRUST_CACHEDIR`
+ * when absolute; else the system location for root (never a HOME, which `sudo` may keep);
+ * else `$XDG_CACHE_HOME/siftrust` when absolute, else `$HOME/.cache/siftrust`.
+ */
+function cacheBase(env: (name: string) => string | undefined, enforcement: Enforcement): string {
+  if (enforcement.sanitized) return SYSTEM_CACHE_DIR;
+  const own = env("SIFTRUST_CACHEDIR");
+  if (own !== undefined && own.startsWith("/")) return own;
+  if (enforcement.reason === "root") return SYSTEM_CACHE_DIR;
   const xdg = env("XDG_CACHE_HOME");
-  return xdg !== undefined && xdg.startsWith("/") ? xdg : `${env("HOME") ?? "/"}/.cache`;
+  return `${
+    xdg !== undefined && xdg.startsWith("/") ? xdg : `${env("HOME") ?? "/"}/.cache`
+  }/siftrust`;
 }
 
 class RunResolution implements Resolution {
   readonly context: RunContext;
   readonly locations: TrustLocations;
   readonly proxy: ProxySettings;
+  readonly enforcement: Enforcement;
   readonly #env: EnvironmentReader;
   #choice?: Promise<KeyserverChoice>;
 
   constructor(context: RunContext) {
     this.context = context;
-    this.#env = new EnvironmentReader(context.env);
+    this.enforcement = enforcementOf(context);
+    this.#env = new EnvironmentReader(
+      this.enforcement.sanitized
+        ? sanitizedEnvironment(context.env, context.accountHome)
+        : context.env,
+    );
     const env = this.#env.reader;
     const keysEnv = (name: string) =>
       name === "APPTAINER_KEYSDIR" && context.keysDir !== undefined ? context.keysDir : env(name);
     const keyrings = keyringLocations(keysEnv);
     const config = configLocations(env);
-    const cache = cacheBase(env);
+    const cache = cacheBase(env, this.enforcement);
     this.locations = {
       systemConfigDir: systemConfigDir(env),
       userConfigDir: userConfigDir(env),
       ...config,
       ...keyrings,
-      keyCacheDir: `${cache}/siftrust/keys`,
-      decisionCacheDir: `${cache}/siftrust/decisions`,
+      cacheDir: cache,
+      keyCacheDir: `${cache}/keys`,
+      decisionCacheDir: `${cache}/decisions`,
     };
     this.proxy = proxySettings(env);
   }
@@ -227,6 +328,10 @@ class RunResolution implements Resolution {
       );
     }
     return { keyserver: choice.keyservers[0], choice };
+  }
+
+  policyFile(): string {
+    return this.context.policyFile ?? this.#env.get("SIFTRUST_POLICY") ?? SYSTEM_POLICY;
   }
 
   variables(): { name: string; set: boolean }[] {

@@ -15,12 +15,15 @@
  * certificates, but has no option to skip verification), so insecure https requests go
  * through `node:https` with `rejectUnauthorized: false` (see insecure.ts).
  *
+ * Proxies come from the environment, unless a run chose them (network.ts).
+ *
  * @module
  */
 
 import denoJson from "../../deno.json" with { type: "json" };
 import { HttpError } from "./errors.ts";
 import { insecureHttps } from "./insecure.ts";
+import { chosenClient } from "./network.ts";
 import {
   concat,
   Timeout,
@@ -138,6 +141,7 @@ async function viaFetch(request: TransportRequest): Promise<TransportAnswer> {
       headers: request.headers,
       body: request.body as BodyInit | undefined,
       signal,
+      client: chosenClient(),
     });
     const chunks: Uint8Array[] = [];
     if (response.body !== null) {

@@ -7,6 +7,7 @@
  */
 
 import { request as httpsRequest } from "node:https";
+import { withChosenEnvironment } from "./network.ts";
 import {
   concat,
   Timeout,
@@ -32,44 +33,46 @@ export async function insecureHttps(request: TransportRequest): Promise<Transpor
       const body = typeof request.body === "string"
         ? new TextEncoder().encode(request.body)
         : request.body;
-      const outgoing = httpsRequest(request.url, {
-        method: request.method,
-        headers: body === undefined
-          ? request.headers
-          : { ...request.headers, "Content-Length": String(body.length) },
-        rejectUnauthorized: false,
-        // No certificate is checked, so no CA is needed; without this, node:https reads the
-        // system's root certificates, which needs `--allow-sys=ca` (siftrust lacks it).
-        ca: [],
-        agent: false,
-      }, (incoming) => {
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        const finish = () =>
-          settle(() =>
-            resolve({
-              status: incoming.statusCode ?? 0,
-              statusText: incoming.statusMessage ?? "",
-              headers: headersOf(incoming.headers),
-              body: concat(chunks),
-            })
-          );
-        if (request.discardBody) {
-          finish();
-          outgoing.destroy();
-          return;
-        }
-        incoming.on("data", (chunk: Uint8Array) => {
-          size += chunk.length;
-          if (size <= request.maxBytes) chunks.push(chunk);
-          else {
-            settle(() => reject(new TooLarge()));
+      const outgoing = withChosenEnvironment(() =>
+        httpsRequest(request.url, {
+          method: request.method,
+          headers: body === undefined
+            ? request.headers
+            : { ...request.headers, "Content-Length": String(body.length) },
+          rejectUnauthorized: false,
+          // No certificate is checked, so no CA is needed; without this, node:https reads the
+          // system's root certificates, which needs `--allow-sys=ca` (siftrust lacks it).
+          ca: [],
+          agent: false,
+        }, (incoming) => {
+          const chunks: Uint8Array[] = [];
+          let size = 0;
+          const finish = () =>
+            settle(() =>
+              resolve({
+                status: incoming.statusCode ?? 0,
+                statusText: incoming.statusMessage ?? "",
+                headers: headersOf(incoming.headers),
+                body: concat(chunks),
+              })
+            );
+          if (request.discardBody) {
+            finish();
             outgoing.destroy();
+            return;
           }
-        });
-        incoming.on("end", finish);
-        incoming.on("error", (error) => settle(() => reject(error)));
-      });
+          incoming.on("data", (chunk: Uint8Array) => {
+            size += chunk.length;
+            if (size <= request.maxBytes) chunks.push(chunk);
+            else {
+              settle(() => reject(new TooLarge()));
+              outgoing.destroy();
+            }
+          });
+          incoming.on("end", finish);
+          incoming.on("error", (error) => settle(() => reject(error)));
+        })
+      );
       timer = setTimeout(() => {
         settle(() => reject(new Timeout()));
         outgoing.destroy();

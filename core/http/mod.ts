@@ -17,3 +17,10 @@ export {
   USER_AGENT,
 } from "./client.ts";
 export { HttpError, type HttpErrorKind } from "./errors.ts";
+export {
+  chosenClient,
+  type ProxyChoice,
+  RUNTIME_NETWORK_VARIABLES,
+  useProxySettings,
+  withChosenEnvironment,
+} from "./network.ts";

@@ -13,10 +13,15 @@ import {
   DEFAULT_KEYSERVER,
   discoverServices,
   type Endpoint,
+  homeInPasswd,
+  IGNORED_WHEN_SANITIZED,
   type PolicyTrust,
   ResolutionError,
   resolveRun,
   type RunContext,
+  sanitizedEnvironment,
+  SYSTEM_CACHE_DIR,
+  SYSTEM_POLICY,
   TRUST_VARIABLES,
 } from "../../core/config/mod.ts";
 import { KeySet } from "../../core/keys/mod.ts";
@@ -248,6 +253,7 @@ Deno.test("locations come from the environment map passed in, and the variables 
     publicKeyring: "/h/.apptainer/keys/pgp-public",
     secretKeyring: "/h/.apptainer/keys/pgp-secret",
     globalKeyring: "/s/apptainer/global-pgp-public",
+    cacheDir: "/c/siftrust",
     keyCacheDir: "/c/siftrust/keys",
     decisionCacheDir: "/c/siftrust/decisions",
   });
@@ -262,8 +268,8 @@ Deno.test("locations come from the environment map passed in, and the variables 
   // --keysdir replaces the key folder; a relative XDG_CACHE_HOME is ignored; no HOME is "/".
   const other = resolveRun({
     env: { XDG_CACHE_HOME: "relative" },
-    uid: 0,
-    euid: 0,
+    uid: 1000,
+    euid: 1000,
     keysDir: "/k",
   });
   assertEquals(other.locations.publicKeyring, "/k/pgp-public");
@@ -298,4 +304,113 @@ Deno.test("a remote.yaml that cannot be parsed is a config error for every comma
       command,
     );
   }
+});
+
+Deno.test("enforcing runs: exec, admit, and any run of effective uid 0", () => {
+  const cases: [Partial<RunContext>, string, boolean, boolean][] = [
+    [{ command: "check", uid: 1000, euid: 1000 }, "none", false, false],
+    [{ command: "verify", uid: 1000, euid: 1000 }, "none", false, false],
+    [{ command: "check", uid: 1000, euid: 0 }, "root", true, false],
+    [{ command: "verify", uid: 0, euid: 0 }, "root", true, false],
+    [{ command: "exec", uid: 1000, euid: 1000 }, "exec", true, true],
+    [{ command: "exec", uid: 1000, euid: 0 }, "exec", true, true],
+    [{ command: "admit", uid: 0, euid: 0 }, "admit", true, true],
+  ];
+  for (const [context, reason, enforcing, sanitized] of cases) {
+    const e = resolveRun({ env: {}, uid: 0, euid: 0, ...context }).enforcement;
+    assertEquals([e.reason, e.enforcing, e.sanitized], [reason, enforcing, sanitized], reason);
+    assertEquals(e.owners, [...new Set([0, context.euid])]);
+    // exec and admit trust only root's caches, never one their invoker owns.
+    assertEquals(e.cacheOwners, sanitized ? [0] : e.owners);
+  }
+});
+
+/** An environment in which a user points every trust input at their own files. */
+const USER_ENV = {
+  HOME: "/home/u",
+  SIFTRUST_SYSCONFDIR: "/home/u/etc",
+  SIFTRUST_POLICY: "/home/u/policy.yaml",
+  SIFTRUST_CACHEDIR: "/home/u/cache",
+  APPTAINER_CONFIGDIR: "/home/u/conf",
+  APPTAINER_KEYSDIR: "/home/u/keys",
+  XDG_CACHE_HOME: "/home/u/.xdg",
+  HTTPS_PROXY: "http://127.0.0.1:9",
+  all_proxy: "http://127.0.0.1:9",
+  SSL_CERT_FILE: "/home/u/ca.pem",
+  PATH: "/usr/bin:/bin",
+};
+
+Deno.test("exec and admit ignore the environment's trust inputs: system policy, config and caches", () => {
+  for (const command of ["exec", "admit"]) {
+    for (const euid of [0, 1000]) {
+      const resolution = resolveRun({
+        env: USER_ENV,
+        uid: 1000,
+        euid,
+        command,
+        accountHome: euid === 0 ? "/root" : "/home/u",
+      });
+      const l = resolution.locations;
+      assertEquals(resolution.policyFile(), SYSTEM_POLICY, command);
+      assertEquals(l.globalKeyring, "/etc/apptainer/global-pgp-public");
+      assertEquals(l.systemConfig, "/etc/apptainer/remote.yaml");
+      assertEquals(l.decisionCacheDir, `${SYSTEM_CACHE_DIR}/decisions`);
+      assertEquals(l.keyCacheDir, `${SYSTEM_CACHE_DIR}/keys`);
+      // HOME is the effective user's, from the account database.
+      assertEquals(
+        l.publicKeyring,
+        `${euid === 0 ? "/root" : "/home/u"}/.apptainer/keys/pgp-public`,
+      );
+      assertEquals(resolution.proxy, {});
+      assertEquals(resolution.enforcement.unignorable, []);
+      // Not one of the user's variables was read.
+      const set = resolution.variables().filter((v) => v.set).map((v) => v.name);
+      assertEquals(set, ["HOME"]);
+    }
+  }
+  // --policy still names a policy.
+  const named = resolveRun({
+    env: USER_ENV,
+    uid: 1000,
+    euid: 0,
+    command: "exec",
+    policyFile: "/p",
+  });
+  assertEquals(named.policyFile(), "/p");
+  // TLS settings the runtime read at start cannot be ignored: the run must refuse.
+  const tls = resolveRun({
+    env: { ...USER_ENV, DENO_CERT: "/home/u/ca.pem" },
+    uid: 1000,
+    euid: 0,
+    command: "exec",
+  });
+  assertEquals(tls.enforcement.unignorable, ["DENO_CERT"]);
+  assertEquals(sanitizedEnvironment(USER_ENV, "/root"), { PATH: "/usr/bin:/bin", HOME: "/root" });
+  for (const name of Object.keys(USER_ENV).filter((n) => n !== "PATH")) {
+    ok(IGNORED_WHEN_SANITIZED.includes(name), name);
+  }
+});
+
+Deno.test("root's own runs take root's environment, but keep caches out of any HOME", () => {
+  const root = resolveRun({ env: USER_ENV, uid: 0, euid: 0, command: "check" });
+  assertEquals(root.policyFile(), "/home/u/policy.yaml");
+  assertEquals(root.locations.globalKeyring, "/home/u/etc/apptainer/global-pgp-public");
+  // SIFTRUST_CACHEDIR is root's explicit choice (checked for ownership like the rest).
+  assertEquals(root.locations.decisionCacheDir, "/home/u/cache/decisions");
+  // Without it, root's caches are the system's, whatever HOME and XDG_CACHE_HOME say.
+  const { SIFTRUST_CACHEDIR: _, ...withoutCacheDir } = USER_ENV;
+  const system = resolveRun({ env: withoutCacheDir, uid: 1000, euid: 0, command: "check" });
+  assertEquals(system.locations.decisionCacheDir, `${SYSTEM_CACHE_DIR}/decisions`);
+  assertEquals(system.locations.keyCacheDir, `${SYSTEM_CACHE_DIR}/keys`);
+  assertEquals(system.proxy, { https: "http://127.0.0.1:9", http: "http://127.0.0.1:9" });
+  // A user deciding for themselves keeps their own caches.
+  const user = resolveRun({ env: withoutCacheDir, uid: 1000, euid: 1000, command: "check" });
+  assertEquals(user.locations.decisionCacheDir, "/home/u/.xdg/siftrust/decisions");
+});
+
+Deno.test("homeInPasswd: the home field of the uid's line", () => {
+  const passwd = "root:x:0:0:root:/root:/bin/bash\nu:x:1000:1000:U,,,:/home/u:/bin/sh\nbad\n";
+  assertEquals(homeInPasswd(passwd, 0), "/root");
+  assertEquals(homeInPasswd(passwd, 1000), "/home/u");
+  assertEquals(homeInPasswd(passwd, 4242), undefined);
 });

@@ -44,8 +44,9 @@ export async function withTempDir<T>(
 /**
  * siftrust's inputs, all inside `dir`: `HOME` (`dir/home`), `APPTAINER_KEYSDIR` (`dir/keys`),
  * `APPTAINER_CONFIGDIR` (`dir/apptainer`), `SIFTRUST_SYSCONFDIR` (`dir/etc`: the global
- * keyring is `dir/etc/apptainer/global-pgp-public`) and `XDG_CACHE_HOME` (`dir/cache`: decisions
- * go to `dir/cache/siftrust/decisions`).
+ * keyring is `dir/etc/apptainer/global-pgp-public`), `XDG_CACHE_HOME` (`dir/cache`: decisions
+ * go to `dir/cache/siftrust/decisions`) and `SIFTRUST_CACHEDIR` (the same `dir/cache/siftrust`,
+ * which root's runs use instead of the system cache).
  */
 export function isolatedEnv(dir: string): Record<string, string> {
   return {
@@ -54,6 +55,7 @@ export function isolatedEnv(dir: string): Record<string, string> {
     APPTAINER_CONFIGDIR: `${dir}/apptainer`,
     SIFTRUST_SYSCONFDIR: `${dir}/etc`,
     XDG_CACHE_HOME: `${dir}/cache`,
+    SIFTRUST_CACHEDIR: `${dir}/cache/siftrust`,
   };
 }
 

@@ -246,6 +246,8 @@ async function userEnv(
     APPTAINER_CONFIGDIR: join(dir, "config"),
     SIFTRUST_SYSCONFDIR: join(dir, "etc"),
     XDG_CACHE_HOME: join(dir, "cache"),
+    // Root's runs keep their caches here too, not in the system cache.
+    SIFTRUST_CACHEDIR: join(dir, "cache", "siftrust"),
   };
   for (const path of Object.values(env)) await Deno.mkdir(path, { recursive: true });
   await Deno.chmod(env.APPTAINER_KEYSDIR, 0o700);

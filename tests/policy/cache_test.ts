@@ -159,13 +159,13 @@ Deno.test("nothing changed: the second check is a hit, in text and in JSON", asy
   match(textRun.stdout, /^DENY .*denied\.sif.*\(cached\)/m);
 });
 
-Deno.test("an entry keeps the decision and the mode, not an exit code (format 2)", async () => {
+Deno.test("an entry keeps the decision and the mode, not an exit code (format 3)", async () => {
   await using l = await lab({}, "warn");
   const first = await check(l, [l.denied]);
   assertEquals(first.results.map((r) => [r.decision, r.exitCode, r.cached]), [["deny", 0, false]]);
   const [name] = await entryNames(l.entries);
   const entry = JSON.parse(await Deno.readTextFile(`${l.entries}/${name}`));
-  assertEquals(entry.format, 2);
+  assertEquals(entry.format, 3);
   assertEquals([entry.decision.decision, entry.decision.mode], ["deny", "warn"]);
   ok(!("exitCode" in entry.decision), JSON.stringify(entry.decision));
   assertEquals(entry.decision.reasons.map((r: { kind: string }) => r.kind), ["group-signers"]);
@@ -259,15 +259,35 @@ Deno.test("changing a keyring file named in keys.files misses", async () => {
   await using l = await lab();
   await check(l, [l.allowed]);
   assertEquals(cachedFlags(await check(l, [l.allowed])), [true]);
-  // The same keys written again: the file changed, so it misses.
+  // The same keys written again: the same contents, so it still hits.
   await writeKeyring(`${l.dir}/keyring.gpg`, [alice]);
   const rewritten = await check(l, [l.allowed]);
-  assertEquals(rewritten.results.map((r) => [r.decision, r.cached]), [["allow", false]]);
+  assertEquals(rewritten.results.map((r) => [r.decision, r.cached]), [["allow", true]]);
   // Alice's key removed: the cached allow must not survive.
   await writeKeyring(`${l.dir}/keyring.gpg`, [bob]);
   const removed = await check(l, [l.allowed]);
   assertEquals(removed.code, 4);
   assertEquals(removed.results.map((r) => [r.decision, r.cached]), [["deny", false]]);
+});
+
+Deno.test("a key file replaced by one of the same size and times misses", async () => {
+  await using l = await lab();
+  const keyring = `${l.dir}/keyring.gpg`;
+  await check(l, [l.allowed]);
+  assertEquals(cachedFlags(await check(l, [l.allowed])), [true]);
+  // Same size, same modification time, one byte different (in place: same inode; only the
+  // change time, which no one can set back, tells it apart by `stat`).
+  const before = await Deno.stat(keyring);
+  const bytes = await Deno.readFile(keyring);
+  bytes[bytes.length - 1] ^= 0x01;
+  const file = await Deno.open(keyring, { write: true });
+  await file.write(bytes);
+  file.close();
+  await Deno.utime(keyring, before.atime!, before.mtime!);
+  const after = await Deno.stat(keyring);
+  assertEquals([after.size, after.mtime, after.ino], [before.size, before.mtime, before.ino]);
+  const replaced = await check(l, [l.allowed]);
+  assertEquals(replaced.results.map((r) => r.cached), [false], replaced.stderr);
 });
 
 Deno.test("--no-cache never reads nor writes the cache", async () => {
@@ -343,6 +363,7 @@ Deno.test("a cache that cannot be written warns, and the check still works", asy
   await Deno.writeTextFile(`${l.dir}/not-a-folder`, "");
   const blocked = await check(l, [l.allowed, l.denied], [], {
     XDG_CACHE_HOME: `${l.dir}/not-a-folder/cache`,
+    SIFTRUST_CACHEDIR: `${l.dir}/not-a-folder/cache/siftrust`,
   });
   assertEquals(blocked.code, 1);
   assertEquals(blocked.results.map((r) => [r.decision, r.cached]), [

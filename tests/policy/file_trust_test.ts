@@ -1,20 +1,22 @@
 /**
  * Files that decide what runs (the policy, its key files, the global keyring) must be writable
- * by root alone: `writersBesidesRoot` says who else can write one, `decidingFiles` lists them,
- * and `check` and `exec` warn on stderr about each one others can write.
+ * by root alone: `writersBesidesRoot` says who else can write one, `decidingFiles` lists them;
+ * a user's `check` warns on stderr about each one others can write, and an enforcing run
+ * (root's `check`, `exec`) refuses it with exit 2; `checkTrustedPath` is the check itself.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import {
+  checkTrustedPath,
   decidingFiles,
   loadPolicy,
   trustFileWarnings,
   writersBesidesRoot,
 } from "../../policy/mod.ts";
 import { type CliResult, runCli } from "../helpers/cli.ts";
-import { testEnv } from "../helpers/env.ts";
+import { tempDir, testEnv } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 
 const IS_ROOT = Deno.uid() === 0;
@@ -103,9 +105,14 @@ const context = (result: CliResult) =>
 const warnings = (result: CliResult) =>
   result.stderr.split("\n").filter((line) => line.startsWith("WARNING:"));
 
+/** `siftrust check --policy POLICY IMAGE`. */
+function run(site: Site): Promise<CliResult> {
+  return runCli(["check", "--policy", site.policy, site.image], { env: site.env });
+}
+
 /** `siftrust check --policy POLICY IMAGE`, which must allow the image. */
 async function check(site: Site): Promise<CliResult> {
-  const result = await runCli(["check", "--policy", site.policy, site.image], { env: site.env });
+  const result = await run(site);
   assert.equal(result.code, 0, context(result));
   assert.match(result.stdout, /^ALLOW /, context(result));
   return result;
@@ -120,6 +127,25 @@ function assertWarned(result: CliResult, path: string, who: string): void {
   assert.match(about[0], /chmod go-w|owned by root/, context(result));
 }
 
+/** Asserts an enforcing run refused (exit 2) with one line naming `path` and `why`. */
+function assertRefused(result: CliResult, path: string, why: string): void {
+  assert.equal(result.code, 2, context(result));
+  assert.equal(result.stdout, "", context(result));
+  const lines = result.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, context(result));
+  assert.ok(lines[0].includes(`refusing to trust ${path}:`), context(result));
+  assert.ok(lines[0].includes(why), `the line does not say "${why}"\n${context(result)}`);
+}
+
+/**
+ * A writable trust input: root's run (enforcing) refuses it, saying `refusal`; a user's run
+ * allows the image and warns, saying `who`.
+ */
+async function assertUntrusted(site: Site, path: string, who: string, refusal: string) {
+  if (IS_ROOT) assertRefused(await run(site), path, refusal);
+  else assertWarned(await check(site), path, who);
+}
+
 /** What a file of the current user with mode 0644 gets: nothing as root, else its owner. */
 function assertOwnFileVerdict(result: CliResult, path: string): void {
   if (IS_ROOT) {
@@ -129,30 +155,24 @@ function assertOwnFileVerdict(result: CliResult, path: string): void {
   }
 }
 
-Deno.test("check: a policy file of mode 0666 is reported: anyone can write it", async () => {
+Deno.test("check: a policy file of mode 0666 is refused as root, reported otherwise", async () => {
   await withSite(async (site) => {
     await Deno.chmod(site.policy, 0o666);
-    const result = await check(site);
-    assertWarned(result, site.policy, "anyone can write it");
-    if (IS_ROOT) assert.equal(warnings(result).length, 1, context(result));
+    await assertUntrusted(site, site.policy, "anyone can write it", "anyone can write it");
   });
 });
 
-Deno.test("check: a policy file of mode 0664 is reported: its group can write it", async () => {
+Deno.test("check: a policy file of mode 0664 is refused as root, reported otherwise", async () => {
   await withSite(async (site) => {
     await Deno.chmod(site.policy, 0o664);
-    const result = await check(site);
-    assertWarned(result, site.policy, "its group can write it");
-    if (IS_ROOT) assert.equal(warnings(result).length, 1, context(result));
+    await assertUntrusted(site, site.policy, "its group can write it", "its group can write it");
   });
 });
 
-Deno.test("check: a key file of mode 0646 is reported: anyone can write it", async () => {
+Deno.test("check: a key file of mode 0646 is refused as root, reported otherwise", async () => {
   await withSite(async (site) => {
     await Deno.chmod(site.key, 0o646);
-    const result = await check(site);
-    assertWarned(result, site.key, "anyone can write it");
-    if (IS_ROOT) assert.equal(warnings(result).length, 1, context(result));
+    await assertUntrusted(site, site.key, "anyone can write it", "anyone can write it");
   });
 });
 
@@ -166,14 +186,23 @@ Deno.test("check: mode 0644 owned by root gives no warning (else: its owner can 
 });
 
 Deno.test({
-  name: "check: a 0644 policy owned by another user is reported: its owner can write it",
+  name: "check: a 0644 policy owned by another user is refused by root",
   ignore: !IS_ROOT, // only root may give a file away
   fn: async () => {
     await withSite(async (site) => {
       await Deno.chown(site.policy, 4242, 0);
-      const result = await check(site);
-      assertWarned(result, site.policy, "its owner, uid 4242, can write it");
-      assert.equal(warnings(result).length, 1, context(result));
+      assertRefused(await run(site), site.policy, "it belongs to uid 4242");
+    });
+  },
+});
+
+Deno.test({
+  name: "check: a policy in a folder its group can write is refused by root",
+  ignore: !IS_ROOT,
+  fn: async () => {
+    await withSite(async (site) => {
+      await Deno.chmod(site.dir, 0o770);
+      assertRefused(await run(site), site.policy, `the group of the folder ${site.dir}`);
     });
   },
 });
@@ -187,23 +216,18 @@ Deno.test("check: the global keyring counts only when the policy uses local keyr
     // local: true: it does.
     const text = await Deno.readTextFile(site.policy);
     await Deno.writeTextFile(site.policy, text.replace(/^ {2}local: false$/m, "  local: true"));
-    const result = await check(site);
-    assertWarned(result, site.globalKeyring, "anyone can write it");
+    await assertUntrusted(site, site.globalKeyring, "anyone can write it", "anyone can write it");
   });
 });
 
-Deno.test("exec: warns like check, and still runs an allowed image", async () => {
+Deno.test("exec: refuses a writable policy (exit 2) and runs nothing", async () => {
   await withSite(async (site) => {
     await Deno.chmod(site.policy, 0o666);
-    await Deno.chmod(site.key, 0o664);
     const result = await runCli(
       ["exec", "--policy", site.policy, "--", "/bin/sh", "-c", "echo ran", "sh", site.image],
       { env: site.env },
     );
-    assert.equal(result.code, 0, context(result));
-    assert.equal(result.stdout, "ran\n", context(result));
-    assertWarned(result, site.policy, "anyone can write it");
-    assertWarned(result, site.key, "its group can write it");
+    assertRefused(result, site.policy, "anyone can write it");
   });
 });
 
@@ -234,4 +258,103 @@ Deno.test("trustFileWarnings: one per writable file, none for missing files", as
     if (IS_ROOT) assert.deepEqual(none, []);
     else assert.equal(none.length, 2, none.join("\n"));
   });
+});
+
+Deno.test("checkTrustedPath: the file, then each folder above it, up to /", async () => {
+  await using box = await tempDir("siftrust-strict-");
+  const me = Deno.uid()!;
+  const folder = `${box.dir}/conf`;
+  const file = `${folder}/policy.yaml`;
+  await Deno.mkdir(folder, { mode: 0o755 });
+  await Deno.writeTextFile(file, "version: 1\n");
+  await Deno.chmod(folder, 0o755);
+  await Deno.chmod(file, 0o644);
+  assert.equal(await checkTrustedPath(file, [0, me]), undefined);
+  await Deno.chmod(file, 0o664);
+  assert.deepEqual(await checkTrustedPath(file, [0, me]), {
+    kind: "group-writable",
+    input: file,
+    path: file,
+    uid: me,
+    owners: [0, me],
+  });
+  await Deno.chmod(file, 0o646);
+  assert.equal((await checkTrustedPath(file, [0, me]))?.kind, "other-writable");
+  await Deno.chmod(file, 0o644);
+  await Deno.chmod(folder, 0o775);
+  assert.deepEqual(await checkTrustedPath(file, [0, me]), {
+    kind: "parent-group-writable",
+    input: file,
+    path: folder,
+    uid: me,
+    owners: [0, me],
+  });
+  await Deno.chmod(folder, 0o757);
+  assert.equal((await checkTrustedPath(file, [0, me]))?.kind, "parent-other-writable");
+  // A missing input is judged by the folders that could create it.
+  assert.equal((await checkTrustedPath(`${folder}/a/b`, [0, me]))?.kind, "parent-other-writable");
+  await Deno.chmod(folder, 0o755);
+  assert.equal(await checkTrustedPath(`${folder}/a/b`, [0, me]), undefined);
+  // An owner the run does not trust.
+  assert.deepEqual(await checkTrustedPath(file, [4242]), {
+    kind: "owner",
+    input: file,
+    path: file,
+    uid: me,
+    owners: [4242],
+  });
+});
+
+Deno.test({
+  name: "checkTrustedPath: a sticky world-writable folder is accepted above a trusted child only",
+  ignore: !IS_ROOT, // only root may give a file away
+  fn: async () => {
+    await using box = await tempDir("siftrust-sticky-");
+    const sticky = `${box.dir}/tmp`;
+    await Deno.mkdir(sticky);
+    await Deno.chmod(sticky, 0o1777);
+    const mine = `${sticky}/policy.yaml`;
+    await Deno.writeTextFile(mine, "version: 1\n");
+    await Deno.chmod(mine, 0o644);
+    assert.equal(await checkTrustedPath(mine, [0]), undefined);
+    // Someone else's entry in it: its owner.
+    await Deno.chown(mine, 4242, 4242);
+    assert.equal((await checkTrustedPath(mine, [0]))?.kind, "owner");
+    // A missing entry in it: anyone could create it.
+    assert.equal(
+      (await checkTrustedPath(`${sticky}/missing`, [0]))?.kind,
+      "parent-other-writable",
+    );
+    // Without the sticky bit, anyone could replace even root's entry.
+    await Deno.chown(mine, 0, 0);
+    await Deno.chmod(sticky, 0o777);
+    assert.equal((await checkTrustedPath(mine, [0]))?.path, sticky);
+    // A folder that belongs to another user: they can replace what is in it.
+    await Deno.chmod(sticky, 0o755);
+    await Deno.chown(sticky, 4242, 4242);
+    assert.deepEqual(await checkTrustedPath(mine, [0]), {
+      kind: "parent-owner",
+      input: mine,
+      path: sticky,
+      uid: 4242,
+      owners: [0],
+    });
+  },
+});
+
+Deno.test({
+  name: "checkTrustedPath: a symbolic link is followed, and its target's folders are checked",
+  ignore: !IS_ROOT,
+  fn: async () => {
+    await using box = await tempDir("siftrust-link-");
+    const theirs = `${box.dir}/theirs`;
+    await Deno.mkdir(theirs);
+    await Deno.writeTextFile(`${theirs}/policy.yaml`, "version: 1\n");
+    await Deno.chmod(`${theirs}/policy.yaml`, 0o644);
+    await Deno.chown(theirs, 4242, 4242);
+    await Deno.symlink(`${theirs}/policy.yaml`, `${box.dir}/policy.yaml`);
+    const problem = await checkTrustedPath(`${box.dir}/policy.yaml`, [0]);
+    assert.equal(problem?.kind, "parent-owner");
+    assert.equal(problem?.path, theirs);
+  },
 });
