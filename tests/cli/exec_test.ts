@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { testEnv } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
+import { writeFakeRuntime } from "../helpers/runtime.ts";
 
 const SIGNED = `${REPO_ROOT}examples/example-signed.sif`;
 const UNSIGNED = `${REPO_ROOT}examples/example.sif`;
@@ -35,10 +36,6 @@ interface Sandbox {
   runtime: string;
 }
 
-/** The stand-in runtime's text (see {@linkcode Sandbox.runtime}). */
-const FAKE_RUNTIME =
-  '#!/bin/sh\nshift\nimage=$1\nshift 2\nexec /bin/sh -c "$FAKE_SCRIPT" sh "$image" "$@"\n';
-
 async function withSandbox(fn: (box: Sandbox) => Promise<void>): Promise<void> {
   await using temp = await testEnv("siftrust-exec-", { folders: true });
   const dir = temp.dir;
@@ -50,12 +47,10 @@ async function withSandbox(fn: (box: Sandbox) => Promise<void>): Promise<void> {
   for (const file of ["site.yaml", "example-key.pub.asc"]) {
     await Deno.chmod(`${dir}/${file}`, 0o644);
   }
-  await Deno.mkdir(`${dir}/bin`);
-  await Deno.writeTextFile(`${dir}/bin/apptainer`, FAKE_RUNTIME);
-  await Deno.chmod(`${dir}/bin/apptainer`, 0o755);
+  const runtime = await writeFakeRuntime(dir);
   await fn({
     dir,
-    runtime: `${dir}/bin/apptainer`,
+    runtime,
     policy: `${dir}/site.yaml`,
     signed: `${dir}/signed.sif`,
     unsigned: `${dir}/unsigned.sif`,

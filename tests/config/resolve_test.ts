@@ -88,7 +88,7 @@ Deno.test("no active remote and no remotes: every command falls back to the buil
   }
   // The policy layer (check and exec) gets the same list.
   const keys = await policyKeys(
-    { path: "p", keys: USER_REMOTE_POLICY.keys } as Policy,
+    { path: "p", signers: [], keys: USER_REMOTE_POLICY.keys } as unknown as Policy,
     { env: dirs.env, uid: 1000, euid: 1000, discover: noDiscovery },
     () => new KeySet([]),
   );
@@ -123,7 +123,7 @@ Deno.test("remotes but none active: the same error for every command; check keep
     );
   }
   const keys = await policyKeys(
-    { path: "p", keys: USER_REMOTE_POLICY.keys } as Policy,
+    { path: "p", signers: [], keys: USER_REMOTE_POLICY.keys } as unknown as Policy,
     { env: dirs.env, uid: 1000, euid: 1000, discover: noDiscovery },
     () => new KeySet([]),
   );

@@ -18,6 +18,7 @@ import {
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { tempDir, testEnv } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
+import { runtimeCommand, writeFakeRuntime } from "../helpers/runtime.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 
@@ -223,8 +224,9 @@ Deno.test("check: the global keyring counts only when the policy uses local keyr
 Deno.test("exec: refuses a writable policy (exit 2) and runs nothing", async () => {
   await withSite(async (site) => {
     await Deno.chmod(site.policy, 0o666);
+    const runtime = await writeFakeRuntime(site.dir);
     const result = await runCli(
-      ["exec", "--policy", site.policy, "--", "/bin/sh", "-c", "echo ran", "sh", site.image],
+      ["exec", "--policy", site.policy, "--", ...runtimeCommand(runtime, site.image)],
       { env: site.env },
     );
     assertRefused(result, site.policy, "anyone can write it");

@@ -16,6 +16,7 @@ import { type CliResult, runCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/env.ts";
 import { IN_CI, REPO_ROOT } from "../helpers/peers.ts";
 import { ATTACKER_UID, attackerShell } from "../helpers/unprivileged_run.ts";
+import { runtimeCommand, writeFakeRuntime } from "../helpers/runtime.ts";
 
 /** The demo key's fingerprint (examples/site.yaml). */
 const DEMO = "98AB4AB73B0BC8A8CF8F05ED3E41C34BB55B761A";
@@ -42,6 +43,8 @@ interface Lab {
   home: string;
   /** The attacker's environment, as `sudo -E` would hand it to root. */
   userEnv: Record<string, string>;
+  /** A stand-in `apptainer` (root's) that prints `ran`. */
+  runtime: string;
 }
 
 /** A policy trusting `fingerprint`, with these `keys` settings, written (root's, 0644) at `path`. */
@@ -100,7 +103,8 @@ function labTest(name: string, limitMs: number, fn: (lab: Lab) => Promise<void>)
         APPTAINER_KEYSDIR: `${home}/keys`,
         APPTAINER_CONFIGDIR: `${home}/.apptainer`,
       };
-      const lab = { dir: box.dir, site, key, image, home, userEnv };
+      const runtime = await writeFakeRuntime(site);
+      const lab = { dir: box.dir, site, key, image, home, userEnv, runtime };
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         await Promise.race([
@@ -123,10 +127,10 @@ function rootCheck(args: string[], env: Record<string, string>): Promise<CliResu
   return runCli(["check", ...args], { env });
 }
 
-/** Root's `exec` of `echo ran` on the image, with `env`. */
+/** Root's `exec` of the image through the stand-in runtime (it prints `ran`), with `env`. */
 function rootExec(lab: Lab, args: string[], env: Record<string, string>): Promise<CliResult> {
   return runCli(
-    ["exec", ...args, "--", "/bin/sh", "-c", "echo ran", "sh", lab.image],
+    ["exec", ...args, "--", ...runtimeCommand(lab.runtime, lab.image)],
     { env },
   );
 }
