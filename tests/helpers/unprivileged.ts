@@ -111,3 +111,11 @@ export async function runCliAsNobody(args: string[], options: NobodyOptions): Pr
     options,
   );
 }
+
+/** A shell script run as `nobody` in `home`: `sh -c SCRIPT`; throws when it fails. */
+export async function nobodyShell(script: string, home: string): Promise<void> {
+  const result = await runAsNobody(["sh", "-c", script], { home });
+  if (result.code !== 0) {
+    throw new Error(`unprivileged step failed (exit ${result.code}): ${script}\n${result.stderr}`);
+  }
+}

@@ -1,6 +1,6 @@
 /**
  * Enforcing runs read only trusted inputs (core/config/resolve.ts, policy/file_trust.ts): an
- * ordinary user (uid {@linkcode ATTACKER_UID}, through `setpriv`) plants files in their own
+ * ordinary user (`nobody`, through `setpriv`) plants files in their own
  * HOME and cache and points environment variables at them; root's runs — `check` given the
  * user's environment as `sudo -E` would, and `exec` — must refuse those inputs (exit 2, one
  * line naming the path) or ignore them, and never turn a deny into an allow or a run. Each
@@ -15,7 +15,7 @@ import { cacheKey, loadPolicy } from "../../policy/mod.ts";
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/env.ts";
 import { IN_CI, REPO_ROOT } from "../helpers/peers.ts";
-import { ATTACKER_UID, attackerShell } from "../helpers/unprivileged_run.ts";
+import { NOBODY as ATTACKER_UID, nobodyShell as attackerShell } from "../helpers/unprivileged.ts";
 import { runtimeCommand, writeFakeRuntime } from "../helpers/runtime.ts";
 
 /** The demo key's fingerprint (examples/site.yaml). */
