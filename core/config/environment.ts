@@ -6,7 +6,7 @@
  * @module
  */
 
-import { RUNTIME_NETWORK_VARIABLES } from "../http/network.ts";
+import { PROXY_VARIABLES, RUNTIME_NETWORK_VARIABLES } from "../http/network.ts";
 import type { EnvReader } from "./locations.ts";
 
 /** Environment variables by name, as a run was given them. */
@@ -27,14 +27,7 @@ export const TRUST_VARIABLES: readonly string[] = [
   "APPTAINER_URL",
   "HOME",
   "XDG_CACHE_HOME",
-  "HTTP_PROXY",
-  "http_proxy",
-  "HTTPS_PROXY",
-  "https_proxy",
-  "ALL_PROXY",
-  "all_proxy",
-  "NO_PROXY",
-  "no_proxy",
+  ...PROXY_VARIABLES,
 ];
 
 /**

@@ -22,8 +22,8 @@ export interface ProxyChoice {
   noProxy?: string;
 }
 
-/** The variables the runtime reads for proxies and certificate authorities when it connects. */
-export const RUNTIME_NETWORK_VARIABLES: readonly string[] = [
+/** The proxy variables, in both cases, as the runtime reads them. */
+export const PROXY_VARIABLES: readonly string[] = [
   "HTTP_PROXY",
   "http_proxy",
   "HTTPS_PROXY",
@@ -32,6 +32,11 @@ export const RUNTIME_NETWORK_VARIABLES: readonly string[] = [
   "all_proxy",
   "NO_PROXY",
   "no_proxy",
+];
+
+/** The variables the runtime reads for proxies and certificate authorities when it connects. */
+export const RUNTIME_NETWORK_VARIABLES: readonly string[] = [
+  ...PROXY_VARIABLES,
   "NODE_USE_ENV_PROXY",
   "SSL_CERT_FILE",
   "SSL_CERT_DIR",
