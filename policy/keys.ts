@@ -30,11 +30,13 @@ export type RemoteFinderFactory = (keyservers: Keyserver[], cacheDir: string) =>
 
 /** The keys of a policy, and what to tell the user about them. */
 export interface PolicyKeys {
+  /** Finds the keys: the policy's key files, keyrings and keyservers, in that order. */
   finder: KeyFinder;
   /** The keyservers that will be asked, in order. */
   keyservers: Keyserver[];
   /** Files whose state the decisions depend on (for the verify-once cache). */
   files: string[];
+  /** Key files or keyservers the user should know about (one line each). */
   warnings: string[];
   /** The configuration resolution the keys come from (locations, variables read). */
   resolution: Resolution;

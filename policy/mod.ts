@@ -5,18 +5,41 @@
  * @module
  */
 
-export * from "./audit.ts";
-export * from "./audit_context.ts";
-export * from "./cache.ts";
-export * from "./check.ts";
-export * from "./decision.ts";
-export * from "./deffile.ts";
-export * from "./evaluate.ts";
-export * from "./file_trust.ts";
-export * from "./glob.ts";
-export * from "./keys.ts";
-export * from "./lint.ts";
-export * from "./load.ts";
-export * from "./model.ts";
-export * from "./serialize.ts";
-export type { PolicyFile } from "./schema.ts";
+export { appendAudit, type AuditContext, type AuditRecord, auditRecord } from "./audit.ts";
+export { auditContext, type IdentitySources } from "./audit_context.ts";
+export { cacheDir, type CacheProblem } from "./cache.ts";
+export { type CheckContext, checkImage, type CheckResult, type OpenedImage } from "./check.ts";
+export {
+  type Hint,
+  type ImageDecision,
+  type ImageErrorKind,
+  type MismatchPart,
+  type PolicyAuthenticity,
+  type Reason,
+  type RequirementResult,
+  type RequirementSubject,
+  type SignatureVerdict,
+  type VerdictReason,
+} from "./decision.ts";
+export { decidingFiles, trustFileWarnings } from "./file_trust.ts";
+export { compileGlob, GlobError, type PathPattern } from "./glob.ts";
+export {
+  type PolicyKeys,
+  policyKeys,
+  PolicyKeysError,
+  type PolicyRunContext,
+  type RemoteFinderFactory,
+} from "./keys.ts";
+export {
+  type Coverage,
+  fileWarnings,
+  type LintFinding,
+  lintPolicy,
+  type LintWarning,
+  type LocatedWarning,
+  locateWarnings,
+  type YamlPath,
+} from "./lint.ts";
+export { loadPolicy, PolicyError } from "./load.ts";
+export { type Policy, type Requirement, type Rule, type SignedBy, type Signer } from "./model.ts";
+export { policyDocument, policyYaml } from "./serialize.ts";

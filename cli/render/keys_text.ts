@@ -6,7 +6,7 @@
  */
 
 import type * as openpgp from "openpgp";
-import { primaryUserId } from "../../core/integrity/mod.ts";
+import { primaryUserId } from "../../core/integrity/pgp.ts";
 import type { KeyInfo, KeyUserId } from "../../core/keys/mod.ts";
 import { goUtcTime } from "./go_format.ts";
 import { tabwrite } from "./tabwriter.ts";

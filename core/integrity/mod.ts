@@ -6,7 +6,14 @@
  * @module
  */
 
-export * from "./analyze.ts";
+export {
+  type AnalyzeOptions,
+  analyzeSignatures,
+  type Authenticity,
+  type ContentErrorKind,
+  type ObjectCheck,
+  type SignatureCheck,
+} from "./analyze.ts";
 export { type Digest, type DigestAlgorithm, formatDigest, parseDigest } from "./digest.ts";
 export {
   DSSE_PAYLOAD_TYPE,
@@ -26,11 +33,18 @@ export {
   sharedHashPool,
 } from "./hash_pool.ts";
 export type { HashingOptions, ProgressCallback } from "./hashing.ts";
-export { type ImageMetadata } from "./metadata.ts";
-export * from "./outcome.ts";
-export { type PgpStatus, primaryUserId, type Signer } from "./pgp.ts";
-export * from "./sign.ts";
-export * from "./signatures.ts";
-export * from "./signed_by.ts";
-export * from "./tasks.ts";
-export * from "./verify.ts";
+export type { ImageMetadata, ObjectMetadata } from "./metadata.ts";
+export type { VerifyEvent, VerifyFailure, VerifyFailureKind, VerifyOutcome } from "./outcome.ts";
+export type { ClearsignedBlock } from "./clearsign.ts";
+export type { PgpStatus, Signer } from "./pgp.ts";
+export { signImage, type SigningKey, type SignRequest } from "./sign.ts";
+export { readSignatureObjects, type SignatureFormat, type SignatureObject } from "./signatures.ts";
+export { allSignedBy, anySignedBy, signersByTask, type TaskSigners } from "./signed_by.ts";
+export {
+  selectTasks,
+  TaskError,
+  type TaskErrorKind,
+  type TaskRequest,
+  type VerifyTask,
+} from "./tasks.ts";
+export { verifyImage, type VerifyOptions, type VerifyReport } from "./verify.ts";

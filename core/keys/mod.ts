@@ -6,13 +6,38 @@
  * @module
  */
 
-export * from "./armor.ts";
+export { armorKey } from "./armor.ts";
 export { type KeyIdentity, type KeyInfo, keyMatches, type KeyUserId } from "./key_info.ts";
-export * from "./keyring.ts";
+export {
+  type Keyring,
+  KeyringError,
+  type KeyringErrorKind,
+  type KeyringKey,
+  parseKeyring,
+  readKeyFile,
+  readKeyringFile,
+  type ReadKeyringOptions,
+  type SkippedKey,
+} from "./keyring.ts";
 export { chainFinders, type FoundKey, type KeyFinder, KeySet, type KeySource } from "./keyset.ts";
-export * from "./locations.ts";
-export * from "./manage.ts";
+export { type KeyringLocations, keyringLocations } from "./locations.ts";
+export {
+  addKeyPair,
+  type CreatedKeyPair,
+  createKeyPair,
+  findKey,
+  generateKeyPair,
+  type ImportedKey,
+  importKeys,
+  type ImportOptions,
+  KeyManagementError,
+  type KeyManagementErrorKind,
+  type KeyringFiles,
+  type NewKeyPair,
+  removeKey,
+  type RemoveTargets,
+} from "./manage.ts";
 export { PgpKey } from "./pgp_key.ts";
-export * from "./sources.ts";
-export * from "./store.ts";
-export * from "./unlock.ts";
+export { type KeyringSources, loadKeySet, type SkippedKeyNotice } from "./sources.ts";
+export { KEYRING_MODE, keyringBytes, prepareKeyrings, prepareKeysDir } from "./store.ts";
+export { reencryptKey, unlockKey } from "./unlock.ts";

@@ -53,6 +53,7 @@ export class HkpError extends Error {
   /** The HTTP status of a `status` error. */
   readonly status?: number;
 
+  /** A failure of a request to `keyserver`; `status` for `status` errors. */
   constructor(keyserver: string, kind: HkpErrorKind, message: string, status?: number) {
     super(message);
     this.name = "HkpError";

@@ -26,7 +26,8 @@ import { KeySet, readKeyringFile } from "../../core/keys/mod.ts";
 import { HkpError, lookupKey, searchIndex } from "../../core/keyserver/hkp.ts";
 import { checkCount, IndexError, parseIndex } from "../../core/keyserver/mr_index.ts";
 import { SifError, SifImage } from "../../core/sif/mod.ts";
-import { parsePolicy, PolicyError } from "../../policy/mod.ts";
+import { PolicyError } from "../../policy/mod.ts";
+import { parsePolicy } from "../../policy/load.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 import { writeSignatureImage } from "./images.ts";
 

@@ -35,6 +35,7 @@ import { KeySet } from "../../core/keys/mod.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { sifFiles } from "../helpers/images.ts";
 import { loadImage, verifyImage as referenceVerify } from "../helpers/sifref.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 const ALGORITHMS: DigestAlgorithm[] = [
   "sha224",
@@ -220,11 +221,11 @@ peerTest(
       })).close();
       {
         using image = await SifImage.open(path, { write: true });
-        await signImage(image, { kind: "pgp", key: privateKey });
+        await signImage(image, { kind: "pgp", key: wrapKey(privateKey) });
       }
       assertEquals((await referenceVerify(path, { keyrings: [keyring] })).error, "");
       const keys = new KeySet([{
-        key: privateKey.toPublic(),
+        key: wrapKey(privateKey.toPublic()),
         source: { kind: "file", location: keyring },
       }]);
       {

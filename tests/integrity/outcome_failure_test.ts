@@ -8,6 +8,7 @@ import * as openpgp from "openpgp";
 import { signImage, verifyImage, type VerifyOptions } from "../../core/integrity/mod.ts";
 import { KeySet } from "../../core/keys/mod.ts";
 import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -18,7 +19,10 @@ const { privateKey: alice } = await openpgp.generateKey({
   format: "object",
 });
 const ALICE = alice.getFingerprint().toUpperCase();
-const keys = new KeySet([{ key: alice.toPublic(), source: { kind: "file", location: "" } }]);
+const keys = new KeySet([{
+  key: wrapKey(alice.toPublic()),
+  source: { kind: "file", location: "" },
+}]);
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "siftrust-outcome-" });
@@ -40,7 +44,7 @@ async function image(path: string, groupIds: number[], sign: boolean): Promise<v
   created.close();
   if (!sign) return;
   using writable = await SifImage.open(path, { write: true });
-  await signImage(writable, { kind: "pgp", key: alice });
+  await signImage(writable, { kind: "pgp", key: wrapKey(alice) });
 }
 
 async function outcome(path: string, options: VerifyOptions = { keys }) {

@@ -21,6 +21,7 @@ import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
 import { corpusImages } from "../helpers/images.ts";
 import { peerTest } from "../helpers/peers.ts";
 import { sifrefBinary, verifyImage as referenceVerify } from "../helpers/sifref.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -48,8 +49,8 @@ async function twoGroupImage(path: string): Promise<void> {
   });
   image.close();
   using writable = await SifImage.open(path, { write: true });
-  await signImage(writable, { kind: "pgp", key: alice });
-  await signImage(writable, { kind: "pgp", key: bob }, { groups: [1] });
+  await signImage(writable, { kind: "pgp", key: wrapKey(alice) });
+  await signImage(writable, { kind: "pgp", key: wrapKey(bob) }, { groups: [1] });
 }
 
 async function signedBy(path: string, request: TaskRequest = {}) {

@@ -39,6 +39,7 @@ import {
   userDirs,
 } from "../helpers/gpg.ts";
 import { existsSync, peerTest, REPO_ROOT } from "../helpers/peers.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 // ------------------------------------------------------------------------------------------
 // Fixture: a gpg home that makes the keys, one that reads what siftrust makes, scratch space.
@@ -760,7 +761,7 @@ peerTest(
     const oldImage = await smallImage(f.path("signed-when-valid.sif"));
     {
       using sif = await SifImage.open(oldImage, { write: true });
-      await signImage(sif, { kind: "pgp", key: expiredKey }, {
+      await signImage(sif, { kind: "pgp", key: wrapKey(expiredKey) }, {
         date: new Date("2020-06-01T00:00:00Z"),
       });
     }

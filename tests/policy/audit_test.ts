@@ -16,13 +16,11 @@ import {
   PartType,
   SifImage,
 } from "../../core/sif/mod.ts";
-import {
-  auditContext,
-  type IdentitySources,
-  passwdName as nameInPasswd,
-} from "../../policy/mod.ts";
+import { auditContext, type IdentitySources } from "../../policy/mod.ts";
+import { passwdName as nameInPasswd } from "../../policy/audit_context.ts";
 import { CLI_ENTRY, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 const { privateKey: alice } = await openpgp.generateKey({
   type: "ecc",
@@ -46,7 +44,7 @@ async function makeImage(path: string, signed: boolean): Promise<string> {
   image.close();
   if (signed) {
     using writable = await SifImage.open(path, { write: true });
-    await signImage(writable, { kind: "pgp", key: alice });
+    await signImage(writable, { kind: "pgp", key: wrapKey(alice) });
   }
   return path;
 }

@@ -19,6 +19,7 @@ import {
 import { checkImage, type CheckResult, loadPolicy, policyKeys } from "../../policy/mod.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 /** A run context with an empty environment: no keyrings or caches of the test user. */
 const NO_ENV = { env: {}, uid: 0, euid: 0 };
@@ -71,7 +72,7 @@ function settle(): Promise<void> {
 
 async function sign(path: string, key: openpgp.PrivateKey): Promise<void> {
   using image = await SifImage.open(path, { write: true });
-  await signImage(image, { kind: "pgp", key });
+  await signImage(image, { kind: "pgp", key: wrapKey(key) });
 }
 
 interface Lab extends TestEnv {

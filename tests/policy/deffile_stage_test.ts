@@ -10,6 +10,7 @@ import { signImage } from "../../core/integrity/mod.ts";
 import { KeySet } from "../../core/keys/mod.ts";
 import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
 import { checkStage, imageMismatch, type StageResult } from "../../policy/deffile.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -29,7 +30,7 @@ const fp = (key: openpgp.PrivateKey) => key.getFingerprint().toUpperCase();
 const keysOf = (...keys: openpgp.PrivateKey[]) => () =>
   Promise.resolve(
     new KeySet(
-      keys.map((key) => ({ key: key.toPublic(), source: { kind: "file", location: "" } })),
+      keys.map((key) => ({ key: wrapKey(key.toPublic()), source: { kind: "file", location: "" } })),
     ),
   );
 
@@ -47,8 +48,8 @@ async function withImages(fn: (dir: string) => Promise<void>): Promise<void> {
       image.close();
     }
     using base = await SifImage.open(`${dir}/base.sif`, { write: true });
-    await signImage(base, { kind: "pgp", key: alice });
-    await signImage(base, { kind: "pgp", key: bob }, { groups: [1] });
+    await signImage(base, { kind: "pgp", key: wrapKey(alice) });
+    await signImage(base, { kind: "pgp", key: wrapKey(bob) }, { groups: [1] });
     await Deno.writeTextFile(`${dir}/rootfs.tar`, "not an image at all, but long enough to sniff");
     await fn(dir);
   } finally {

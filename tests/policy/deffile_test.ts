@@ -14,6 +14,7 @@ import { writeCases } from "../helpers/bad_images.ts";
 import { type CliResult, runCli, runCliWithin } from "../helpers/cli.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { sifrefBinary } from "../helpers/sifref.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -83,7 +84,7 @@ async function makeImage(path: string, twoGroups = false): Promise<void> {
 
 async function sign(path: string, signer: Signer, groups?: number[]): Promise<void> {
   using image = await SifImage.open(path, { write: true });
-  await signImage(image, { kind: "pgp", key: signer.key }, { groups });
+  await signImage(image, { kind: "pgp", key: wrapKey(signer.key) }, { groups });
 }
 
 async function recipe(dir: string, name: string, header: string): Promise<string> {

@@ -7,12 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  decidingFiles,
-  loadPolicy,
-  trustFileWarnings,
-  writersBesidesRoot,
-} from "../../policy/mod.ts";
+import { decidingFiles, loadPolicy, trustFileWarnings } from "../../policy/mod.ts";
+import { writersBesidesRoot } from "../../policy/file_trust.ts";
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { testEnv } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";

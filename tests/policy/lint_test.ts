@@ -5,15 +5,15 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import {
-  effectivePolicy,
-  EXPIRY_NOTICE_DAYS,
   fileWarnings,
   lintPolicy,
   type LintWarning,
   locateWarnings,
-  parsePolicy,
   type Policy,
 } from "../../policy/mod.ts";
+import { effectivePolicy } from "../../policy/model.ts";
+import { EXPIRY_NOTICE_DAYS } from "../../policy/lint.ts";
+import { parsePolicy } from "../../policy/load.ts";
 
 const FP = (n: number) =>
   `8232570480B868E1473AEEB03DBCBA1EE9D661${n.toString(16).padStart(2, "0")}`;

@@ -6,7 +6,9 @@
 
 import { deepStrictEqual as assertEquals, fail, match, ok } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { effectivePolicy, loadPolicy, parsePolicy, PolicyError } from "../../policy/mod.ts";
+import { loadPolicy, PolicyError } from "../../policy/mod.ts";
+import { effectivePolicy } from "../../policy/model.ts";
+import { parsePolicy } from "../../policy/load.ts";
 import { runCli } from "../helpers/cli.ts";
 import { peerTest } from "../helpers/peers.ts";
 

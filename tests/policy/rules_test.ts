@@ -34,6 +34,7 @@ import { type TestEnv, testEnv } from "../helpers/env.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { REFERENCE_KEY } from "../helpers/images.ts";
 import { signImage as referenceSign } from "../helpers/sifref.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 /** A run context with an empty environment: no keyrings or caches of the test user. */
 const NO_ENV = { env: {}, uid: 0, euid: 0 };
@@ -109,7 +110,7 @@ async function makeImage(path: string, options: { ungrouped?: boolean } = {}): P
 /** Signs in-process, as `siftrust sign` does (every group unless told otherwise). */
 async function sign(path: string, key: openpgp.PrivateKey, request: SignRequest = {}) {
   using image = await SifImage.open(path, { write: true });
-  return await signImage(image, { kind: "pgp", key }, request);
+  return await signImage(image, { kind: "pgp", key: wrapKey(key) }, request);
 }
 
 /** Overwrites one byte of an object's data. */
