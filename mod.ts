@@ -24,7 +24,7 @@
  * using image = await SifImage.open("examples/example-signed.sif");
  * const { keys } = await loadKeySet({ files: ["examples/example-key.pub.asc"] });
  * const report = await verifyImage(image, { keys });
- * console.log(report.outcome.error === undefined ? "verified" : report.outcome.error.kind);
+ * console.log(report.outcome.failure?.kind ?? "verified");
  * ```
  *
  * @module

@@ -1,6 +1,19 @@
 /**
  * `policy`: the site policy (version 1) — loading with file:line:column errors, the rules
- * that decide an image, key material, the verify-once cache and the audit log.
+ * that decide an image, key material, the verify-once cache and the audit log. It is the
+ * package's second entry point (`./policy`); the first, mod.ts, holds the formats and keys.
+ *
+ * @example Decide an image under the example site policy
+ * ```ts
+ * import { KeySet } from "../mod.ts";
+ * import { checkImage, loadPolicy, policyKeys } from "./mod.ts";
+ *
+ * const policy = await loadPolicy("examples/site.yaml");
+ * const run = { env: {}, uid: Deno.uid() ?? 0, euid: Deno.uid() ?? 0 };
+ * const keys = await policyKeys(policy, run, () => new KeySet([]));
+ * const { decision } = await checkImage("examples/example-signed.sif", { policy, keys });
+ * console.log(decision.decision, decision.rule);
+ * ```
  *
  * @module
  */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { KeyserverEntry, PolicyFile, RequirementEntry, SignedByExpression } from "./schema.ts";
+import type { PolicyFile, RequirementEntry, SignedByExpression } from "./schema.ts";
 
 /** A trusted signer. */
 export interface Signer {

@@ -3,6 +3,24 @@
  * signed image metadata, OpenPGP clear signatures, DSSE envelopes, legacy signatures, and
  * the reference's verification tasks.
  *
+ * @example Sign an image with a key of a keyring, then verify it
+ * ```ts
+ * import { loadKeySet, readKeyringFile, unlockKey } from "../keys/mod.ts";
+ * import { SifImage } from "../sif/mod.ts";
+ * import { signImage, verifyImage } from "./mod.ts";
+ *
+ * const { keys } = await readKeyringFile("examples/example-key.sec.asc");
+ * const key = await unlockKey(keys[0].key, "");
+ * if (key === undefined) throw new Error("wrong passphrase");
+ * const path = await Deno.makeTempFile({ suffix: ".sif" });
+ * await Deno.copyFile("examples/example.sif", path);
+ * using image = await SifImage.open(path, { write: true });
+ * await signImage(image, { kind: "pgp", key });
+ * const trusted = await loadKeySet({ files: ["examples/example-key.pub.asc"] });
+ * const report = await verifyImage(image, { keys: trusted.keys });
+ * console.log(report.outcome.failure?.kind ?? "verified");
+ * ```
+ *
  * @module
  */
 

@@ -3,6 +3,16 @@
  * is known about a key. Keys are {@linkcode PgpKey} values: no openpgp.js type is part of this
  * API (siftrust's signing and verification reach the openpgp.js key through `pgp_key.ts`).
  *
+ * @example List the keys of a keyring file
+ * ```ts
+ * import { readKeyringFile } from "./mod.ts";
+ *
+ * const keyring = await readKeyringFile("examples/example-key.pub.asc");
+ * for (const { key } of keyring.keys) {
+ *   console.log(key.fingerprint, key.info.userIds.map((u) => u.email));
+ * }
+ * ```
+ *
  * @module
  */
 

@@ -6,13 +6,12 @@
  */
 
 import { httpRequest } from "../http/mod.ts";
-import type { OcspPost } from "./ocsp.ts";
 
 /** The largest OCSP answer read (1 MiB). */
 export const OCSP_MAX_BYTES: number = 1 << 20;
 
 /**
- * Posts an OCSP request and returns the answer's body.
+ * Posts an OCSP request and returns the answer's body (an `OcspPost` over core/http).
  * @throws HttpError when there is no complete answer; Error for a status other than 200.
  */
 export async function ocspOverHttp(
