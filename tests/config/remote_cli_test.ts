@@ -384,7 +384,7 @@ rootTest(
         result.stderr,
         'INFO:    Keyserver http://localhost:11371 added to remote "DefaultRemote" as #1.\n',
       );
-      // The verified rendering of §1.2.
+      // The rendering Apptainer prints for this list.
       assert.equal(
         (await ok(h, "keyserver", "list")).stdout,
         "\nDefaultRemote *^\n   #1  http://localhost:11371    \n   #2  https://keys.openpgp.org  🔒\n\n" +

@@ -164,7 +164,7 @@ Deno.test("rewrite: unknown fields and comments survive; known fields are writte
   assert.equal(again.toString(), out);
 });
 
-/** §2.2's example, as Apptainer (go-yaml) writes it. */
+/** A remote.yaml with keyservers and credentials, as Apptainer (go-yaml) writes it. */
 const APPTAINER_LAYOUT = `Active: DefaultRemote
 Remotes:
     DefaultRemote:

@@ -16,7 +16,7 @@ import {
   PartType,
   sbomExtra,
 } from "../../core/sif/mod.ts";
-import { existsSync, REFERENCE_IMAGES, SHARED_VECTORS } from "./peers.ts";
+import { existsSync, REFERENCE_IMAGES, SHARED_VECTORS, sharedVectorsPresent } from "./peers.ts";
 
 /** The reference test key of Debian's corpus (its public part is the keyring). */
 export const REFERENCE_KEY = "/usr/share/gocode/src/github.com/sylabs/sif/test/keys/private.asc";
@@ -33,12 +33,13 @@ export function sifFiles(folder: string): string[] {
     .sort();
 }
 
-/** Debian's 2.8.3 corpus and the newer shared vectors (when the shared folder is there). */
+/**
+ * Debian's 2.8.3 corpus and the newer shared vectors (outside CI, only when the shared folder
+ * is there: see {@linkcode sharedVectorsPresent}).
+ */
 export function corpusImages(): string[] {
-  if (!existsSync(SHARED_VECTORS)) {
-    console.warn(`note: ${SHARED_VECTORS} is missing; testing Debian's corpus only`);
-  }
-  return [...sifFiles(REFERENCE_IMAGES), ...sifFiles(SHARED_VECTORS)];
+  const shared = sharedVectorsPresent() ? sifFiles(SHARED_VECTORS) : [];
+  return [...sifFiles(REFERENCE_IMAGES), ...shared];
 }
 
 /** A squashfs file system made by mksquashfs from a small root tree. */

@@ -19,20 +19,12 @@ import {
   verifyEnvelope,
 } from "../../core/integrity/dsse.ts";
 import { DataType, SifImage } from "../../core/sif/mod.ts";
-import { existsSync, SHARED_VECTORS } from "../helpers/peers.ts";
+import { SHARED_VECTORS, sharedVectorsPresent } from "../helpers/peers.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const THRESHOLD = "dsse: verify envelope failed: accepted signatures do not match threshold, " +
   "Found: 0, Expected 1";
-
-/** Whether the shared vectors exist; missing vectors fail in CI and skip elsewhere. */
-function vectorsPresent(): boolean {
-  if (existsSync(SHARED_VECTORS)) return true;
-  if (Deno.env.get("CI") === "true") throw new Error(`missing test vectors: ${SHARED_VECTORS}`);
-  console.warn(`skipping: the shared vectors (${SHARED_VECTORS}) are not present`);
-  return false;
-}
 
 async function signatureObjects(file: string): Promise<Uint8Array[]> {
   using image = await SifImage.open(SHARED_VECTORS + file);
@@ -97,7 +89,7 @@ function newEnvelope(payload: Uint8Array, signatures: { keyid: string; sig: Uint
 }
 
 Deno.test("isDsseEnvelope: true for every signature object of the DSSE vectors", async () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   for (const file of ["one-group-signed-dsse.sif", "two-groups-signed-dsse.sif"]) {
     const objects = await signatureObjects(file);
     assert.equal(objects.length, file.startsWith("one") ? 1 : 2);
@@ -106,7 +98,7 @@ Deno.test("isDsseEnvelope: true for every signature object of the DSSE vectors",
 });
 
 Deno.test("isDsseEnvelope: false for PGP clear-signed text", async () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   const [pgp] = await signatureObjects("one-group-signed-pgp.sif");
   assert.match(decode(pgp), /^-----BEGIN PGP SIGNED MESSAGE-----/);
   assert.equal(isDsseEnvelope(pgp), false);
@@ -163,7 +155,7 @@ Deno.test("preAuthEncoding: byte lengths, single spaces", () => {
 });
 
 Deno.test("dsseKeyId: the three test public keys give the documented key IDs", () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   assert.equal(
     dsseKeyId(publicKey("ed25519-public.pem")),
     "SHA256:x6l8ZblpSSXGaPMCzySedWg88BwIFcz8jlPb6el0mFs",
@@ -181,7 +173,7 @@ Deno.test("dsseKeyId: the three test public keys give the documented key IDs", (
 });
 
 Deno.test("signEnvelope: reproduces the vectors' ed25519 signature byte for byte", async () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   const key = readPemPrivateKey(Deno.readTextFileSync(SHARED_VECTORS + "ed25519-private.pem"));
   const objects = [
     ...await signatureObjects("one-group-signed-dsse.sif"),
@@ -216,7 +208,7 @@ Deno.test("signEnvelope: reproduces the vectors' ed25519 signature byte for byte
 });
 
 Deno.test("verifyEnvelope: the vectors verify with the ed25519 key and with the RSA key", async () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   const { ed, rsa } = await oneGroup();
   for (const file of ["one-group-signed-dsse.sif", "two-groups-signed-dsse.sif"]) {
     for (const bytes of await signatureObjects(file)) {
@@ -233,7 +225,7 @@ Deno.test("verifyEnvelope: the vectors verify with the ed25519 key and with the 
 });
 
 Deno.test("readEnvelopePayload: the payload without any key; malformed input refused", async () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   const { bytes, ed } = await oneGroup();
   assert.deepEqual(readEnvelopePayload(bytes), verifyEnvelope(bytes, [ed]).payload);
   const badSignature = edit(bytes, (e) => e.signatures[0].sig = "AAAA");
@@ -248,7 +240,7 @@ Deno.test("readEnvelopePayload: the payload without any key; malformed input ref
 });
 
 Deno.test("verifyEnvelope: the ECDSA key is not a signer (threshold error)", async () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   const { bytes, ecdsa } = await oneGroup();
   assertDsseError(() => verifyEnvelope(bytes, [ecdsa]), THRESHOLD);
   assertDsseError(
@@ -258,7 +250,7 @@ Deno.test("verifyEnvelope: the ECDSA key is not a signer (threshold error)", asy
 });
 
 Deno.test("verifyEnvelope: a changed payload or signature byte is refused", async () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   const { bytes, ed, rsa } = await oneGroup();
   for (const index of [0, 100, 300]) {
     const tampered = edit(bytes, (e) => e.payload = flipByte(e.payload, index));
@@ -276,7 +268,7 @@ Deno.test("verifyEnvelope: a changed payload or signature byte is refused", asyn
 });
 
 Deno.test("verifyEnvelope: the payloadType must be the SIF metadata type", async () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   const { bytes, ed } = await oneGroup();
   const other = edit(bytes, (e) => e.payloadType = "application/json");
   assertDsseError(
@@ -288,7 +280,7 @@ Deno.test("verifyEnvelope: the payloadType must be the SIF metadata type", async
 });
 
 Deno.test("verifyEnvelope: URL-safe base64 and trailing whitespace are accepted", async () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   const { bytes, ed, rsa } = await oneGroup();
   const urlSafe = edit(bytes, (e) => {
     e.payload = toUrlSafe(e.payload);
@@ -315,7 +307,7 @@ Deno.test("verifyEnvelope: URL-safe base64 and trailing whitespace are accepted"
 });
 
 Deno.test("verifyEnvelope: keyid skip rule and one count per key", async () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   const { bytes, ed, rsa } = await oneGroup();
   const rsaId = dsseKeyId(rsa);
   const mislabelled = edit(bytes, (e) => e.signatures[0].keyid = rsaId);
@@ -431,7 +423,7 @@ Deno.test("verifyEnvelope: malformed input raises DsseError only", () => {
 });
 
 Deno.test("verifyEnvelope: random corruption of a vector never escapes as another error", async () => {
-  if (!vectorsPresent()) return;
+  if (!sharedVectorsPresent()) return;
   const { bytes, ed, rsa } = await oneGroup();
   for (let round = 0; round < 300; round++) {
     const copy = bytes.slice();

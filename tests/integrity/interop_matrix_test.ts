@@ -9,7 +9,7 @@
  *   expired key and a revoked key;
  * - siftrust refuses to sign with expired or revoked keys;
  * - every corpus image (Debian's, including the legacy ones, and the newer shared vectors) in
- *   every verification mode of sif-format.md §8.3; DSSE images against the HEAD rows, since
+ *   every verification mode of `apptainer verify` (default, --sif-id, --group-id, --legacy-insecure, --all); DSSE images against the HEAD rows, since
  *   2.8.3 cannot read DSSE.
  *
  * For every case the verdicts must agree and siftrust's error text (`--json` `error`, and the
@@ -246,7 +246,7 @@ class Tamper {
     this.view.setBigInt64(offset, BigInt(value), true);
   }
 
-  /** File offset of the descriptor of object `id` (sif-format.md §1.1, §2.1). */
+  /** File offset of the descriptor of object `id` (docs/sif.md). */
   descriptor(id: number): number {
     const start = this.int64(96);
     const total = this.int64(88);
@@ -292,7 +292,7 @@ interface TamperCase {
   /** Verify with a keyring that lacks the signer's key. */
   withoutKey?: boolean;
   /**
-   * The reference's result (sif-format.md §9 where it has the row): "ok", its error (without
+   * The reference's result: "ok", its error (without
    * `integrity: `), or "load" (the image cannot be loaded). Left out where the outcome is
    * only recorded: the case then compares the tools, and the test prints what happened.
    */
@@ -649,7 +649,7 @@ peerTest(
 );
 
 // ------------------------------------------------------------------------------------------
-// The corpus, in every mode of sif-format.md §8.3.
+// The corpus, in every verification mode.
 
 interface Mode {
   name: string;
@@ -737,7 +737,7 @@ async function libraryVerify(
 const NO_DSSE_IN_REFERENCE = /clearsigned message not found/;
 
 peerTest(
-  "interop matrix: corpus images in every §8.3 mode get the reference's verdict and error text",
+  "interop matrix: corpus images in every verification mode get the reference's verdict and error text",
   PEERS,
   async () => {
     const keys = await referenceKeys();
@@ -778,14 +778,14 @@ peerTest(
   },
 );
 
-/** The keyid of the shared test public keys (sif-format.md §5.3). */
+/** The keyid of the shared test public keys. */
 const DSSE_KEY_IDS: Record<string, string> = {
   "ed25519-public.pem": "SHA256:x6l8ZblpSSXGaPMCzySedWg88BwIFcz8jlPb6el0mFs",
   "rsa-public.pem": "SHA256:BhCwr7qZulYcOMSl2Jt2DuYHxHNnN6th4NdMqR/PGa4",
 };
 
 peerTest(
-  "interop matrix: DSSE corpus images verify with the ed25519 or RSA key and fail with ECDSA (§8.3 HEAD rows)",
+  "interop matrix: DSSE corpus images verify with the ed25519 or RSA key and fail with ECDSA (newer library only)",
   [...PEERS, SHARED_VECTORS],
   async () => {
     const env = (await fixture()).emptyUser.env;

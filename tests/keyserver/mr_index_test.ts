@@ -1,7 +1,7 @@
 /**
- * The machine-readable index of HKP searches (§3.3): parsing, the announced-count check,
- * algorithm names, status flags, and `key search`'s tables (short and `--long-list`), which
- * follow Go's tabwriter (an empty line between keys breaks the column block).
+ * The machine-readable index of HKP searches (the HKP draft's `options=mr` output): parsing,
+ * the announced-count check, algorithm names, status flags, and `key search`'s tables (short
+ * and `--long-list`), which follow Go's tabwriter (an empty line between keys breaks the column block).
  */
 
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";

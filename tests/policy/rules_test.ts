@@ -1,6 +1,5 @@
 /**
- * How a policy decides an image (docs: /work/shared/docs/policy-v1.md, "How an image is
- * decided"), with real images signed in-process by openpgp.js keys, a few signed by the
+ * How a policy decides an image (docs/policy.md, "How an image is decided"), with real images signed in-process by openpgp.js keys, a few signed by the
  * reference harness, and Debian's corpus for legacy signatures. Most cases call `checkImage`;
  * the CLI cases check exit codes, `--json`, `--explain`, symlinks and several images.
  */

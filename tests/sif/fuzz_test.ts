@@ -20,7 +20,12 @@ import { headerJson, objectJson } from "../../cli/render/sif_json.ts";
 import { headerText, infoText, listText } from "../../cli/render/sif_text.ts";
 import { DESCRIPTOR_SIZE, SifError, SifImage } from "../../core/sif/mod.ts";
 import { runCli } from "../helpers/cli.ts";
-import { existsSync, peerTest, REFERENCE_IMAGES, SHARED_VECTORS } from "../helpers/peers.ts";
+import {
+  peerTest,
+  REFERENCE_IMAGES,
+  SHARED_VECTORS,
+  sharedVectorsPresent,
+} from "../helpers/peers.ts";
 
 const DEFAULT_SEED = 0x51f7_2026;
 const DEFAULT_RUNS = 4000;
@@ -124,11 +129,7 @@ async function sifFiles(dir: string): Promise<string[]> {
 
 async function loadInputs(): Promise<Input[]> {
   const paths = await sifFiles(REFERENCE_IMAGES);
-  if (existsSync(SHARED_VECTORS)) {
-    paths.push(...await sifFiles(SHARED_VECTORS));
-  } else {
-    console.log(`note: ${SHARED_VECTORS} does not exist; fuzzing the Debian corpus only`);
-  }
+  if (sharedVectorsPresent()) paths.push(...await sifFiles(SHARED_VECTORS));
   const inputs: Input[] = [];
   for (const path of paths) {
     using image = await SifImage.open(path);
