@@ -25,7 +25,7 @@ import { hashingProgress } from "../progress.ts";
 import { type PassphraseSource, passphraseSource, withPassphrase } from "../passphrase.ts";
 import { ask } from "../prompt.ts";
 import { keyPickerText } from "../render/keys_text.ts";
-import { parseId, readPemFile } from "./common.ts";
+import { parseId, readPemFile } from "../arguments.ts";
 
 /** Adds `sign` to the program. */
 export function registerSign(program: Command): void {

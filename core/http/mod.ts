@@ -17,3 +17,4 @@ export {
   USER_AGENT,
 } from "./client.ts";
 export { HttpError, type HttpErrorKind } from "./errors.ts";
+export { reasonPhrase } from "./status.ts";
