@@ -26,20 +26,18 @@ import {
   PART_DATA,
   writeCases,
 } from "../helpers/bad_images.ts";
+import { tempDir } from "../helpers/env.ts";
 
 /** A temp folder with the base image (see tests/helpers/bad_images.ts) and the named cases. */
 async function withImages(
   caseNames: string[],
   fn: (base: string, cases: Map<string, string>, dir: string) => Promise<void>,
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-cli-" });
-  try {
-    await makeBaseImage(`${dir}/base.sif`);
-    const cases = await writeCases(dir, caseNames.map(badCase));
-    await fn(`${dir}/base.sif`, cases, dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-cli-");
+  const dir = temp.dir;
+  await makeBaseImage(`${dir}/base.sif`);
+  const cases = await writeCases(dir, caseNames.map(badCase));
+  await fn(`${dir}/base.sif`, cases, dir);
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time (the machine has 2 cores). */
@@ -319,40 +317,37 @@ Deno.test("--json of list, info and header has the image's values", async () => 
 const ENTRY = CLI_ENTRY;
 
 Deno.test("a reader that stops early (`sif dump 1 IMG | head -c 1`) ends the CLI quietly", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-cli-" });
-  try {
-    // 8 MiB: far more than a pipe buffer holds, so the CLI is still writing when the pipe
-    // closes.
-    const big = `${dir}/big.sif`;
-    const data = new Uint8Array(8 << 20).fill(0x5a);
-    (await createImage(big, {
-      deterministic: true,
-      objects: [{
-        dataType: DataType.Partition,
-        data,
-        extra: partitionExtra(FsType.Raw, PartType.System, "amd64"),
-      }],
-    })).close();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", ...PERMISSIONS, ENTRY, "sif", "dump", "1", big],
-      cwd: REPO_ROOT,
-      env: { NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const reader = child.stdout.getReader();
-    const first = await reader.read();
-    await reader.cancel();
-    const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
-    assert.ok(!first.done && first.value.length > 0 && first.value[0] === 0x5a);
-    assert.doesNotMatch(stderr, /internal error/);
-    assert.doesNotMatch(stderr, STACK_LINE);
-    assert.equal(status.code, 0, `exit ${status.code}, signal ${status.signal}: ${stderr}`);
-    assert.equal(stderr, "");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-cli-");
+  const dir = temp.dir;
+  // 8 MiB: far more than a pipe buffer holds, so the CLI is still writing when the pipe
+  // closes.
+  const big = `${dir}/big.sif`;
+  const data = new Uint8Array(8 << 20).fill(0x5a);
+  (await createImage(big, {
+    deterministic: true,
+    objects: [{
+      dataType: DataType.Partition,
+      data,
+      extra: partitionExtra(FsType.Raw, PartType.System, "amd64"),
+    }],
+  })).close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...PERMISSIONS, ENTRY, "sif", "dump", "1", big],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const first = await reader.read();
+  await reader.cancel();
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  assert.ok(!first.done && first.value.length > 0 && first.value[0] === 0x5a);
+  assert.doesNotMatch(stderr, /internal error/);
+  assert.doesNotMatch(stderr, STACK_LINE);
+  assert.equal(status.code, 0, `exit ${status.code}, signal ${status.signal}: ${stderr}`);
+  assert.equal(stderr, "");
 });
 
 /**
@@ -364,72 +359,69 @@ Deno.test("a reader that stops early (`sif dump 1 IMG | head -c 1`) ends the CLI
  * the usual runCli is enough.
  */
 Deno.test("an image the user may not read: exit 3, `permission denied`", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-cli-" });
-  try {
-    await Deno.chmod(dir, 0o755);
-    const secret = `${dir}/secret.sif`;
-    await makeBaseImage(secret);
-    let result: CliResult;
-    if (Deno.uid() === 0) {
-      await Deno.chmod(secret, 0o600);
-      const bundle = `${dir}/siftrust.js`;
-      const bundled = await new Deno.Command(Deno.execPath(), {
-        args: ["bundle", "--quiet", "--no-lock", "--output", bundle, `${REPO_ROOT}cli/main.ts`],
-        cwd: REPO_ROOT,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.ok(bundled.success, new TextDecoder().decode(bundled.stderr));
-      await Deno.chmod(bundle, 0o644);
-      const home = `${dir}/home`;
-      await Deno.mkdir(home);
-      await Deno.chown(home, 65534, 65534);
-      const out = await new Deno.Command("setpriv", {
-        args: [
-          "--reuid=65534",
-          "--regid=65534",
-          "--clear-groups",
-          Deno.execPath(),
-          "run",
-          "--quiet",
-          ...PERMISSIONS,
-          bundle,
-          "sif",
-          "list",
-          secret,
-        ],
-        cwd: dir,
-        clearEnv: true,
-        env: {
-          PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-          HOME: home,
-          DENO_DIR: home,
-          NO_COLOR: "1",
-        },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const decoder = new TextDecoder();
-      result = {
-        code: out.code,
-        stdout: decoder.decode(out.stdout),
-        stderr: decoder.decode(out.stderr),
-        stdoutBytes: out.stdout,
-      };
-    } else {
-      await Deno.chmod(secret, 0o000);
-      result = await runCli(["sif", "list", secret]);
-    }
-    assertOneError(
-      result,
-      3,
-      new RegExp(`^ERROR:   ${literal(secret)}: permission denied`),
-      "secret",
-    );
-    assert.equal(lines(result.stderr).length, 1, result.stderr);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await tempDir("siftrust-cli-");
+  const dir = temp.dir;
+  await Deno.chmod(dir, 0o755);
+  const secret = `${dir}/secret.sif`;
+  await makeBaseImage(secret);
+  let result: CliResult;
+  if (Deno.uid() === 0) {
+    await Deno.chmod(secret, 0o600);
+    const bundle = `${dir}/siftrust.js`;
+    const bundled = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--quiet", "--no-lock", "--output", bundle, `${REPO_ROOT}cli/main.ts`],
+      cwd: REPO_ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(bundled.success, new TextDecoder().decode(bundled.stderr));
+    await Deno.chmod(bundle, 0o644);
+    const home = `${dir}/home`;
+    await Deno.mkdir(home);
+    await Deno.chown(home, 65534, 65534);
+    const out = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        ...PERMISSIONS,
+        bundle,
+        "sif",
+        "list",
+        secret,
+      ],
+      cwd: dir,
+      clearEnv: true,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: home,
+        DENO_DIR: home,
+        NO_COLOR: "1",
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decoder = new TextDecoder();
+    result = {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+      stdoutBytes: out.stdout,
+    };
+  } else {
+    await Deno.chmod(secret, 0o000);
+    result = await runCli(["sif", "list", secret]);
   }
+  assertOneError(
+    result,
+    3,
+    new RegExp(`^ERROR:   ${literal(secret)}: permission denied`),
+    "secret",
+  );
+  assert.equal(lines(result.stderr).length, 1, result.stderr);
 });
 
 /** Deno's own permission check (a narrower --allow-read than the shipped binary's). */

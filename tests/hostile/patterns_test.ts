@@ -11,6 +11,7 @@ import { effectivePolicy } from "../../policy/model.ts";
 import { matchingRule } from "../../policy/evaluate.ts";
 import { parsePolicy } from "../../policy/load.ts";
 import { runCli } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/env.ts";
 
 const POLICY = [
   "version: 1",
@@ -74,17 +75,14 @@ Deno.test("an invalid pattern is a GlobError naming the problem", () => {
 });
 
 Deno.test("check: an invalid quoted glob as an image argument exits 2 with one line", async () => {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-glob-arg-" }));
-  try {
-    const policy = `${dir}/policy.yaml`;
-    await Deno.writeTextFile(policy, `${POLICY}\nkeys: {local: false, offline: true}\n`);
-    const result = await runCli(["check", "--policy", policy, `${dir}/[z-a]*.sif`], {
-      env: { HOME: dir, XDG_CACHE_HOME: dir, SIFTRUST_SYSCONFDIR: dir },
-    });
-    assert.equal(result.code, 2, result.stdout + result.stderr);
-    assert.match(result.stderr, /invalid pattern .*range z-a .* reversed/);
-    assert.equal(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-glob-arg-");
+  const dir = temp.dir;
+  const policy = `${dir}/policy.yaml`;
+  await Deno.writeTextFile(policy, `${POLICY}\nkeys: {local: false, offline: true}\n`);
+  const result = await runCli(["check", "--policy", policy, `${dir}/[z-a]*.sif`], {
+    env: { HOME: dir, XDG_CACHE_HOME: dir, SIFTRUST_SYSCONFDIR: dir },
+  });
+  assert.equal(result.code, 2, result.stdout + result.stderr);
+  assert.match(result.stderr, /invalid pattern .*range z-a .* reversed/);
+  assert.equal(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
 });

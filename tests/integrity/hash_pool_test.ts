@@ -36,6 +36,7 @@ import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { sifFiles } from "../helpers/images.ts";
 import { loadImage, verifyImage as referenceVerify } from "../helpers/sifref.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { tempDir } from "../helpers/env.ts";
 
 const ALGORITHMS: DigestAlgorithm[] = [
   "sha224",
@@ -200,49 +201,46 @@ peerTest(
   "an image signed through the pool verifies with the reference and with siftrust",
   ["go"],
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "siftrust-hash-pool-" });
-    try {
-      const { privateKey } = await openpgp.generateKey({
-        type: "ecc",
-        curve: "ed25519Legacy",
-        userIDs: [{ name: "hash pool test" }],
-        format: "object",
-      });
-      const keyring = `${dir}/public.asc`;
-      await Deno.writeTextFile(keyring, privateKey.toPublic().armor());
-      const path = `${dir}/big.sif`;
-      // 12 MiB: above the size DigestPlan hashes on the pool by default.
-      (await createImage(path, {
-        objects: [{
-          dataType: DataType.Partition,
-          data: bytes(12 << 20, random(7)),
-          extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-        }],
-      })).close();
-      {
-        using image = await SifImage.open(path, { write: true });
-        await signImage(image, { kind: "pgp", key: wrapKey(privateKey) });
-      }
-      assertEquals((await referenceVerify(path, { keyrings: [keyring] })).error, "");
-      const keys = new KeySet([{
-        key: wrapKey(privateKey.toPublic()),
-        source: { kind: "file", location: keyring },
-      }]);
-      {
-        using image = await SifImage.open(path);
-        assertEquals((await verifyImage(image, { keys })).outcome.error, undefined);
-      }
-      // One byte changed: both refuse it.
-      const file = await Deno.open(path, { write: true });
-      await file.seek(-(6 << 20), Deno.SeekMode.End);
-      await file.write(new Uint8Array([0x55]));
-      file.close();
-      ok((await referenceVerify(path, { keyrings: [keyring] })).error !== "");
-      using image = await SifImage.open(path);
-      ok((await verifyImage(image, { keys })).outcome.error !== undefined);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+    await using temp = await tempDir("siftrust-hash-pool-");
+    const dir = temp.dir;
+    const { privateKey } = await openpgp.generateKey({
+      type: "ecc",
+      curve: "ed25519Legacy",
+      userIDs: [{ name: "hash pool test" }],
+      format: "object",
+    });
+    const keyring = `${dir}/public.asc`;
+    await Deno.writeTextFile(keyring, privateKey.toPublic().armor());
+    const path = `${dir}/big.sif`;
+    // 12 MiB: above the size DigestPlan hashes on the pool by default.
+    (await createImage(path, {
+      objects: [{
+        dataType: DataType.Partition,
+        data: bytes(12 << 20, random(7)),
+        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
+      }],
+    })).close();
+    {
+      using image = await SifImage.open(path, { write: true });
+      await signImage(image, { kind: "pgp", key: wrapKey(privateKey) });
     }
+    assertEquals((await referenceVerify(path, { keyrings: [keyring] })).error, "");
+    const keys = new KeySet([{
+      key: wrapKey(privateKey.toPublic()),
+      source: { kind: "file", location: keyring },
+    }]);
+    {
+      using image = await SifImage.open(path);
+      assertEquals((await verifyImage(image, { keys })).outcome.error, undefined);
+    }
+    // One byte changed: both refuse it.
+    const file = await Deno.open(path, { write: true });
+    await file.seek(-(6 << 20), Deno.SeekMode.End);
+    await file.write(new Uint8Array([0x55]));
+    file.close();
+    ok((await referenceVerify(path, { keyrings: [keyring] })).error !== "");
+    using image = await SifImage.open(path);
+    ok((await verifyImage(image, { keys })).outcome.error !== undefined);
   },
 );
 

@@ -9,6 +9,7 @@ import { signImage, verifyImage, type VerifyOptions } from "../../core/integrity
 import { KeySet } from "../../core/keys/mod.ts";
 import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { withTempDir } from "../helpers/env.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -23,15 +24,6 @@ const keys = new KeySet([{
   key: wrapKey(alice.toPublic()),
   source: { kind: "file", location: "" },
 }]);
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-outcome-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 async function image(path: string, groupIds: number[], sign: boolean): Promise<void> {
   const created = await createImage(path, {
@@ -54,14 +46,14 @@ async function outcome(path: string, options: VerifyOptions = { keys }) {
 }
 
 Deno.test("a verified image has neither error nor failure", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await image(`${dir}/a.sif`, [1], true);
     assertEquals(await outcome(`${dir}/a.sif`), { error: undefined, failure: undefined });
   });
 });
 
 Deno.test("failures before any signature: the request, ungrouped objects, no signature", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await image(`${dir}/unsigned.sif`, [1], false);
     assertEquals(await outcome(`${dir}/unsigned.sif`), {
       error: "integrity: signature not found for object group 1",
@@ -84,7 +76,7 @@ Deno.test("failures before any signature: the request, ungrouped objects, no sig
 });
 
 Deno.test("failures of a signature name it, its group and its descriptor's fingerprint", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const path = `${dir}/signed.sif`;
     await image(path, [1, 1], true);
     const signature = 3;

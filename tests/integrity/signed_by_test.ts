@@ -22,6 +22,7 @@ import { corpusImages } from "../helpers/images.ts";
 import { peerTest } from "../helpers/peers.ts";
 import { sifrefBinary, verifyImage as referenceVerify } from "../helpers/sifref.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { tempDir } from "../helpers/env.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -68,31 +69,28 @@ async function signedBy(path: string, request: TaskRequest = {}) {
 }
 
 Deno.test("AllSignedBy needs every task, AnySignedBy one; both sorted, no keys needed", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-signed-by-" });
-  try {
-    const path = `${dir}/two.sif`;
-    await twoGroupImage(path);
-    const both = [fp(alice), fp(bob)].sort();
-    assertEquals(await signedBy(path), {
-      all: [fp(alice)],
-      any: both,
-      byTask: [[1, both], [2, [fp(alice)]]],
-    });
-    // Only group 1: both signed every task.
-    assertEquals((await signedBy(path, { groups: [1] })).all, both);
-    // Legacy tasks examine legacy signatures only: there are none.
-    assertEquals(await signedBy(path, { legacy: true }), {
-      all: [],
-      any: [],
-      byTask: [[1, []], [2, []]],
-    });
-    // The same answer from a verification's report (its checks carry the signature objects).
-    using image = await SifImage.open(path);
-    const report = await verifyImage(image);
-    assertEquals(allSignedBy(report.tasks, report.checks.map((c) => c.signature)), [fp(alice)]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-signed-by-");
+  const dir = temp.dir;
+  const path = `${dir}/two.sif`;
+  await twoGroupImage(path);
+  const both = [fp(alice), fp(bob)].sort();
+  assertEquals(await signedBy(path), {
+    all: [fp(alice)],
+    any: both,
+    byTask: [[1, both], [2, [fp(alice)]]],
+  });
+  // Only group 1: both signed every task.
+  assertEquals((await signedBy(path, { groups: [1] })).all, both);
+  // Legacy tasks examine legacy signatures only: there are none.
+  assertEquals(await signedBy(path, { legacy: true }), {
+    all: [],
+    any: [],
+    byTask: [[1, []], [2, []]],
+  });
+  // The same answer from a verification's report (its checks carry the signature objects).
+  using image = await SifImage.open(path);
+  const report = await verifyImage(image);
+  assertEquals(allSignedBy(report.tasks, report.checks.map((c) => c.signature)), [fp(alice)]);
 });
 
 peerTest(

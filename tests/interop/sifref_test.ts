@@ -16,6 +16,7 @@ import {
   signImage,
   verifyImage,
 } from "../helpers/sifref.ts";
+import { withTempDir } from "../helpers/env.ts";
 
 const SIF_TEST = "/usr/share/gocode/src/github.com/sylabs/sif/test";
 const INPUT = `${SIF_TEST}/input`;
@@ -39,15 +40,6 @@ function assertStringIncludes(actual: string, expected: string): void {
     actual.includes(expected),
     `expected ${JSON.stringify(actual)} to include ${JSON.stringify(expected)}`,
   );
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "sifref-test-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 async function copyCorpus(name: string, dir: string): Promise<string> {

@@ -40,6 +40,7 @@ import {
 } from "../helpers/gpg.ts";
 import { existsSync, peerTest, REPO_ROOT } from "../helpers/peers.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { tempDir } from "../helpers/env.ts";
 
 // ------------------------------------------------------------------------------------------
 // Fixture: a gpg home that makes the keys, one that reads what siftrust makes, scratch space.
@@ -446,94 +447,88 @@ peerTest(
 );
 
 Deno.test("key newpair -P (or SIFTRUST_NEW_PASSPHRASE) encrypts the secret key; signing then needs it", async () => {
-  const root = await Deno.makeTempDir({ prefix: "siftrust-newpair-" });
-  try {
-    const [withFlag, withEnv, none] = await Promise.all(
-      ["flag", "env", "none"].map((name) => userDirs(join(root, name))),
-    );
-    const args = (name: string) => [
-      "key",
-      "newpair",
-      "--key-type",
-      "ed25519",
-      "-N",
-      name,
-      "-E",
-      `${name.toLowerCase()}@example.org`,
-      "-C",
-      "",
-    ];
-    const made = await Promise.all([
-      cli(withFlag, [...args("Flag"), "-P", "pass one"]),
-      cli(withEnv, args("Env"), { SIFTRUST_NEW_PASSPHRASE: "pass two" }),
-      cli(none, [...args("None"), "--password", ""]),
-    ]);
-    made.forEach(succeeded);
-    const secretKey = async (user: UserDirs) =>
-      openpgpKey((await readKeyringFile(pgpSecret(user))).keys[0].key) as openpgp.PrivateKey;
-    for (const [user, passphrase] of [[withFlag, "pass one"], [withEnv, "pass two"]] as const) {
-      const key = await secretKey(user);
-      ok(!key.isDecrypted(), "the secret key is encrypted");
-      await openpgp.decryptKey({ privateKey: key, passphrase });
-    }
-    ok((await secretKey(none)).isDecrypted(), "-P '' leaves it unencrypted");
-
-    const image = await smallImage(join(root, "image.sif"));
-    const before = await Deno.readFile(image);
-    failedWith(
-      await cli(withFlag, ["sign", image]),
-      2,
-      /a passphrase is needed, but stdin is not a terminal: set SIFTRUST_PASSPHRASE/,
-    );
-    failedWith(
-      await cli(withFlag, ["sign", image], { SIFTRUST_PASSPHRASE: "pass two" }),
-      4,
-      /wrong passphrase for key [0-9A-F]{40}/,
-    );
-    assertEquals(await Deno.readFile(image), before, "refusals leave the image untouched");
-    succeeded(await cli(withFlag, ["sign", image], { SIFTRUST_PASSPHRASE: "pass one" }));
-    const verified = await verifyJson(withFlag, image);
-    assertEquals([verified.code, verified.verified], [0, true], verified.result.stderr);
-  } finally {
-    await Deno.remove(root, { recursive: true });
+  await using rootTemp = await tempDir("siftrust-newpair-");
+  const root = rootTemp.dir;
+  const [withFlag, withEnv, none] = await Promise.all(
+    ["flag", "env", "none"].map((name) => userDirs(join(root, name))),
+  );
+  const args = (name: string) => [
+    "key",
+    "newpair",
+    "--key-type",
+    "ed25519",
+    "-N",
+    name,
+    "-E",
+    `${name.toLowerCase()}@example.org`,
+    "-C",
+    "",
+  ];
+  const made = await Promise.all([
+    cli(withFlag, [...args("Flag"), "-P", "pass one"]),
+    cli(withEnv, args("Env"), { SIFTRUST_NEW_PASSPHRASE: "pass two" }),
+    cli(none, [...args("None"), "--password", ""]),
+  ]);
+  made.forEach(succeeded);
+  const secretKey = async (user: UserDirs) =>
+    openpgpKey((await readKeyringFile(pgpSecret(user))).keys[0].key) as openpgp.PrivateKey;
+  for (const [user, passphrase] of [[withFlag, "pass one"], [withEnv, "pass two"]] as const) {
+    const key = await secretKey(user);
+    ok(!key.isDecrypted(), "the secret key is encrypted");
+    await openpgp.decryptKey({ privateKey: key, passphrase });
   }
+  ok((await secretKey(none)).isDecrypted(), "-P '' leaves it unencrypted");
+
+  const image = await smallImage(join(root, "image.sif"));
+  const before = await Deno.readFile(image);
+  failedWith(
+    await cli(withFlag, ["sign", image]),
+    2,
+    /a passphrase is needed, but stdin is not a terminal: set SIFTRUST_PASSPHRASE/,
+  );
+  failedWith(
+    await cli(withFlag, ["sign", image], { SIFTRUST_PASSPHRASE: "pass two" }),
+    4,
+    /wrong passphrase for key [0-9A-F]{40}/,
+  );
+  assertEquals(await Deno.readFile(image), before, "refusals leave the image untouched");
+  succeeded(await cli(withFlag, ["sign", image], { SIFTRUST_PASSPHRASE: "pass one" }));
+  const verified = await verifyJson(withFlag, image);
+  assertEquals([verified.code, verified.verified], [0, true], verified.result.stderr);
 });
 
 Deno.test("key newpair without its flags and without a terminal: exit 2, a clear message, nothing created", async () => {
-  const root = await Deno.makeTempDir({ prefix: "siftrust-newpair-" });
-  try {
-    const base = await userDirs(root);
-    const cases: [string[], RegExp][] = [
-      [[], /stdin is not a terminal: give --name, --email and --comment/],
-      [
-        ["-N", "No Pass", "-E", "nopass@example.org", "-C", ""],
-        /a passphrase is needed, but stdin is not a terminal: use --password, or set SIFTRUST_NEW_PASSPHRASE/,
-      ],
-      [["-N", "x", "-E", "x@example.org", "-C", "", "-P", "", "--key-type", "dsa"], /dsa/],
-      [["-N", "x", "-E", "x@example.org", "-C", "", "-P", "", "-b", "1024"], /2048 to 8192/],
-      [["-N", "x", "-E", "x@example.org", "-C", "", "-P", "", "-b", "big"], /big/],
-    ];
-    const dirs = cases.map((_, i) => join(root, `keys-${i}`));
-    const results = await Promise.all(
-      cases.map(([flags], i) => cli(withKeysDir(base, dirs[i]), ["key", "newpair", ...flags])),
+  await using rootTemp = await tempDir("siftrust-newpair-");
+  const root = rootTemp.dir;
+  const base = await userDirs(root);
+  const cases: [string[], RegExp][] = [
+    [[], /stdin is not a terminal: give --name, --email and --comment/],
+    [
+      ["-N", "No Pass", "-E", "nopass@example.org", "-C", ""],
+      /a passphrase is needed, but stdin is not a terminal: use --password, or set SIFTRUST_NEW_PASSPHRASE/,
+    ],
+    [["-N", "x", "-E", "x@example.org", "-C", "", "-P", "", "--key-type", "dsa"], /dsa/],
+    [["-N", "x", "-E", "x@example.org", "-C", "", "-P", "", "-b", "1024"], /2048 to 8192/],
+    [["-N", "x", "-E", "x@example.org", "-C", "", "-P", "", "-b", "big"], /big/],
+  ];
+  const dirs = cases.map((_, i) => join(root, `keys-${i}`));
+  const results = await Promise.all(
+    cases.map(([flags], i) => cli(withKeysDir(base, dirs[i]), ["key", "newpair", ...flags])),
+  );
+  for (const [i, [flags, message]] of cases.entries()) {
+    const what = `newpair ${flags.join(" ")}`;
+    failedWith(results[i], 2, message);
+    // Nothing written: no key in any keyring…
+    assertEquals(await readOrEmpty(join(dirs[i], "pgp-public")), new Uint8Array(), what);
+    assertEquals(await readOrEmpty(join(dirs[i], "pgp-secret")), new Uint8Array(), what);
+  }
+  // …and, when no name, email or passphrase could be had, not even the key folder
+  // (Apptainer collects the input before it touches the keyrings).
+  for (const i of [0, 1]) {
+    ok(
+      !existsSync(dirs[i]),
+      `newpair ${cases[i][0].join(" ") || "(no flags)"} created ${dirs[i]}`,
     );
-    for (const [i, [flags, message]] of cases.entries()) {
-      const what = `newpair ${flags.join(" ")}`;
-      failedWith(results[i], 2, message);
-      // Nothing written: no key in any keyring…
-      assertEquals(await readOrEmpty(join(dirs[i], "pgp-public")), new Uint8Array(), what);
-      assertEquals(await readOrEmpty(join(dirs[i], "pgp-secret")), new Uint8Array(), what);
-    }
-    // …and, when no name, email or passphrase could be had, not even the key folder
-    // (Apptainer collects the input before it touches the keyrings).
-    for (const i of [0, 1]) {
-      ok(
-        !existsSync(dirs[i]),
-        `newpair ${cases[i][0].join(" ") || "(no flags)"} created ${dirs[i]}`,
-      );
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
   }
 });
 
@@ -543,37 +538,34 @@ Deno.test("key newpair without its flags and without a terminal: exit 2, a clear
  * for siftrust, made or refused with a clear exit 2, but never an internal error (exit 70).
  */
 Deno.test("key newpair with an email openpgp.js finds odd: made, or a clear exit 2, never an internal error", async () => {
-  const root = await Deno.makeTempDir({ prefix: "siftrust-newpair-" });
-  try {
-    const base = await userDirs(root);
-    const emails = ["odd@localhost", "a@b", "not-an-email"];
-    const results = await Promise.all(
-      emails.map((email, i) =>
-        cli(withKeysDir(base, join(root, `keys-${i}`)), [
-          "key",
-          "newpair",
-          "--key-type",
-          "ed25519",
-          "-N",
-          "Odd Email",
-          "-E",
-          email,
-          "-C",
-          "",
-          "-P",
-          "",
-        ])
-      ),
+  await using rootTemp = await tempDir("siftrust-newpair-");
+  const root = rootTemp.dir;
+  const base = await userDirs(root);
+  const emails = ["odd@localhost", "a@b", "not-an-email"];
+  const results = await Promise.all(
+    emails.map((email, i) =>
+      cli(withKeysDir(base, join(root, `keys-${i}`)), [
+        "key",
+        "newpair",
+        "--key-type",
+        "ed25519",
+        "-N",
+        "Odd Email",
+        "-E",
+        email,
+        "-C",
+        "",
+        "-P",
+        "",
+      ])
+    ),
+  );
+  for (const [i, result] of results.entries()) {
+    ok(
+      result.code === 0 || result.code === 2,
+      `-E ${emails[i]}: exit ${result.code}:\n${result.stderr}`,
     );
-    for (const [i, result] of results.entries()) {
-      ok(
-        result.code === 0 || result.code === 2,
-        `-E ${emails[i]}: exit ${result.code}:\n${result.stderr}`,
-      );
-      if (result.code === 2) failedWith(result, 2, /mail|user ID/i);
-    }
-  } finally {
-    await Deno.remove(root, { recursive: true });
+    if (result.code === 2) failedWith(result, 2, /mail|user ID/i);
   }
 });
 
@@ -1273,76 +1265,73 @@ peerTest("--global import and remove as a user who is not root: exit 2, nothing 
   }
   const f = await fixture();
   const { key, pubAsc } = await f.material("rsa2048");
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-nobody-" });
-  try {
-    await Deno.chmod(dir, 0o755);
-    const bundle = join(dir, "siftrust.js");
-    const bundled = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--no-lock", "--output", bundle, `${REPO_ROOT}cli/main.ts`],
-      cwd: REPO_ROOT,
+  await using temp = await tempDir("siftrust-nobody-");
+  const dir = temp.dir;
+  await Deno.chmod(dir, 0o755);
+  const bundle = join(dir, "siftrust.js");
+  const bundled = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--no-lock", "--output", bundle, `${REPO_ROOT}cli/main.ts`],
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  ok(bundled.success, new TextDecoder().decode(bundled.stderr));
+  await Deno.chmod(bundle, 0o644);
+  const keyFile = join(dir, "key.asc");
+  await Deno.copyFile(pubAsc, keyFile);
+  await Deno.chmod(keyFile, 0o644);
+  const home = join(dir, "home");
+  await Deno.mkdir(home);
+  await Deno.chown(home, 65534, 65534);
+  const etc = join(dir, "etc");
+  await Deno.mkdir(join(etc, "apptainer"), { recursive: true, mode: 0o755 });
+  const global = join(etc, "apptainer", "global-pgp-public");
+  await Deno.writeFile(global, new Uint8Array(), { mode: 0o644 });
+  const asNobody = async (args: string[]) => {
+    const out = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        ...PERMISSIONS,
+        bundle,
+        ...args,
+      ],
+      cwd: dir,
+      clearEnv: true,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: home,
+        DENO_DIR: home,
+        NO_COLOR: "1",
+        APPTAINER_KEYSDIR: join(home, "keys"),
+        SIFTRUST_SYSCONFDIR: etc,
+      },
       stdout: "piped",
       stderr: "piped",
     }).output();
-    ok(bundled.success, new TextDecoder().decode(bundled.stderr));
-    await Deno.chmod(bundle, 0o644);
-    const keyFile = join(dir, "key.asc");
-    await Deno.copyFile(pubAsc, keyFile);
-    await Deno.chmod(keyFile, 0o644);
-    const home = join(dir, "home");
-    await Deno.mkdir(home);
-    await Deno.chown(home, 65534, 65534);
-    const etc = join(dir, "etc");
-    await Deno.mkdir(join(etc, "apptainer"), { recursive: true, mode: 0o755 });
-    const global = join(etc, "apptainer", "global-pgp-public");
-    await Deno.writeFile(global, new Uint8Array(), { mode: 0o644 });
-    const asNobody = async (args: string[]) => {
-      const out = await new Deno.Command("setpriv", {
-        args: [
-          "--reuid=65534",
-          "--regid=65534",
-          "--clear-groups",
-          Deno.execPath(),
-          "run",
-          "--quiet",
-          ...PERMISSIONS,
-          bundle,
-          ...args,
-        ],
-        cwd: dir,
-        clearEnv: true,
-        env: {
-          PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-          HOME: home,
-          DENO_DIR: home,
-          NO_COLOR: "1",
-          APPTAINER_KEYSDIR: join(home, "keys"),
-          SIFTRUST_SYSCONFDIR: etc,
-        },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const decoder = new TextDecoder();
-      return {
-        code: out.code,
-        stdout: decoder.decode(out.stdout),
-        stderr: decoder.decode(out.stderr),
-        stdoutBytes: out.stdout,
-      };
+    const decoder = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+      stdoutBytes: out.stdout,
     };
-    failedWith(
-      await asNobody(["key", "import", "--global", keyFile]),
-      2,
-      /^ERROR: {3}"siftrust key import" with --global requires root privileges/,
-    );
-    failedWith(
-      await asNobody(["key", "remove", "--global", key.fingerprint]),
-      2,
-      /^ERROR: {3}"siftrust key remove" with --global requires root privileges/,
-    );
-    assertEquals(await Deno.readFile(global), new Uint8Array());
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  };
+  failedWith(
+    await asNobody(["key", "import", "--global", keyFile]),
+    2,
+    /^ERROR: {3}"siftrust key import" with --global requires root privileges/,
+  );
+  failedWith(
+    await asNobody(["key", "remove", "--global", key.fingerprint]),
+    2,
+    /^ERROR: {3}"siftrust key remove" with --global requires root privileges/,
+  );
+  assertEquals(await Deno.readFile(global), new Uint8Array());
 });
 
 // ------------------------------------------------------------------------------------------
@@ -1396,166 +1385,160 @@ async function jsKey(name: string): Promise<openpgp.PrivateKey> {
 }
 
 Deno.test("a keyring holding keys openpgp.js cannot parse: listed with a warning; import and remove keep them byte-identical", async () => {
-  const root = await Deno.makeTempDir({ prefix: "siftrust-unusable-" });
-  try {
-    const user = await userDirs(root);
-    const [good1, good2, good3] = await Promise.all(
-      ["Good One", "Good Two", "Good Three"].map(jsKey),
-    );
-    const pub = (k: openpgp.PrivateKey) => k.toPublic().write();
-    await Deno.writeFile(
-      pgpPublic(user),
-      keyringBytes([pub(good1), UNKNOWN_ALGORITHM_KEY, pub(good2), V3_KEY]),
-      { mode: 0o600 },
-    );
-    await Deno.writeFile(pgpSecret(user), good2.write(), { mode: 0o600 });
-    // Wrong modes on the way: fixed, with Apptainer's warnings.
-    await Deno.chmod(pgpPublic(user), 0o644);
-    await Deno.chmod(user.keysDir, 0o755);
+  await using rootTemp = await tempDir("siftrust-unusable-");
+  const root = rootTemp.dir;
+  const user = await userDirs(root);
+  const [good1, good2, good3] = await Promise.all(
+    ["Good One", "Good Two", "Good Three"].map(jsKey),
+  );
+  const pub = (k: openpgp.PrivateKey) => k.toPublic().write();
+  await Deno.writeFile(
+    pgpPublic(user),
+    keyringBytes([pub(good1), UNKNOWN_ALGORITHM_KEY, pub(good2), V3_KEY]),
+    { mode: 0o600 },
+  );
+  await Deno.writeFile(pgpSecret(user), good2.write(), { mode: 0o600 });
+  // Wrong modes on the way: fixed, with Apptainer's warnings.
+  await Deno.chmod(pgpPublic(user), 0o644);
+  await Deno.chmod(user.keysDir, 0o755);
 
-    const listing = await cli(user, ["key", "list"]);
-    succeeded(listing);
-    match(
-      listing.stderr,
-      new RegExp(
-        `WARNING: Directory mode \\(755\\) on ${
-          escape(user.keysDir)
-        } needs to be 700, fixing that\\.\\.\\.`,
-      ),
-    );
-    match(
-      listing.stderr,
-      new RegExp(
-        `WARNING: File mode \\(644\\) on ${
-          escape(pgpPublic(user))
-        } needs to be 600, fixing that\\.\\.\\.`,
-      ),
-    );
-    assertEquals([await modeOf(user.keysDir), await modeOf(pgpPublic(user))], [0o700, 0o600]);
-    const warnings = listing.stderr.split("\n").filter((line) =>
-      line.startsWith(`WARNING: skipping a key in ${pgpPublic(user)} that siftrust cannot use: `)
-    );
-    assertEquals(warnings.length, 2, listing.stderr);
-    assertEquals(
-      listed(listing.stdout).map((k) => [k.users, k.fingerprint]),
-      [
-        [["Good One () <good.one@example.org>"], good1.getFingerprint().toUpperCase()],
-        [["Good Two () <good.two@example.org>"], good2.getFingerprint().toUpperCase()],
-      ],
-    );
-    match(listing.stdout, /^0\) {2}User: .*Good One/m);
-    match(listing.stdout, /^1\) {2}User: .*Good Two/m);
+  const listing = await cli(user, ["key", "list"]);
+  succeeded(listing);
+  match(
+    listing.stderr,
+    new RegExp(
+      `WARNING: Directory mode \\(755\\) on ${
+        escape(user.keysDir)
+      } needs to be 700, fixing that\\.\\.\\.`,
+    ),
+  );
+  match(
+    listing.stderr,
+    new RegExp(
+      `WARNING: File mode \\(644\\) on ${
+        escape(pgpPublic(user))
+      } needs to be 600, fixing that\\.\\.\\.`,
+    ),
+  );
+  assertEquals([await modeOf(user.keysDir), await modeOf(pgpPublic(user))], [0o700, 0o600]);
+  const warnings = listing.stderr.split("\n").filter((line) =>
+    line.startsWith(`WARNING: skipping a key in ${pgpPublic(user)} that siftrust cannot use: `)
+  );
+  assertEquals(warnings.length, 2, listing.stderr);
+  assertEquals(
+    listed(listing.stdout).map((k) => [k.users, k.fingerprint]),
+    [
+      [["Good One () <good.one@example.org>"], good1.getFingerprint().toUpperCase()],
+      [["Good Two () <good.two@example.org>"], good2.getFingerprint().toUpperCase()],
+    ],
+  );
+  match(listing.stdout, /^0\) {2}User: .*Good One/m);
+  match(listing.stdout, /^1\) {2}User: .*Good Two/m);
 
-    // Import one more key: appended; the unusable blocks are carried over byte for byte.
-    const asc = join(root, "good3.asc");
-    await Deno.writeTextFile(asc, good3.toPublic().armor());
-    succeeded(await cli(user, ["key", "import", asc]));
-    assertEquals(
-      await Deno.readFile(pgpPublic(user)),
-      keyringBytes([pub(good1), UNKNOWN_ALGORITHM_KEY, pub(good2), V3_KEY, pub(good3)]),
-    );
+  // Import one more key: appended; the unusable blocks are carried over byte for byte.
+  const asc = join(root, "good3.asc");
+  await Deno.writeTextFile(asc, good3.toPublic().armor());
+  succeeded(await cli(user, ["key", "import", asc]));
+  assertEquals(
+    await Deno.readFile(pgpPublic(user)),
+    keyringBytes([pub(good1), UNKNOWN_ALGORITHM_KEY, pub(good2), V3_KEY, pub(good3)]),
+  );
 
-    // Remove a good key: only its block goes.
-    succeeded(await cli(user, ["key", "remove", good1.getFingerprint()]));
-    const after = await Deno.readFile(pgpPublic(user));
-    assertEquals(after, keyringBytes([UNKNOWN_ALGORITHM_KEY, pub(good2), V3_KEY, pub(good3)]));
-    ok(indexOfBytes(after, UNKNOWN_ALGORITHM_KEY) >= 0 && indexOfBytes(after, V3_KEY) >= 0);
+  // Remove a good key: only its block goes.
+  succeeded(await cli(user, ["key", "remove", good1.getFingerprint()]));
+  const after = await Deno.readFile(pgpPublic(user));
+  assertEquals(after, keyringBytes([UNKNOWN_ALGORITHM_KEY, pub(good2), V3_KEY, pub(good3)]));
+  ok(indexOfBytes(after, UNKNOWN_ALGORITHM_KEY) >= 0 && indexOfBytes(after, V3_KEY) >= 0);
 
-    // Signing and verifying still work around them (with the warning).
-    const image = await smallImage(join(root, "image.sif"));
-    succeeded(await cli(user, ["sign", image]));
-    const verified = await verifyJson(user, image);
-    assertEquals(verified.signers, [good2.getFingerprint().toUpperCase()]);
-    match(
-      verified.result.stderr,
-      /WARNING: skipping a key in .*pgp-public that siftrust cannot use/,
-    );
+  // Signing and verifying still work around them (with the warning).
+  const image = await smallImage(join(root, "image.sif"));
+  succeeded(await cli(user, ["sign", image]));
+  const verified = await verifyJson(user, image);
+  assertEquals(verified.signers, [good2.getFingerprint().toUpperCase()]);
+  match(
+    verified.result.stderr,
+    /WARNING: skipping a key in .*pgp-public that siftrust cannot use/,
+  );
 
-    // A file holding such a key is not imported (nothing else from it either).
-    const mixed = join(root, "mixed.gpg");
-    const good4 = await jsKey("Good Four");
-    await Deno.writeFile(mixed, keyringBytes([pub(good4), UNKNOWN_ALGORITHM_KEY]));
-    failedWith(
-      await cli(user, ["key", "import", mixed]),
-      2,
-      /key import command failed: the file holds a key siftrust cannot use/,
-    );
-    assertEquals(await Deno.readFile(pgpPublic(user)), after);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  // A file holding such a key is not imported (nothing else from it either).
+  const mixed = join(root, "mixed.gpg");
+  const good4 = await jsKey("Good Four");
+  await Deno.writeFile(mixed, keyringBytes([pub(good4), UNKNOWN_ALGORITHM_KEY]));
+  failedWith(
+    await cli(user, ["key", "import", mixed]),
+    2,
+    /key import command failed: the file holds a key siftrust cannot use/,
+  );
+  assertEquals(await Deno.readFile(pgpPublic(user)), after);
 });
 
 // ------------------------------------------------------------------------------------------
 // 6 (part). Garbage input
 
 Deno.test("key import of garbage is refused with exit 2 and leaves the keyrings byte-identical", async () => {
-  const root = await Deno.makeTempDir({ prefix: "siftrust-garbage-" });
-  try {
-    const user = await userDirs(root);
-    const present = await jsKey("Present");
-    await Deno.writeFile(pgpPublic(user), present.toPublic().write(), { mode: 0o600 });
-    await Deno.writeFile(pgpSecret(user), present.write(), { mode: 0o600 });
-    const before = [await Deno.readFile(pgpPublic(user)), await Deno.readFile(pgpSecret(user))];
+  await using rootTemp = await tempDir("siftrust-garbage-");
+  const root = rootTemp.dir;
+  const user = await userDirs(root);
+  const present = await jsKey("Present");
+  await Deno.writeFile(pgpPublic(user), present.toPublic().write(), { mode: 0o600 });
+  await Deno.writeFile(pgpSecret(user), present.write(), { mode: 0o600 });
+  const before = [await Deno.readFile(pgpPublic(user)), await Deno.readFile(pgpSecret(user))];
 
-    const fresh = await jsKey("Fresh");
-    const whole = fresh.toPublic().write();
-    const armored = fresh.toPublic().armor();
-    const inputs: Record<string, Uint8Array | string> = {
-      "random-16": crypto.getRandomValues(new Uint8Array(16)),
-      "random-4k": crypto.getRandomValues(new Uint8Array(4096)),
-      "random-64k": crypto.getRandomValues(new Uint8Array(65536)),
-      "random-after-a-key-header": Uint8Array.from([
-        0x99,
-        0x01,
-        0x0d,
-        ...crypto.getRandomValues(new Uint8Array(269)),
-      ]),
-      "text.txt": "Hello, this is a text file.\nIt holds no OpenPGP key.\n",
-      "truncated.gpg": whole.subarray(0, Math.floor(whole.length / 2)),
-      "truncated.asc": armored.slice(0, Math.floor(armored.length / 2)),
-      "bad-base64.asc": armored.replace(/\n\n([A-Za-z0-9+/]{16})/, "\n\n!!!!****@@@@%%%%"),
-      "empty-armor.asc":
-        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n-----END PGP PUBLIC KEY BLOCK-----\n",
-      "empty": new Uint8Array(),
-      "signature-only.gpg": Uint8Array.from([0xc2, 0x03, 0x04, 0x00, 0x00]),
-      "unknown-algorithm.gpg": UNKNOWN_ALGORITHM_KEY,
-    };
-    ok((inputs["bad-base64.asc"] as string) !== armored);
-    const paths = await Promise.all(
-      Object.entries(inputs).map(async ([name, content]) => {
-        const path = join(root, name);
-        if (typeof content === "string") await Deno.writeTextFile(path, content);
-        else await Deno.writeFile(path, content);
-        return path;
-      }),
-    );
-    paths.push(join(root, "does-not-exist"), root /* a folder */);
-    const results = await Promise.all(paths.map((path) => cli(user, ["key", "import", path])));
-    for (const [i, result] of results.entries()) {
-      const name = paths[i].slice(root.length + 1) || "(folder)";
-      const content = inputs[name];
-      const detail = content instanceof Uint8Array && name.startsWith("random")
-        ? ` (input: ${
-          [...content.subarray(0, 64)].map((b) => b.toString(16).padStart(2, "0")).join("")
-        }…)`
-        : "";
-      try {
-        failedWith(result, 2, /^ERROR: {3}key import command failed: /);
-      } catch (error) {
-        throw new Error(`${name}${detail}: ${(error as Error).message}`);
-      }
-      assertEquals(
-        [await Deno.readFile(pgpPublic(user)), await Deno.readFile(pgpSecret(user))],
-        before,
-        name,
-      );
+  const fresh = await jsKey("Fresh");
+  const whole = fresh.toPublic().write();
+  const armored = fresh.toPublic().armor();
+  const inputs: Record<string, Uint8Array | string> = {
+    "random-16": crypto.getRandomValues(new Uint8Array(16)),
+    "random-4k": crypto.getRandomValues(new Uint8Array(4096)),
+    "random-64k": crypto.getRandomValues(new Uint8Array(65536)),
+    "random-after-a-key-header": Uint8Array.from([
+      0x99,
+      0x01,
+      0x0d,
+      ...crypto.getRandomValues(new Uint8Array(269)),
+    ]),
+    "text.txt": "Hello, this is a text file.\nIt holds no OpenPGP key.\n",
+    "truncated.gpg": whole.subarray(0, Math.floor(whole.length / 2)),
+    "truncated.asc": armored.slice(0, Math.floor(armored.length / 2)),
+    "bad-base64.asc": armored.replace(/\n\n([A-Za-z0-9+/]{16})/, "\n\n!!!!****@@@@%%%%"),
+    "empty-armor.asc":
+      "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n-----END PGP PUBLIC KEY BLOCK-----\n",
+    "empty": new Uint8Array(),
+    "signature-only.gpg": Uint8Array.from([0xc2, 0x03, 0x04, 0x00, 0x00]),
+    "unknown-algorithm.gpg": UNKNOWN_ALGORITHM_KEY,
+  };
+  ok((inputs["bad-base64.asc"] as string) !== armored);
+  const paths = await Promise.all(
+    Object.entries(inputs).map(async ([name, content]) => {
+      const path = join(root, name);
+      if (typeof content === "string") await Deno.writeTextFile(path, content);
+      else await Deno.writeFile(path, content);
+      return path;
+    }),
+  );
+  paths.push(join(root, "does-not-exist"), root /* a folder */);
+  const results = await Promise.all(paths.map((path) => cli(user, ["key", "import", path])));
+  for (const [i, result] of results.entries()) {
+    const name = paths[i].slice(root.length + 1) || "(folder)";
+    const content = inputs[name];
+    const detail = content instanceof Uint8Array && name.startsWith("random")
+      ? ` (input: ${
+        [...content.subarray(0, 64)].map((b) => b.toString(16).padStart(2, "0")).join("")
+      }…)`
+      : "";
+    try {
+      failedWith(result, 2, /^ERROR: {3}key import command failed: /);
+    } catch (error) {
+      throw new Error(`${name}${detail}: ${(error as Error).message}`);
     }
-    assertEquals([...Deno.readDirSync(user.keysDir)].map((e) => e.name).sort(), [
-      "pgp-public",
-      "pgp-secret",
-    ]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
+    assertEquals(
+      [await Deno.readFile(pgpPublic(user)), await Deno.readFile(pgpSecret(user))],
+      before,
+      name,
+    );
   }
+  assertEquals([...Deno.readDirSync(user.keysDir)].map((e) => e.name).sort(), [
+    "pgp-public",
+    "pgp-secret",
+  ]);
 });

@@ -30,6 +30,7 @@ import {
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { GpgHome, type GpgKey } from "../helpers/gpg.ts";
 import { peerTest } from "../helpers/peers.ts";
+import { preparedEnv } from "../helpers/env.ts";
 
 // ------------------------------------------------------------------------------------------
 // Servers
@@ -240,15 +241,7 @@ async function userEnv(
   keyservers?: string[],
 ): Promise<{ dir: string; env: Record<string, string> }> {
   const dir = join(root, `${name}-${++users}`);
-  const env = {
-    HOME: join(dir, "home"),
-    APPTAINER_KEYSDIR: join(dir, "keys"),
-    APPTAINER_CONFIGDIR: join(dir, "config"),
-    SIFTRUST_SYSCONFDIR: join(dir, "etc"),
-    XDG_CACHE_HOME: join(dir, "cache"),
-  };
-  for (const path of Object.values(env)) await Deno.mkdir(path, { recursive: true });
-  await Deno.chmod(env.APPTAINER_KEYSDIR, 0o700);
+  const env = await preparedEnv(dir);
   if (keyservers !== undefined) {
     const entries = keyservers.map((uri) =>
       `            - URI: ${uri}\n              Skip: false\n              External: true\n              Insecure: true\n`

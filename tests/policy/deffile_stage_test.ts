@@ -11,6 +11,7 @@ import { KeySet } from "../../core/keys/mod.ts";
 import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
 import { checkStage, imageMismatch, type StageResult } from "../../policy/deffile.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { tempDir } from "../helpers/env.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -36,25 +37,22 @@ const keysOf = (...keys: openpgp.PrivateKey[]) => () =>
 
 /** base.sif: two groups, alice signs both and bob group 1; unsigned.sif: not signed. */
 async function withImages(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-deffile-stage-" });
-  try {
-    for (const name of ["base.sif", "unsigned.sif"]) {
-      const image = await createImage(`${dir}/${name}`, {
-        objects: [
-          { dataType: DataType.Deffile, data: text("Bootstrap: scratch\n") },
-          { dataType: DataType.GenericJSON, data: text('{"b":2}'), groupId: 2 },
-        ],
-      });
-      image.close();
-    }
-    using base = await SifImage.open(`${dir}/base.sif`, { write: true });
-    await signImage(base, { kind: "pgp", key: wrapKey(alice) });
-    await signImage(base, { kind: "pgp", key: wrapKey(bob) }, { groups: [1] });
-    await Deno.writeTextFile(`${dir}/rootfs.tar`, "not an image at all, but long enough to sniff");
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await tempDir("siftrust-deffile-stage-");
+  const dir = temp.dir;
+  for (const name of ["base.sif", "unsigned.sif"]) {
+    const image = await createImage(`${dir}/${name}`, {
+      objects: [
+        { dataType: DataType.Deffile, data: text("Bootstrap: scratch\n") },
+        { dataType: DataType.GenericJSON, data: text('{"b":2}'), groupId: 2 },
+      ],
+    });
+    image.close();
   }
+  using base = await SifImage.open(`${dir}/base.sif`, { write: true });
+  await signImage(base, { kind: "pgp", key: wrapKey(alice) });
+  await signImage(base, { kind: "pgp", key: wrapKey(bob) }, { groups: [1] });
+  await Deno.writeTextFile(`${dir}/rootfs.tar`, "not an image at all, but long enough to sniff");
+  await fn(dir);
 }
 
 async function stage(

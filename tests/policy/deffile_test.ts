@@ -15,6 +15,7 @@ import { type CliResult, runCli, runCliWithin } from "../helpers/cli.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { sifrefBinary } from "../helpers/sifref.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { isolatedEnv } from "../helpers/env.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -55,12 +56,7 @@ async function site(): Promise<Site> {
   return {
     dir,
     keyring,
-    env: {
-      HOME: dir,
-      APPTAINER_KEYSDIR: `${dir}/apptainer-keys`,
-      SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-      XDG_CACHE_HOME: `${dir}/cache`,
-    },
+    env: isolatedEnv(dir),
   };
 }
 

@@ -9,6 +9,7 @@ import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict
 import { createHash } from "node:crypto";
 import { withDirLock } from "../../core/files/atomic.ts";
 import { CopyError, copyHashed, type CopySource } from "../../core/files/copy_hashed.ts";
+import { tempDir } from "../helpers/env.ts";
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
@@ -267,22 +268,19 @@ await copy.commit();
 });
 
 Deno.test("memory stays flat however large the image", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "copy-hashed-" });
-  try {
-    const size = 96 * 1024 * 1024;
-    {
-      using sparse = await Deno.open(`${dir}/big.sif`, { write: true, create: true });
-      await sparse.truncate(size);
-    }
-    using file = await Deno.open(`${dir}/big.sif`);
-    const before = Deno.memoryUsage().rss;
-    const copy = await copyHashed(file, `${dir}/copy.sif`);
-    const grown = Deno.memoryUsage().rss - before;
-    assertEquals(copy.size, size);
-    assertEquals(copy.sha256, sha256(new Uint8Array(size)));
-    ok(grown < 48 * 1024 * 1024, `memory grew by ${grown} bytes for a ${size}-byte copy`);
-    await copy.discard();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await tempDir("copy-hashed-");
+  const dir = temp.dir;
+  const size = 96 * 1024 * 1024;
+  {
+    using sparse = await Deno.open(`${dir}/big.sif`, { write: true, create: true });
+    await sparse.truncate(size);
   }
+  using file = await Deno.open(`${dir}/big.sif`);
+  const before = Deno.memoryUsage().rss;
+  const copy = await copyHashed(file, `${dir}/copy.sif`);
+  const grown = Deno.memoryUsage().rss - before;
+  assertEquals(copy.size, size);
+  assertEquals(copy.sha256, sha256(new Uint8Array(size)));
+  ok(grown < 48 * 1024 * 1024, `memory grew by ${grown} bytes for a ${size}-byte copy`);
+  await copy.discard();
 });
