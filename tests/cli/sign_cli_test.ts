@@ -10,6 +10,7 @@ import * as openpgp from "openpgp";
 import { createImage, DataType, FsType, partitionExtra, PartType } from "../../core/sif/mod.ts";
 import { CLI_ENTRY, DENO_DIR, runCli } from "../helpers/cli.ts";
 import { peerTest } from "../helpers/peers.ts";
+import { buildImage } from "../helpers/images.ts";
 
 interface Home {
   dir: string;
@@ -26,16 +27,7 @@ async function home(keys: openpgp.PrivateKey[]): Promise<Home> {
   await Deno.writeFile(`${dir}/keys/pgp-secret`, Uint8Array.from(secret), { mode: 0o600 });
   await Deno.writeFile(`${dir}/keys/pgp-public`, Uint8Array.from(pub), { mode: 0o600 });
   const image = `${dir}/image.sif`;
-  (await createImage(image, {
-    objects: [
-      { dataType: DataType.Deffile, data: new TextEncoder().encode("Bootstrap: scratch\n") },
-      {
-        dataType: DataType.Partition,
-        data: new Uint8Array(4096),
-        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-      },
-    ],
-  })).close();
+  await buildImage(image);
   return {
     dir,
     image,

@@ -7,11 +7,13 @@
 
 import {
   createImage,
+  type CreateOptions,
   cryptoMessageExtra,
   DataType,
   FormatType,
   FsType,
   MessageType,
+  type ObjectInput,
   partitionExtra,
   PartType,
   sbomExtra,
@@ -60,6 +62,37 @@ export async function makeSquashfs(dir: string): Promise<Uint8Array> {
 }
 
 const text = (s: string) => new TextEncoder().encode(s);
+
+/** Options of {@link buildImage}. */
+export interface BuildImageOptions {
+  /** The primary partition's bytes (default 4096 zero bytes). */
+  partition?: Uint8Array;
+  /** Objects after the two of group 1 (e.g. a second group). */
+  more?: ObjectInput[];
+  /** The launch script (default none). */
+  launchScript?: CreateOptions["launchScript"];
+}
+
+/**
+ * The tests' small image: object 1, a definition file (`Bootstrap: scratch`), and object 2, a
+ * squashfs primary partition (amd64), both in group 1; then `more`.
+ */
+export async function buildImage(path: string, options: BuildImageOptions = {}): Promise<string> {
+  const image = await createImage(path, {
+    launchScript: options.launchScript,
+    objects: [
+      { dataType: DataType.Deffile, data: text("Bootstrap: scratch\n") },
+      {
+        dataType: DataType.Partition,
+        data: options.partition ?? new Uint8Array(4096),
+        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
+      },
+      ...options.more ?? [],
+    ],
+  });
+  image.close();
+  return path;
+}
 
 /**
  * Builds an image like one `apptainer build` makes, with siftrust's writer: a definition

@@ -4,21 +4,16 @@
  */
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import * as openpgp from "openpgp";
 import { signImage, verifyImage, type VerifyOptions } from "../../core/integrity/mod.ts";
 import { KeySet } from "../../core/keys/mod.ts";
 import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
 import { withTempDir } from "../helpers/env.ts";
+import { newKey } from "../helpers/keys.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-const { privateKey: alice } = await openpgp.generateKey({
-  type: "ecc",
-  curve: "ed25519Legacy",
-  userIDs: [{ name: "alice", email: "alice@example.org" }],
-  format: "object",
-});
+const alice = await newKey("alice");
 const ALICE = alice.getFingerprint().toUpperCase();
 const keys = new KeySet([{
   key: wrapKey(alice.toPublic()),

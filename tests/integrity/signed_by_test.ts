@@ -5,7 +5,6 @@
  */
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import * as openpgp from "openpgp";
 import {
   allSignedBy,
   anySignedBy,
@@ -23,22 +22,12 @@ import { peerTest } from "../helpers/peers.ts";
 import { sifrefBinary, verifyImage as referenceVerify } from "../helpers/sifref.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
 import { tempDir } from "../helpers/env.ts";
+import { fingerprintOf as fp, newKey } from "../helpers/keys.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-async function newKey(name: string): Promise<openpgp.PrivateKey> {
-  const { privateKey } = await openpgp.generateKey({
-    type: "ecc",
-    curve: "ed25519Legacy",
-    userIDs: [{ name, email: `${name}@example.org` }],
-    format: "object",
-  });
-  return privateKey;
-}
-
 const alice = await newKey("alice");
 const bob = await newKey("bob");
-const fp = (key: openpgp.PrivateKey) => key.getFingerprint().toUpperCase();
 
 /** Two groups; alice signs both, bob group 1 only. */
 async function twoGroupImage(path: string): Promise<void> {

@@ -21,14 +21,7 @@ import * as openpgp from "openpgp";
 import { findKey, keyringBytes, parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
 import { openpgpKey } from "../../core/keys/pgp_key.ts";
 import { signImage } from "../../core/integrity/mod.ts";
-import {
-  createImage,
-  DataType,
-  FsType,
-  partitionExtra,
-  PartType,
-  SifImage,
-} from "../../core/sif/mod.ts";
+import { DataType, SifImage } from "../../core/sif/mod.ts";
 import { type CliResult, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import {
   GpgHome,
@@ -41,6 +34,7 @@ import {
 import { existsSync, peerTest, REPO_ROOT } from "../helpers/peers.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
 import { tempDir } from "../helpers/env.ts";
+import { buildImage } from "../helpers/images.ts";
 
 // ------------------------------------------------------------------------------------------
 // Fixture: a gpg home that makes the keys, one that reads what siftrust makes, scratch space.
@@ -228,17 +222,7 @@ async function list(user: UserDirs, args: string[] = []): Promise<Listed[]> {
 
 /** A small image with one object group. */
 async function smallImage(path: string): Promise<string> {
-  (await createImage(path, {
-    objects: [
-      { dataType: DataType.Deffile, data: new TextEncoder().encode("Bootstrap: scratch\n") },
-      {
-        dataType: DataType.Partition,
-        data: new Uint8Array(4096).fill(7),
-        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-      },
-    ],
-  })).close();
-  return path;
+  return await buildImage(path, { partition: new Uint8Array(4096).fill(7) });
 }
 
 async function signatureIds(image: string): Promise<number[]> {

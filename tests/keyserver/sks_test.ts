@@ -17,7 +17,6 @@ import {
 } from "node:assert/strict";
 import { join } from "node:path";
 import { USER_AGENT } from "../../core/http/mod.ts";
-import { createImage, DataType, FsType, partitionExtra, PartType } from "../../core/sif/mod.ts";
 import * as openpgp from "openpgp";
 import {
   HkpError,
@@ -31,6 +30,7 @@ import { type CliResult, runCli } from "../helpers/cli.ts";
 import { GpgHome, type GpgKey } from "../helpers/gpg.ts";
 import { peerTest } from "../helpers/peers.ts";
 import { preparedEnv } from "../helpers/env.ts";
+import { buildImage } from "../helpers/images.ts";
 
 // ------------------------------------------------------------------------------------------
 // Servers
@@ -212,16 +212,7 @@ async function makeFixture(): Promise<Fixture> {
   );
 
   const image = join(root, "image.sif");
-  (await createImage(image, {
-    objects: [
-      { dataType: DataType.Deffile, data: new TextEncoder().encode("Bootstrap: scratch\n") },
-      {
-        dataType: DataType.Partition,
-        data: new Uint8Array(4096),
-        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-      },
-    ],
-  })).close();
+  await buildImage(image);
   const signer = await userEnv(root, "signer");
   await gpg.makeKeysDir(signer.env.APPTAINER_KEYSDIR, { publicKeys: [alice], secretKeys: [alice] });
   const signed = await runCli(["sign", image], { env: signer.env });

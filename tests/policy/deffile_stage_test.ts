@@ -4,7 +4,7 @@
  */
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import * as openpgp from "openpgp";
+import type * as openpgp from "openpgp";
 import { parseDefinition } from "../../core/deffile/mod.ts";
 import { signImage } from "../../core/integrity/mod.ts";
 import { KeySet } from "../../core/keys/mod.ts";
@@ -12,22 +12,12 @@ import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
 import { checkStage, imageMismatch, type StageResult } from "../../policy/deffile.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
 import { tempDir } from "../helpers/env.ts";
+import { fingerprintOf as fp, newKey } from "../helpers/keys.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-async function newKey(name: string): Promise<openpgp.PrivateKey> {
-  const { privateKey } = await openpgp.generateKey({
-    type: "ecc",
-    curve: "ed25519Legacy",
-    userIDs: [{ name, email: `${name}@example.org` }],
-    format: "object",
-  });
-  return privateKey;
-}
-
 const alice = await newKey("alice");
 const bob = await newKey("bob");
-const fp = (key: openpgp.PrivateKey) => key.getFingerprint().toUpperCase();
 const keysOf = (...keys: openpgp.PrivateKey[]) => () =>
   Promise.resolve(
     new KeySet(
