@@ -21,14 +21,12 @@ export {
   endpointStatus,
   readTokenFile,
 } from "./endpoint_login.ts";
-export { normalizeEndpointUri } from "./endpoint_uri.ts";
 export { apptainerEnv, apptainerEnvFlag } from "./env.ts";
 export { RemoteError, type RemoteErrorKind, REQUEST_ERROR_KINDS } from "./errors.ts";
 export { type Environment, type ProxySettings, TRUST_VARIABLES } from "./environment.ts";
 export { readConfig, updateConfig, USER_CONFIG_MODE } from "./files.ts";
 export {
   addKeyserver,
-  insertAtOrder,
   keyserverListing,
   type RemoteKeyservers,
   removeKeyserver,
@@ -43,19 +41,12 @@ export {
 export { KeyserverUriError, sameService } from "./keyserver_uri.ts";
 export { type Keyserver, RemoteSelectionError } from "./keyservers.ts";
 export { type EnvReader, userConfigDir } from "./locations.ts";
-export {
-  builtinConfig,
-  DEFAULT_ENDPOINT_URI,
-  DEFAULT_KEYSERVER,
-  effectiveConfig,
-  mergeSystemInto,
-} from "./merge.ts";
+export { DEFAULT_ENDPOINT_URI, DEFAULT_KEYSERVER } from "./merge.ts";
 export {
   compareBytes,
   ConfigError,
   type Credential,
   type Endpoint,
-  holdsSecrets,
   type KeyserverEntry,
   RemoteConfig,
 } from "./remote_config.ts";

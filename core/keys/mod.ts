@@ -32,11 +32,9 @@ export {
 export { chainFinders, type FoundKey, type KeyFinder, KeySet, type KeySource } from "./keyset.ts";
 export { type KeyringLocations, keyringLocations } from "./locations.ts";
 export {
-  addKeyPair,
   type CreatedKeyPair,
   createKeyPair,
   findKey,
-  generateKeyPair,
   type ImportedKey,
   importKeys,
   type ImportOptions,
@@ -49,5 +47,5 @@ export {
 } from "./manage.ts";
 export { PgpKey } from "./pgp_key.ts";
 export { type KeyringSources, loadKeySet, type SkippedKeyNotice } from "./sources.ts";
-export { KEYRING_MODE, keyringBytes, prepareKeyrings, prepareKeysDir } from "./store.ts";
-export { reencryptKey, unlockKey } from "./unlock.ts";
+export { prepareKeyrings } from "./store.ts";
+export { unlockKey } from "./unlock.ts";

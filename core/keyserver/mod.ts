@@ -15,19 +15,14 @@ export {
   searchIndex,
 } from "./hkp.ts";
 export {
-  algorithmName,
-  checkCount,
   countMatches,
-  dateSeconds,
   type IndexDate,
   indexEntries,
   type IndexEntry,
   IndexError,
   type IndexKey,
   type KeyIndex,
-  keyStatus,
   parseIndex,
-  shortKeyId,
 } from "./mr_index.ts";
 export {
   RemoteKeyFinder,
@@ -35,8 +30,6 @@ export {
   type RemoteKeyWarning,
 } from "./remote_keys.ts";
 export {
-  answerSummary,
-  checkPulledKey,
   KeyTransferError,
   parsePullArgument,
   publishKey,

@@ -5,7 +5,6 @@
  * @module
  */
 
-export { chooseAuthFile, parseDockerConfig } from "./docker_config.ts";
 export { RegistryError, type RegistryErrorKind } from "./errors.ts";
-export { bearerChallenge, plainHttpAllowed, registryLogin, registryLogout } from "./login.ts";
+export { registryLogin, registryLogout } from "./login.ts";
 export { type RegistryTarget, registryTarget } from "./target.ts";

@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import { RemoteConfig } from "../../core/config/mod.ts";
-import { chooseAuthFile, plainHttpAllowed } from "../../core/registry/mod.ts";
+import { chooseAuthFile } from "../../core/registry/docker_config.ts";
+import { plainHttpAllowed } from "../../core/registry/login.ts";
 import { registryListText } from "../../cli/render/remote_text.ts";
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { peerTest } from "../helpers/peers.ts";

@@ -7,14 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  builtinConfig,
-  ConfigError,
-  effectiveConfig,
-  type Endpoint,
-  mergeSystemInto,
-  RemoteConfig,
-} from "../../core/config/mod.ts";
+import { ConfigError, type Endpoint, RemoteConfig } from "../../core/config/mod.ts";
+import { builtinConfig, effectiveConfig, mergeSystemInto } from "../../core/config/merge.ts";
 
 const F = "/etc/apptainer/remote.yaml";
 

@@ -13,7 +13,8 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
-import { keyringBytes, parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
+import { parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
+import { keyringBytes } from "../../core/keys/store.ts";
 import { CLI_ENTRY, type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { GpgHome, type GpgKey, type UserDirs, userDirs } from "../helpers/gpg.ts";
 import { peerTest, REPO_ROOT } from "../helpers/peers.ts";

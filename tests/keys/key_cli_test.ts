@@ -18,7 +18,8 @@
 import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
-import { findKey, keyringBytes, parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
+import { findKey, parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
+import { keyringBytes } from "../../core/keys/store.ts";
 import { openpgpKey } from "../../core/keys/pgp_key.ts";
 import { signImage } from "../../core/integrity/mod.ts";
 import { DataType, SifImage } from "../../core/sif/mod.ts";

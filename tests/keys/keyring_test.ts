@@ -16,21 +16,18 @@ import {
 import { join } from "node:path";
 import * as openpgp from "openpgp";
 import {
-  addKeyPair,
   findKey,
-  generateKeyPair,
   importKeys,
   KeyManagementError,
   type Keyring,
-  KEYRING_MODE,
-  keyringBytes,
   KeyringError,
   type KeyringFiles,
   parseKeyring,
-  prepareKeysDir,
   readKeyringFile,
   removeKey,
 } from "../../core/keys/mod.ts";
+import { addKeyPair, generateKeyPair } from "../../core/keys/manage.ts";
+import { KEYRING_MODE, keyringBytes, prepareKeysDir } from "../../core/keys/store.ts";
 import { FileWriteError, withDirLock, writeFileAtomic } from "../../core/files/atomic.ts";
 import { splitTransferableKeys } from "../../core/keys/packets.ts";
 import { openpgpKey, PgpKey, wrapKey } from "../../core/keys/pgp_key.ts";

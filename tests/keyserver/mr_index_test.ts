@@ -6,18 +6,20 @@
 
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import {
-  algorithmName,
-  answerSummary,
-  checkCount,
   countMatches,
-  dateSeconds,
   indexEntries,
   IndexError,
   type KeyIndex,
-  keyStatus,
   parseIndex,
-  shortKeyId,
 } from "../../core/keyserver/mod.ts";
+import {
+  algorithmName,
+  checkCount,
+  dateSeconds,
+  keyStatus,
+  shortKeyId,
+} from "../../core/keyserver/mr_index.ts";
+import { answerSummary } from "../../core/keyserver/transfer.ts";
 import { goLocalTime, indexTable as renderTable } from "../../cli/render/keys_search.ts";
 
 /** The table `key search` prints for an answer. */
