@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { verifyImage as siftrustVerifyImage } from "../../core/integrity/mod.ts";
 import { KeySet, readKeyringFile } from "../../core/keys/mod.ts";
 import { DataType, partitionInfo, PartType, SifImage } from "../../core/sif/mod.ts";
-import { runCli } from "../helpers/cli.ts";
+import { type CliVerification, cliVerify, runCli } from "../helpers/cli.ts";
 import {
   EXPIRED_KEY_CREATED,
   GpgHome,
@@ -116,48 +116,6 @@ function scratch(f: Fixture, name: string): string {
 // ------------------------------------------------------------------------------------------
 // Running both tools.
 
-interface JsonSignature {
-  id: number;
-  signer: string | null;
-  dsseKeyIds: string[];
-  examined: boolean;
-  error: string | null;
-}
-
-interface SiftrustVerification {
-  code: number;
-  ok: boolean;
-  /** `--json` `error` ("" when verified or when no JSON was printed). */
-  error: string;
-  /** The text after `Failed to verify container: ` on stderr ("" when there is none). */
-  stderrError: string;
-  signatures: JsonSignature[];
-  stderr: string;
-}
-
-async function siftrustVerify(
-  image: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<SiftrustVerification> {
-  // --local: keyrings only, like the reference harness (and no network in tests).
-  const out = await runCli(["verify", "--json", "--local", ...args, image], { env });
-  let report: { verified?: boolean; error?: string | null; signatures?: JsonSignature[] } = {};
-  try {
-    report = JSON.parse(out.stdout);
-  } catch {
-    // No JSON: the command failed before verifying; stderr says why.
-  }
-  return {
-    code: out.code,
-    ok: report.verified === true,
-    error: report.error ?? "",
-    stderrError: /Failed to verify container: (.*)$/m.exec(out.stderr)?.[1] ?? "",
-    signatures: report.signatures ?? [],
-    stderr: out.stderr.trim(),
-  };
-}
-
 /** The reference's verification, or the error with which it refused to load the image. */
 type ReferenceOutcome = { verification: SifrefVerification } | { loadError: string };
 
@@ -173,7 +131,7 @@ async function referenceVerify(
   }
 }
 
-function describe(s: SiftrustVerification, r: ReferenceOutcome): string {
+function describe(s: CliVerification, r: ReferenceOutcome): string {
   const reference = "loadError" in r
     ? `load error ${JSON.stringify(r.loadError)}`
     : `ok=${r.verification.ok} error=${JSON.stringify(r.verification.error)}`;
@@ -186,7 +144,7 @@ function describe(s: SiftrustVerification, r: ReferenceOutcome): string {
  * stderr), and for verified images the signatures examined and their signers. A load failure
  * must be a load failure in both (siftrust exit 3, its message containing the reference's).
  */
-function disagreement(label: string, s: SiftrustVerification, r: ReferenceOutcome): string[] {
+function disagreement(label: string, s: CliVerification, r: ReferenceOutcome): string[] {
   const issues: string[] = [];
   if ("loadError" in r) {
     if (s.code !== 3) issues.push(`the reference cannot load the image; siftrust exit ${s.code}`);
@@ -517,7 +475,7 @@ async function bases(f: Fixture): Promise<Base[]> {
 
 interface TamperRecord {
   label: string;
-  siftrust: SiftrustVerification;
+  siftrust: CliVerification;
   reference: ReferenceOutcome;
 }
 
@@ -533,7 +491,7 @@ async function runTamperCase(
   await c.after?.(path, f);
   const keyring = c.withoutKey ? base.otherKeyring : base.keyring;
   const [s, r] = await Promise.all([
-    siftrustVerify(path, ["--keyring", keyring], f.emptyUser.env),
+    cliVerify(path, ["--keyring", keyring], f.emptyUser.env),
     referenceVerify(path, { keyrings: [keyring] }),
   ]);
   const label = `${base.name}: ${c.name}`;
@@ -603,7 +561,7 @@ peerTest(
       ] as const
     ) {
       const [s, r] = await Promise.all([
-        siftrustVerify(image, ["--keyring", keyring], f.emptyUser.env),
+        cliVerify(image, ["--keyring", keyring], f.emptyUser.env),
         verifyImage(image, { keyrings: [keyring] }),
       ]);
       // Only the verdicts are compared: the reference's wording ("openpgp: key expired",
@@ -706,7 +664,7 @@ async function libraryVerify(
   path: string,
   keys: KeySet,
   reference: SifrefVerifyOptions,
-): Promise<SiftrustVerification> {
+): Promise<CliVerification> {
   using image = await SifImage.open(path);
   const report = await siftrustVerifyImage(image, {
     keys,
@@ -763,7 +721,7 @@ peerTest(
       const [s, r] = await Promise.all([
         mode.cli === undefined
           ? libraryVerify(image, keys, mode.reference)
-          : siftrustVerify(image, ["--keyring", REFERENCE_KEY, ...mode.cli], env),
+          : cliVerify(image, ["--keyring", REFERENCE_KEY, ...mode.cli], env),
         referenceVerify(image, { keyrings: [REFERENCE_KEY], ...mode.reference }),
       ]);
       if ("verification" in r && NO_DSSE_IN_REFERENCE.test(r.verification.error)) {
@@ -808,7 +766,7 @@ peerTest(
     const jobs = rows.flatMap((row) => Object.keys(DSSE_KEY_IDS).map((key) => ({ row, key })));
     const problems =
       (await inPool(jobs, PARALLEL, async ({ row: [name, flags, error, ids], key }) => {
-        const s = await siftrustVerify(image(name), ["--key", image(key), ...flags], env);
+        const s = await cliVerify(image(name), ["--key", image(key), ...flags], env);
         const label = `${name} ${flags.join(" ") || "(default)"} --key ${key}`;
         const examined = s.signatures.filter((x) => x.examined);
         const issues: string[] = [];
@@ -831,13 +789,13 @@ peerTest(
     // The wrong key, and no DSSE key at all.
     for (const name of ["one-group-signed-dsse.sif", "two-groups-signed-dsse.sif"]) {
       const first = name.startsWith("one") ? 3 : 4;
-      const ecdsa = await siftrustVerify(image(name), ["--key", image("ecdsa-public.pem")], env);
+      const ecdsa = await cliVerify(image(name), ["--key", image("ecdsa-public.pem")], env);
       const threshold = `integrity: signature object ${first} not valid: dsse: verify envelope ` +
         "failed: accepted signatures do not match threshold, Found: 0, Expected 1";
       if (ecdsa.error !== threshold || ecdsa.stderrError !== threshold || ecdsa.code !== 1) {
         problems.push(`${name} --key ecdsa-public.pem: exit ${ecdsa.code} ${ecdsa.stderr}`);
       }
-      const pgp = await siftrustVerify(image(name), ["--keyring", image("private.asc")], env);
+      const pgp = await cliVerify(image(name), ["--keyring", image("private.asc")], env);
       const noKey = "integrity: key material not provided for DSSE envelope signature";
       if (pgp.error !== noKey || pgp.stderrError !== noKey || pgp.code !== 4) {
         problems.push(`${name} with a PGP keyring only: exit ${pgp.code} ${pgp.stderr}`);
