@@ -96,3 +96,21 @@ export async function preparedEnv(dir: string): Promise<IsolatedEnv> {
   await Deno.chmod(env.APPTAINER_KEYSDIR, 0o700);
   return env;
 }
+
+/** A {@link TestEnv} with the paths of its user's and the system's `remote.yaml`. */
+export interface RemoteHome extends TestEnv {
+  /** The user's `remote.yaml` (in `APPTAINER_CONFIGDIR`; not created). */
+  user: string;
+  /** The system `remote.yaml` (in `SIFTRUST_SYSCONFDIR/apptainer`; not created). */
+  system: string;
+}
+
+/** A {@link testEnv} for the remote and keyserver commands. */
+export async function remoteHome(prefix = "siftrust-remote-"): Promise<RemoteHome> {
+  const box = await testEnv(prefix);
+  return {
+    ...box,
+    user: `${box.env.APPTAINER_CONFIGDIR}/remote.yaml`,
+    system: `${box.env.SIFTRUST_SYSCONFDIR}/apptainer/remote.yaml`,
+  };
+}
