@@ -10,7 +10,7 @@ import * as openpgp from "openpgp";
 import { createImage, DataType, FsType, partitionExtra, PartType } from "../../core/sif/mod.ts";
 import { runCli } from "../helpers/cli.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
-import { tempDir } from "../helpers/env.ts";
+import { isolatedEnv, tempDir } from "../helpers/env.ts";
 
 const KEYS = `${REPO_ROOT}examples`;
 
@@ -24,7 +24,7 @@ Deno.test("sign and verify of a 12 MiB image hash on workers, from the CLI", asy
   await Deno.mkdir(`${dir}/keys`, { mode: 0o700 });
   await Deno.writeFile(`${dir}/keys/pgp-secret`, key.write(), { mode: 0o600 });
   await Deno.writeFile(`${dir}/keys/pgp-public`, key.toPublic().write(), { mode: 0o600 });
-  const env = { HOME: dir, APPTAINER_KEYSDIR: `${dir}/keys`, SIFTRUST_SYSCONFDIR: `${dir}/etc` };
+  const env = isolatedEnv(dir);
   const image = `${dir}/big.sif`;
   const data = new Uint8Array(12 << 20);
   crypto.getRandomValues(data.subarray(0, 65536));
