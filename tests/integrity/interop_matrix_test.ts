@@ -40,6 +40,7 @@ import {
   signImage,
   verifyImage,
 } from "../helpers/sifref.ts";
+import { inPool } from "../helpers/pool.ts";
 
 const PEERS = ["gpg", "go", REFERENCE_IMAGES];
 /** How many cases run at once (2 cores; each case is a subprocess or two). */
@@ -165,20 +166,6 @@ function disagreement(label: string, s: CliVerification, r: ReferenceOutcome): s
     }
   }
   return issues.length === 0 ? [] : [`${label}: ${issues.join("; ")}: ${describe(s, r)}`];
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time; results in item order. */
-async function inPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function assertNoDisagreement(problems: string[]): void {

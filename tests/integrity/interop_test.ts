@@ -28,6 +28,7 @@ import {
 import { buildRealisticImage } from "../helpers/images.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { type SifrefVerification, signImage, verifyImage } from "../helpers/sifref.ts";
+import { inPool } from "../helpers/pool.ts";
 
 const PEERS = ["gpg", "go", REFERENCE_IMAGES];
 /** How many scenarios run at once (2 cores; each step is a subprocess). */
@@ -263,20 +264,6 @@ function compare(
     }
   }
   return issues.length === 0 ? [] : [`${label}: ${issues.join("; ")}: ${describe(s, r)}`];
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time; results in item order. */
-async function inPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
