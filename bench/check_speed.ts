@@ -45,6 +45,7 @@ import {
   type Target,
   timeOnce,
 } from "./measure.ts";
+import { wrapKey } from "../core/keys/pgp_key.ts";
 
 /** Where this benchmark keeps its files. */
 const DIR = `${REPO_ROOT}bench/data/check-speed`;
@@ -162,7 +163,7 @@ async function ensureSigned(
   const signStarted = performance.now();
   {
     using image = await SifImage.open(partial, { write: true });
-    await signImage(image, { kind: "pgp", key: key.key });
+    await signImage(image, { kind: "pgp", key: wrapKey(key.key) });
   }
   await Deno.rename(partial, path);
   const how = copyFrom === undefined ? `made in ${made} s` : `copied from ${copyFrom} in ${made} s`;

@@ -32,6 +32,7 @@ import {
   SifImage,
   signImage,
 } from "../mod.ts";
+import { wrapKey } from "../core/keys/pgp_key.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -86,7 +87,7 @@ export async function makeSignedExample(path: string, armoredSecretKey: string):
   const salted = openpgp.config.nonDeterministicSignaturesViaNotation;
   openpgp.config.nonDeterministicSignaturesViaNotation = false;
   try {
-    await signImage(image, { kind: "pgp", key }, { date: EXAMPLE_KEY_DATE });
+    await signImage(image, { kind: "pgp", key: wrapKey(key) }, { date: EXAMPLE_KEY_DATE });
   } finally {
     openpgp.config.nonDeterministicSignaturesViaNotation = salted;
   }

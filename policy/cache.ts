@@ -101,8 +101,11 @@ export interface CachedCheck {
  * `detail` the system's word, if any.
  */
 export interface CacheProblem {
+  /** What went wrong. */
   kind: "unreadable-entry" | "corrupt-entry" | "unwritable";
+  /** The entry or the folder. */
   path: string;
+  /** The system's word, if any. */
   detail: string | null;
 }
 

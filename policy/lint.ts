@@ -310,8 +310,11 @@ function unreachableRules(policy: Policy): LintWarning[] {
 
 /** A warning and where it starts in the policy file (1-based), when its node is found. */
 export interface LocatedWarning {
+  /** The warning. */
   warning: LintWarning;
+  /** Its line (1-based), when its node is found. */
   line?: number;
+  /** Its column (1-based), when its node is found. */
   column?: number;
 }
 

@@ -7,7 +7,6 @@
 
 import type {
   CertificateEntry,
-  KeyserverEntry,
   PolicyFile,
   RequirementEntry,
   SignedByExpression,
@@ -90,7 +89,7 @@ export interface Policy {
     files: string[];
     local: boolean;
     /** Ordered keyservers; undefined means the remote's. */
-    keyservers?: KeyserverEntry[];
+    keyservers?: { uri: string; insecure?: boolean }[];
     offline: boolean;
   };
   /** The remote whose keyservers to use, if the policy names one. */

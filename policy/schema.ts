@@ -1,5 +1,5 @@
 /**
- * The site policy, version 1 (docs/policy-v1.md): its schema, and the TypeScript types
+ * The site policy, version 1 (docs/policy.md): its schema, and the TypeScript types
  * derived from it. Parsing is strict: unknown fields and wrong types are errors.
  *
  * @module

@@ -9,7 +9,7 @@ import type { Command } from "@commander-js/extra-typings";
 import { SifImage } from "../../core/sif/mod.ts";
 import { usageError } from "../exit.ts";
 import { print, printJson } from "../output.ts";
-import { parseId } from "./common.ts";
+import { parseId } from "../arguments.ts";
 import { headerJson, objectJson } from "../render/sif_json.ts";
 import { headerText, infoText, listText } from "../render/sif_text.ts";
 

@@ -16,7 +16,7 @@ import {
 } from "../../core/integrity/mod.ts";
 import { type SigningKeyProblem, signingKeyProblem } from "../../core/integrity/signing_key.ts";
 import { KeyringError, type PgpKey, readKeyringFile } from "../../core/keys/mod.ts";
-import { openpgpKey } from "../../core/keys/pgp_key.ts";
+import { openpgpKey, wrapKey } from "../../core/keys/pgp_key.ts";
 import { SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode, usageError } from "../exit.ts";
 import { locations } from "../keys.ts";
@@ -25,7 +25,7 @@ import { hashingProgress } from "../progress.ts";
 import { type PassphraseSource, passphraseSource, withPassphrase } from "../passphrase.ts";
 import { answer } from "../prompt.ts";
 import { keyPickerText } from "../render/keys_text.ts";
-import { parseId, readPemFile } from "./common.ts";
+import { parseId, readPemFile } from "../arguments.ts";
 
 /** The deprecated flags of Apptainer's `sign`, and its advice for each. */
 const DEPRECATED_FLAGS = [
@@ -83,8 +83,9 @@ export function registerSign(program: Command): void {
       } else {
         log("info", "Signing image with PGP key material");
         const chosen = await choosePgpKey(options.keyidx);
-        key = { kind: "pgp", key: await unlock(chosen, passphrases) };
-        await ensureCanSign(key.key);
+        const unlocked = await unlock(chosen, passphrases);
+        await ensureCanSign(unlocked);
+        key = { kind: "pgp", key: wrapKey(unlocked) };
       }
       using image = await SifImage.open(path, { write: true });
       const progress = hashingProgress(image.fileSize);

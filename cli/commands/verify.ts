@@ -21,7 +21,7 @@ import { hashingProgress } from "../progress.ts";
 import { addCertificateOptions, certificateKey } from "../verify_certificate.ts";
 import { apptainerVerifyJson, verifyJson } from "../render/verify_json.ts";
 import { eventText, keyHintText } from "../render/verify_text.ts";
-import { parseId, readPemFile } from "./common.ts";
+import { parseId, readPemFile } from "../arguments.ts";
 
 /** Adds `verify` to the program. */
 export function registerVerify(program: Command): void {

@@ -5,4 +5,4 @@
  * @module
  */
 
-export * from "./parse.ts";
+export { DefinitionError, type DefinitionHeader, parseDefinition } from "./parse.ts";

@@ -24,3 +24,4 @@ export {
   useProxySettings,
   withChosenEnvironment,
 } from "./network.ts";
+export { reasonPhrase } from "./status.ts";

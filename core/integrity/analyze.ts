@@ -57,13 +57,17 @@ export type ContentErrorKind =
 
 /** Integrity of one signed object. */
 export interface ObjectCheck {
+  /** The object. */
   descriptor: Descriptor;
+  /** Whether its descriptor digest matches. */
   descriptorOk: boolean;
+  /** Whether its data digest matches. */
   objectOk: boolean;
 }
 
 /** What one signature object says, and whether it holds. */
 export interface SignatureCheck {
+  /** The signature object, read and classified. */
   signature: SignatureObject;
   /** The signature object's ID. */
   id: number;
@@ -71,6 +75,7 @@ export interface SignatureCheck {
   target: { group: number } | { object: number };
   /** Whether it is a legacy (pre-3.6) signature: object data only, no header or descriptors. */
   legacy: boolean;
+  /** Whether a trusted key made the signature. */
   authenticity: Authenticity;
   /** Why authenticity is not ok, in the reference's words (the cause of "not valid"). */
   authenticityError?: string;
@@ -99,6 +104,7 @@ export interface SignatureCheck {
   missing: number[];
   /** Legacy: the signed digest, and whether the data matches it. */
   legacyDigest?: Digest;
+  /** Legacy: whether the data matches `legacyDigest`. */
   legacyOk?: boolean;
   /** `ok` when every digest matches, `mismatch` when one does not, `not-checked` when the
    * signed content could not be read. */

@@ -36,6 +36,7 @@ const LENGTHS: Record<DigestAlgorithm, number> = {
 
 /** A digest: its algorithm and value. */
 export interface Digest {
+  /** The hash function. */
   algorithm: DigestAlgorithm;
   /** Lower-case hex. */
   hex: string;

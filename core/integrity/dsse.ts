@@ -65,7 +65,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
- * Whether a signature object holds a DSSE envelope (sif-format §5.5 rule 1): its first JSON
+ * Whether a signature object holds a DSSE envelope, by the reference's first rule: its first JSON
  * value decodes as an envelope (keys matched case-insensitively, data after it ignored) whose
  * payloadType is {@linkcode DSSE_PAYLOAD_TYPE}. Never throws.
  */
@@ -145,7 +145,7 @@ export function readPemPrivateKey(pem: string, passphrase?: string): KeyObject {
 }
 
 /**
- * Verifies an envelope as the reference does (sif-format §5.4, threshold 1): the payloadType
+ * Verifies an envelope as the reference does (threshold 1): the payloadType
  * must be the SIF media type, payload and signatures are standard then URL-safe base64, a key
  * is skipped for a signature whose non-empty keyid differs from its own, each key counts once.
  * Trailing whitespace after the JSON is allowed.

@@ -12,14 +12,19 @@ import { type Digest, DigestError, formatDigest, parseDigest } from "./digest.ts
 export interface ObjectMetadata {
   /** Object ID minus the lowest ID of its group. */
   relativeId: number;
+  /** Digest of the descriptor fields the signature covers. */
   descriptorDigest: Digest;
+  /** Digest of the object data. */
   objectDigest: Digest;
 }
 
 /** The metadata document of a signature. */
 export interface ImageMetadata {
+  /** The document version (1). */
   version: number;
+  /** Digest of the header bytes the signature covers. */
   headerDigest: Digest;
+  /** The signed objects. */
   objects: ObjectMetadata[];
 }
 

@@ -28,11 +28,15 @@ import {
   minIdsByRawGroup,
 } from "./metadata.ts";
 import { signCleartext } from "./pgp.ts";
+import { openpgpKey, type PgpKey } from "../keys/pgp_key.ts";
 import { groupObjects, TaskError } from "./tasks.ts";
 
-/** The key to sign with: an OpenPGP private key (decrypted), or a PEM key for DSSE. */
+/**
+ * The key to sign with: an OpenPGP secret key (unlocked, see `unlockKey` in core/keys), or a
+ * private key for DSSE (see {@linkcode readPemPrivateKey}).
+ */
 export type SigningKey =
-  | { kind: "pgp"; key: openpgp.PrivateKey }
+  | { kind: "pgp"; key: PgpKey }
   | { kind: "dsse"; key: KeyObject };
 
 /** What to sign. */
@@ -68,13 +72,15 @@ export async function signImage(
   for (const job of jobs) for (const d of job.objects) plan.needObject(d.id, "sha256");
   await plan.run(image, request.onProgress);
   const fingerprint = key.kind === "pgp"
-    ? key.key.keyPacket.getFingerprintBytes() ?? undefined
+    ? privateKey(key.key).keyPacket.getFingerprintBytes() ?? undefined
     : undefined;
   const documents = jobs.map((job) => encodeMetadata(metadataOf(image, job, plan)));
   const added: Descriptor[] = [];
   for (const [i, job] of jobs.entries()) {
     const data = key.kind === "pgp"
-      ? new TextEncoder().encode(await signCleartext(documents[i], key.key, { date: request.date }))
+      ? new TextEncoder().encode(
+        await signCleartext(documents[i], privateKey(key.key), { date: request.date }),
+      )
       : signEnvelope(new TextEncoder().encode(documents[i]), key.key);
     added.push(
       await appendObject(image, {
@@ -87,6 +93,11 @@ export async function signImage(
     );
   }
   return added;
+}
+
+/** The openpgp.js private key inside a secret {@linkcode PgpKey}. */
+function privateKey(key: PgpKey): openpgp.PrivateKey {
+  return openpgpKey(key) as openpgp.PrivateKey;
 }
 
 /** The signatures to make, in the reference's order: groups as asked, then objects by group. */

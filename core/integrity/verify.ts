@@ -16,6 +16,7 @@ export interface VerifyOptions extends AnalyzeOptions, TaskRequest {}
 
 /** What a verification found. */
 export interface VerifyReport {
+  /** The verification tasks run, as the reference selects them. */
   tasks: VerifyTask[];
   /** The signatures the tasks examine, checked. */
   checks: SignatureCheck[];

@@ -21,8 +21,7 @@
  * @module
  */
 
-import { STATUS_CODES } from "node:http";
-import { HttpError, httpRequest, type HttpResponse } from "../http/mod.ts";
+import { HttpError, httpRequest, type HttpResponse, reasonPhrase } from "../http/mod.ts";
 import { keyserverBaseUrl, KeyserverUriError } from "../config/keyserver_uri.ts";
 import type { Keyserver } from "../config/keyservers.ts";
 import { type Keyring, KeyringError, parseKeyring } from "../keys/keyring.ts";
@@ -53,6 +52,7 @@ export class HkpError extends Error {
   /** The HTTP status of a `status` error. */
   readonly status?: number;
 
+  /** A failure of a request to `keyserver`; `status` for `status` errors. */
   constructor(keyserver: string, kind: HkpErrorKind, message: string, status?: number) {
     super(message);
     this.name = "HkpError";
@@ -244,7 +244,7 @@ function transportError(
 
 /** `<code> <reason>`, plus `: <message>` from a JSON error envelope. */
 function statusText(answer: HttpResponse): string {
-  const reason = STATUS_CODES[answer.status] ?? answer.statusText;
+  const reason = reasonPhrase(answer.status) ?? answer.statusText;
   let text = reason ? `${answer.status} ${reason}` : String(answer.status);
   try {
     const envelope = JSON.parse(new TextDecoder().decode(answer.body));

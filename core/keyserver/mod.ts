@@ -6,7 +6,33 @@
  * @module
  */
 
-export * from "./hkp.ts";
-export * from "./mr_index.ts";
-export * from "./remote_keys.ts";
-export * from "./transfer.ts";
+export {
+  HkpError,
+  type HkpErrorKind,
+  type HkpOptions,
+  lookupKey,
+  pushKey,
+  searchIndex,
+} from "./hkp.ts";
+export {
+  countMatches,
+  type IndexDate,
+  indexEntries,
+  type IndexEntry,
+  IndexError,
+  type IndexKey,
+  type KeyIndex,
+  parseIndex,
+} from "./mr_index.ts";
+export {
+  RemoteKeyFinder,
+  type RemoteKeyFinderOptions,
+  type RemoteKeyWarning,
+} from "./remote_keys.ts";
+export {
+  KeyTransferError,
+  parsePullArgument,
+  publishKey,
+  pullKey,
+  pushableKey,
+} from "./transfer.ts";

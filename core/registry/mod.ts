@@ -5,7 +5,6 @@
  * @module
  */
 
-export * from "./docker_config.ts";
-export * from "./errors.ts";
-export * from "./login.ts";
-export * from "./target.ts";
+export { RegistryError, type RegistryErrorKind } from "./errors.ts";
+export { registryLogin, registryLogout } from "./login.ts";
+export { type RegistryTarget, registryTarget } from "./target.ts";

@@ -13,12 +13,44 @@
  * @module
  */
 
-export * from "./format.ts";
-export * from "./errors.ts";
+export {
+  archName,
+  DataType,
+  dataTypeName,
+  DESCRIPTOR_SIZE,
+  FormatType,
+  formatTypeName,
+  FsType,
+  fsTypeName,
+  GROUP_MASK,
+  HashType,
+  hashTypeName,
+  HEADER_SIZE,
+  MessageType,
+  messageTypeName,
+  PartType,
+  partTypeName,
+  sbomFormatName,
+  ZERO_TIME,
+} from "./format.ts";
+export { SifError, type SifErrorKind } from "./errors.ts";
 export { toHex } from "./binary.ts";
 export { formatUuid, isDeterministic, type SifHeader } from "./header.ts";
 export { type Descriptor, descriptorName, type ObjectLink } from "./descriptor.ts";
-export * from "./extra.ts";
+export {
+  cryptoMessageExtra,
+  type CryptoMessageInfo,
+  cryptoMessageInfo,
+  ociDigest,
+  partitionExtra,
+  type PartitionInfo,
+  partitionInfo,
+  sbomExtra,
+  sbomFormat,
+  signatureExtra,
+  type SignatureInfo,
+  signatureInfo,
+} from "./extra.ts";
 export { CHUNK_SIZE, type OpenOptions, SifImage } from "./image.ts";
 export { descriptorInfo, type FileHandle } from "./handle.ts";
 export { appendObject, type AppendOptions, type ObjectInput } from "./append.ts";

@@ -6,16 +6,19 @@
  */
 
 import { httpRequest } from "../http/mod.ts";
-import type { OcspPost } from "./ocsp.ts";
 
 /** The largest OCSP answer read (1 MiB). */
 export const OCSP_MAX_BYTES: number = 1 << 20;
 
 /**
- * Posts an OCSP request and returns the answer's body.
+ * Posts an OCSP request and returns the answer's body (an `OcspPost` over core/http).
  * @throws HttpError when there is no complete answer; Error for a status other than 200.
  */
-export const ocspOverHttp: OcspPost = async (url, body, contentType) => {
+export async function ocspOverHttp(
+  url: string,
+  body: Uint8Array,
+  contentType: string,
+): Promise<Uint8Array> {
   const response = await httpRequest(url, {
     method: "POST",
     body,
@@ -24,4 +27,4 @@ export const ocspOverHttp: OcspPost = async (url, body, contentType) => {
   });
   if (response.status !== 200) throw new Error(`HTTP ${response.status} ${response.statusText}`);
   return response.body;
-};
+}

@@ -7,6 +7,22 @@
  * @module
  */
 
-export * from "./argv.ts";
-export * from "./container.ts";
-export * from "./flags.ts";
+export {
+  type ParsedFlag,
+  parseRuntimeArgv,
+  type RuntimeArgvResult,
+  type RuntimeCommand,
+  type RuntimeName,
+  runtimeOf,
+  type RuntimeRefusal,
+  type RuntimeRefusalKind,
+} from "./argv.ts";
+export { classifyContainerArg, type ContainerArg } from "./container.ts";
+export {
+  APPTAINER_FLAGS,
+  CONTAINER_COMMANDS,
+  type ContainerCommand,
+  type FlagSpec,
+  type RuntimeFlagTable,
+  SINGULARITYCE_FLAGS,
+} from "./flags.ts";

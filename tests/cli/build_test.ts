@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { shippedPermissions } from "../../build/compile.ts";
 import { CLI_ENTRY, type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { existsSync, REPO_ROOT } from "../helpers/peers.ts";
+import { tempDir, testEnv } from "../helpers/env.ts";
 
 const DENO_JSON = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
 const BUNDLE = `${REPO_ROOT}dist/siftrust.js`;
@@ -22,20 +23,8 @@ const TESTING_THE_BUNDLE = CLI_ENTRY.endsWith("dist/siftrust.js");
 
 /** A throw-away HOME, caches and key folders for the CLI. */
 async function withEnv(fn: (env: Record<string, string>, dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-build-" });
-  try {
-    const env = {
-      HOME: `${dir}/home`,
-      XDG_CACHE_HOME: `${dir}/cache`,
-      APPTAINER_CONFIGDIR: `${dir}/apptainer`,
-      APPTAINER_KEYSDIR: `${dir}/keys`,
-      SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-    };
-    for (const path of Object.values(env)) await Deno.mkdir(path);
-    await fn(env, dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using box = await testEnv("siftrust-build-", { folders: true });
+  await fn(box.env, box.dir);
 }
 
 const decoder = new TextDecoder();
@@ -113,64 +102,61 @@ Deno.test("deno task bundle: dist/siftrust.js runs with exactly the shipped perm
   // In `deno task test`'s second pass the other test files run dist/siftrust.js at the same
   // time, and `deno bundle` truncates its output before writing it: there, the same bundle
   // command writes to a folder of its own instead.
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-bundle-" });
-  try {
-    let bundle = BUNDLE;
-    const task: string = DENO_JSON.tasks.bundle;
-    assert.match(task, /--output dist\/siftrust\.js cli\/main\.ts$/, task);
-    if (TESTING_THE_BUNDLE) {
-      bundle = `${dir}/siftrust.js`;
-      const args = task.trim().split(/\s+/).slice(1)
-        .map((word) => word === "dist/siftrust.js" ? bundle : word);
-      const built = await run(Deno.execPath(), args);
-      assert.equal(built.code, 0, context(built));
-    } else {
-      const started = Date.now();
-      const built = await run(Deno.execPath(), ["task", "--quiet", "bundle"]);
-      assert.equal(built.code, 0, context(built));
-      assert.ok(
-        (await Deno.stat(bundle)).mtime!.getTime() >= started - 2000,
-        "deno task bundle did not write dist/siftrust.js",
-      );
-    }
-    // Nothing from Deno's cache: an empty DENO_DIR and --cached-only (no download either).
-    const emptyCache = `${dir}/deno-dir`;
-    await Deno.mkdir(emptyCache);
-    await withEnv(async (env) => {
-      const runBundle = (args: string[]) =>
-        run(Deno.execPath(), [
-          "run",
-          "--quiet",
-          "--cached-only",
-          "--no-prompt",
-          ...PERMISSIONS,
-          bundle,
-          ...args,
-        ], { ...env, DENO_DIR: emptyCache });
-      const version = await runBundle(["--version"]);
-      assert.equal(version.code, 0, context(version));
-      assertVersionLine(version.stdout, "the bundle");
-
-      const list = await runBundle(["sif", "list", "examples/example.sif"]);
-      assert.equal(list.code, 0, context(list));
-      assert.equal(list.stderr, "", context(list));
-      assert.match(list.stdout, /Def\.FILE/, context(list));
-      // The same listing as the sources give.
-      const fromSources = await run(Deno.execPath(), [
+  await using temp = await tempDir("siftrust-bundle-");
+  const dir = temp.dir;
+  let bundle = BUNDLE;
+  const task: string = DENO_JSON.tasks.bundle;
+  assert.match(task, /--output dist\/siftrust\.js cli\/main\.ts$/, task);
+  if (TESTING_THE_BUNDLE) {
+    bundle = `${dir}/siftrust.js`;
+    const args = task.trim().split(/\s+/).slice(1)
+      .map((word) => word === "dist/siftrust.js" ? bundle : word);
+    const built = await run(Deno.execPath(), args);
+    assert.equal(built.code, 0, context(built));
+  } else {
+    const started = Date.now();
+    const built = await run(Deno.execPath(), ["task", "--quiet", "bundle"]);
+    assert.equal(built.code, 0, context(built));
+    assert.ok(
+      (await Deno.stat(bundle)).mtime!.getTime() >= started - 2000,
+      "deno task bundle did not write dist/siftrust.js",
+    );
+  }
+  // Nothing from Deno's cache: an empty DENO_DIR and --cached-only (no download either).
+  const emptyCache = `${dir}/deno-dir`;
+  await Deno.mkdir(emptyCache);
+  await withEnv(async (env) => {
+    const runBundle = (args: string[]) =>
+      run(Deno.execPath(), [
         "run",
         "--quiet",
+        "--cached-only",
+        "--no-prompt",
         ...PERMISSIONS,
-        "cli/main.ts",
-        "sif",
-        "list",
-        "examples/example.sif",
-      ], { ...env, DENO_DIR });
-      assert.equal(fromSources.code, 0, context(fromSources));
-      assert.equal(list.stdout, fromSources.stdout);
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+        bundle,
+        ...args,
+      ], { ...env, DENO_DIR: emptyCache });
+    const version = await runBundle(["--version"]);
+    assert.equal(version.code, 0, context(version));
+    assertVersionLine(version.stdout, "the bundle");
+
+    const list = await runBundle(["sif", "list", "examples/example.sif"]);
+    assert.equal(list.code, 0, context(list));
+    assert.equal(list.stderr, "", context(list));
+    assert.match(list.stdout, /Def\.FILE/, context(list));
+    // The same listing as the sources give.
+    const fromSources = await run(Deno.execPath(), [
+      "run",
+      "--quiet",
+      ...PERMISSIONS,
+      "cli/main.ts",
+      "sif",
+      "list",
+      "examples/example.sif",
+    ], { ...env, DENO_DIR });
+    assert.equal(fromSources.code, 0, context(fromSources));
+    assert.equal(list.stdout, fromSources.stdout);
+  });
 });
 
 Deno.test("deno task compile: builds this machine's binary, or fails in one line naming DENORT_BIN", async () => {

@@ -9,23 +9,12 @@
 import assert from "node:assert/strict";
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { peerTest } from "../helpers/peers.ts";
+import { tempDir, testEnv } from "../helpers/env.ts";
 
 /** A throw-away HOME, caches and key folders for the CLI. */
 async function withEnv(fn: (env: Record<string, string>, dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-completions-" });
-  try {
-    const env = {
-      HOME: `${dir}/home`,
-      XDG_CACHE_HOME: `${dir}/cache`,
-      APPTAINER_CONFIGDIR: `${dir}/apptainer`,
-      APPTAINER_KEYSDIR: `${dir}/keys`,
-      SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-    };
-    for (const path of Object.values(env)) await Deno.mkdir(path);
-    await fn(env, dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using box = await testEnv("siftrust-completions-", { folders: true });
+  await fn(box.env, box.dir);
 }
 
 const context = (result: CliResult) =>
@@ -82,34 +71,31 @@ async function withScripts(): Promise<Scripts> {
  * mix in.
  */
 async function complete(script: string, words: string[]): Promise<string[]> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-complete-" });
-  try {
-    await Deno.writeTextFile(`${dir}/siftrust.bash`, script);
-    const quoted = words.map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(" ");
-    const program = [
-      `source ${dir}/siftrust.bash`,
-      `COMP_WORDS=(${quoted})`,
-      `COMP_CWORD=${words.length - 1}`,
-      `COMP_LINE="\${COMP_WORDS[*]}"`,
-      `COMP_POINT=\${#COMP_LINE}`,
-      "_siftrust",
-      'printf "%s\\n" "${COMPREPLY[@]}"',
-    ].join("\n");
-    const { code, stdout, stderr } = await new Deno.Command("bash", {
-      args: ["--norc", "--noprofile", "-c", program],
-      cwd: `${dir}`,
-      env: { LC_ALL: "C" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const err = new TextDecoder().decode(stderr);
-    assert.equal(code, 0, `bash failed on ${words.join(" ")}: ${err}`);
-    assert.equal(err, "", `bash complained on ${words.join(" ")}`);
-    return new TextDecoder().decode(stdout).split("\n").filter((w) => w !== "")
-      .filter((w) => w !== "siftrust.bash");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-complete-");
+  const dir = temp.dir;
+  await Deno.writeTextFile(`${dir}/siftrust.bash`, script);
+  const quoted = words.map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(" ");
+  const program = [
+    `source ${dir}/siftrust.bash`,
+    `COMP_WORDS=(${quoted})`,
+    `COMP_CWORD=${words.length - 1}`,
+    `COMP_LINE="\${COMP_WORDS[*]}"`,
+    `COMP_POINT=\${#COMP_LINE}`,
+    "_siftrust",
+    'printf "%s\\n" "${COMPREPLY[@]}"',
+  ].join("\n");
+  const { code, stdout, stderr } = await new Deno.Command("bash", {
+    args: ["--norc", "--noprofile", "-c", program],
+    cwd: `${dir}`,
+    env: { LC_ALL: "C" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(stderr);
+  assert.equal(code, 0, `bash failed on ${words.join(" ")}: ${err}`);
+  assert.equal(err, "", `bash complained on ${words.join(" ")}`);
+  return new TextDecoder().decode(stdout).split("\n").filter((w) => w !== "")
+    .filter((w) => w !== "siftrust.bash");
 }
 
 /** Asserts that completing `words` offers exactly `expected` (in any order). */
@@ -124,17 +110,14 @@ async function assertCompletes(script: string, words: string[], expected: string
 
 Deno.test("completions bash: passes bash -n", async () => {
   const { bash } = await scripts();
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-completions-" });
-  try {
-    await Deno.writeTextFile(`${dir}/siftrust.bash`, bash);
-    const { code, stderr } = await new Deno.Command("bash", {
-      args: ["-n", `${dir}/siftrust.bash`],
-      stderr: "piped",
-    }).output();
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-completions-");
+  const dir = temp.dir;
+  await Deno.writeTextFile(`${dir}/siftrust.bash`, bash);
+  const { code, stderr } = await new Deno.Command("bash", {
+    args: ["-n", `${dir}/siftrust.bash`],
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
   assert.match(bash, /^complete .*-F _siftrust siftrust$/m);
 });
 
@@ -186,17 +169,14 @@ Deno.test("completions fish: a complete -c siftrust line for every top-level com
 peerTest("completions fish: passes fish -n", ["fish"], async () => {
   {
     const { fish } = await scripts();
-    const dir = await Deno.makeTempDir({ prefix: "siftrust-completions-" });
-    try {
-      await Deno.writeTextFile(`${dir}/siftrust.fish`, fish);
-      const { code, stderr } = await new Deno.Command("fish", {
-        args: ["-n", `${dir}/siftrust.fish`],
-        stderr: "piped",
-      }).output();
-      assert.equal(code, 0, new TextDecoder().decode(stderr));
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    await using temp = await tempDir("siftrust-completions-");
+    const dir = temp.dir;
+    await Deno.writeTextFile(`${dir}/siftrust.fish`, fish);
+    const { code, stderr } = await new Deno.Command("fish", {
+      args: ["-n", `${dir}/siftrust.fish`],
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
   }
 });
 

@@ -10,6 +10,8 @@ import * as openpgp from "openpgp";
 import { createImage, DataType, FsType, partitionExtra, PartType } from "../../core/sif/mod.ts";
 import { CLI_ENTRY, DENO_DIR, runCli } from "../helpers/cli.ts";
 import { peerTest } from "../helpers/peers.ts";
+import { buildImage } from "../helpers/images.ts";
+import { testEnv } from "../helpers/env.ts";
 
 interface Home {
   dir: string;
@@ -19,28 +21,16 @@ interface Home {
 
 /** A temp home with an Apptainer key folder holding these secret keys, and a small image. */
 async function home(keys: openpgp.PrivateKey[]): Promise<Home> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-sign-" });
-  await Deno.mkdir(`${dir}/keys`, { mode: 0o700 });
+  const { dir, env } = await testEnv("siftrust-sign-");
+  const keysDir = env.APPTAINER_KEYSDIR;
+  await Deno.mkdir(keysDir, { mode: 0o700 });
   const secret = keys.flatMap((key) => [...key.write()]);
   const pub = keys.flatMap((key) => [...key.toPublic().write()]);
-  await Deno.writeFile(`${dir}/keys/pgp-secret`, Uint8Array.from(secret), { mode: 0o600 });
-  await Deno.writeFile(`${dir}/keys/pgp-public`, Uint8Array.from(pub), { mode: 0o600 });
+  await Deno.writeFile(`${keysDir}/pgp-secret`, Uint8Array.from(secret), { mode: 0o600 });
+  await Deno.writeFile(`${keysDir}/pgp-public`, Uint8Array.from(pub), { mode: 0o600 });
   const image = `${dir}/image.sif`;
-  (await createImage(image, {
-    objects: [
-      { dataType: DataType.Deffile, data: new TextEncoder().encode("Bootstrap: scratch\n") },
-      {
-        dataType: DataType.Partition,
-        data: new Uint8Array(4096),
-        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-      },
-    ],
-  })).close();
-  return {
-    dir,
-    image,
-    env: { HOME: dir, APPTAINER_KEYSDIR: `${dir}/keys`, SIFTRUST_SYSCONFDIR: `${dir}/etc` },
-  };
+  await buildImage(image);
+  return { dir, image, env };
 }
 
 async function newKey(name: string, passphrase?: string): Promise<openpgp.PrivateKey> {

@@ -10,20 +10,12 @@ import assert from "node:assert/strict";
 import { RemoteConfig } from "../../core/config/mod.ts";
 import { CLI_ENTRY, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
+import { remoteHome } from "../helpers/env.ts";
 
 const ENTRY = CLI_ENTRY;
 
-async function home(): Promise<{ dir: string; env: Record<string, string>; user: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-concurrency-" });
-  return {
-    dir,
-    env: { HOME: dir, APPTAINER_CONFIGDIR: `${dir}/.apptainer`, SIFTRUST_SYSCONFDIR: `${dir}/etc` },
-    user: `${dir}/.apptainer/remote.yaml`,
-  };
-}
-
 Deno.test("16 concurrent `remote add` processes: all 16 remotes are there afterwards", async () => {
-  const h = await home();
+  const h = await remoteHome("siftrust-concurrency-");
   try {
     const results = await Promise.all(
       Array.from({ length: 16 }, (_, i) =>
@@ -47,7 +39,7 @@ Deno.test("16 concurrent `remote add` processes: all 16 remotes are there afterw
     assert.equal(config.active, "");
     assert.equal((await Deno.stat(h.user)).mode! & 0o777, 0o600);
     const leftovers = [];
-    for await (const entry of Deno.readDir(`${h.dir}/.apptainer`)) {
+    for await (const entry of Deno.readDir(`${h.env.APPTAINER_CONFIGDIR}`)) {
       if (entry.name !== "remote.yaml") leftovers.push(entry.name);
     }
     assert.deepEqual(leftovers, [], "no temporary files are left behind");
@@ -94,9 +86,9 @@ function startAdd(env: Record<string, string>, name: string): Deno.ChildProcess 
 }
 
 Deno.test("a writer killed with SIGKILL at any moment leaves the old file or the new one", async () => {
-  const h = await home();
+  const h = await remoteHome("siftrust-concurrency-");
   try {
-    await Deno.mkdir(`${h.dir}/.apptainer`, { mode: 0o700 });
+    await Deno.mkdir(`${h.env.APPTAINER_CONFIGDIR}`, { mode: 0o700 });
     let current = bigConfig(1500);
     await Deno.writeTextFile(h.user, current, { mode: 0o600 });
     const names = new Set(RemoteConfig.parse(current, h.user).remotes.map((r) => r.name));

@@ -23,14 +23,14 @@ import {
   type RemoteErrorKind,
 } from "../../core/config/mod.ts";
 import {
-  bearerChallenge,
-  parseDockerConfig,
   RegistryError,
   type RegistryErrorKind,
   registryLogin,
   registryLogout,
   registryTarget,
 } from "../../core/registry/mod.ts";
+import { bearerChallenge } from "../../core/registry/login.ts";
+import { parseDockerConfig } from "../../core/registry/docker_config.ts";
 
 const GOOD_TOKEN = "g".repeat(200);
 

@@ -8,27 +8,26 @@
 
 import assert from "node:assert/strict";
 import { RemoteConfig } from "../../core/config/mod.ts";
-import { chooseAuthFile, plainHttpAllowed } from "../../core/registry/mod.ts";
+import { chooseAuthFile } from "../../core/registry/docker_config.ts";
+import { plainHttpAllowed } from "../../core/registry/login.ts";
 import { registryListText } from "../../cli/render/remote_text.ts";
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { peerTest } from "../helpers/peers.ts";
 import { startRegistry } from "./registry_fixture.ts";
+import { tempDir } from "../helpers/env.ts";
 
 Deno.test("chooseAuthFile: --authfile, then Apptainer's file if it exists, then Docker's", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-authfile-" });
-  try {
-    const home = (name: string) => ({ HOME: dir })[name];
-    assert.equal(await chooseAuthFile(home, "/x/auth.json"), "/x/auth.json");
-    assert.equal(await chooseAuthFile(home), `${dir}/.docker/config.json`);
-    await Deno.mkdir(`${dir}/.apptainer`);
-    await Deno.writeTextFile(`${dir}/.apptainer/docker-config.json`, "{}");
-    assert.equal(await chooseAuthFile(home), `${dir}/.apptainer/docker-config.json`);
-    // Apptainer's quirk: with APPTAINER_CONFIGDIR, Docker's file is looked for in that folder.
-    const configDir = (name: string) => ({ HOME: dir, APPTAINER_CONFIGDIR: `${dir}/c` })[name];
-    assert.equal(await chooseAuthFile(configDir), `${dir}/c/config.json`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-authfile-");
+  const dir = temp.dir;
+  const home = (name: string) => ({ HOME: dir })[name];
+  assert.equal(await chooseAuthFile(home, "/x/auth.json"), "/x/auth.json");
+  assert.equal(await chooseAuthFile(home), `${dir}/.docker/config.json`);
+  await Deno.mkdir(`${dir}/.apptainer`);
+  await Deno.writeTextFile(`${dir}/.apptainer/docker-config.json`, "{}");
+  assert.equal(await chooseAuthFile(home), `${dir}/.apptainer/docker-config.json`);
+  // Apptainer's quirk: with APPTAINER_CONFIGDIR, Docker's file is looked for in that folder.
+  const configDir = (name: string) => ({ HOME: dir, APPTAINER_CONFIGDIR: `${dir}/c` })[name];
+  assert.equal(await chooseAuthFile(configDir), `${dir}/c/config.json`);
 });
 
 Deno.test("registryListText: Apptainer's URI / SECURE? table of the stored logins", () => {

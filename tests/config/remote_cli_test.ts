@@ -15,46 +15,24 @@ import assert from "node:assert/strict";
 import { RemoteConfig } from "../../core/config/mod.ts";
 import { CLI_ENTRY, type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
-
-interface Home {
-  dir: string;
-  env: Record<string, string>;
-  /** The user's remote.yaml. */
-  user: string;
-  /** The system remote.yaml. */
-  system: string;
-}
-
-async function home(): Promise<Home> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-remote-" });
-  return {
-    dir,
-    env: {
-      HOME: dir,
-      APPTAINER_CONFIGDIR: `${dir}/.apptainer`,
-      SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-    },
-    user: `${dir}/.apptainer/remote.yaml`,
-    system: `${dir}/etc/apptainer/remote.yaml`,
-  };
-}
+import { type RemoteHome, remoteHome } from "../helpers/env.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 
 /** Runs siftrust in this home. */
-function run(h: Home, ...args: string[]): Promise<CliResult> {
+function run(h: RemoteHome, ...args: string[]): Promise<CliResult> {
   return runCli(args, { env: h.env });
 }
 
 /** Runs siftrust and expects success; returns stdout. */
-async function ok(h: Home, ...args: string[]): Promise<CliResult> {
+async function ok(h: RemoteHome, ...args: string[]): Promise<CliResult> {
   const result = await run(h, ...args);
   assert.equal(result.code, 0, `siftrust ${args.join(" ")}: ${result.stderr}`);
   return result;
 }
 
 /** Runs siftrust and expects one `ERROR:   <message>` line and the exit code. */
-async function fails(h: Home, code: number, message: string | RegExp, ...args: string[]) {
+async function fails(h: RemoteHome, code: number, message: string | RegExp, ...args: string[]) {
   const result = await run(h, ...args);
   assert.equal(result.code, code, `siftrust ${args.join(" ")}: ${result.stderr}`);
   const lines = result.stderr.trimEnd().split("\n");
@@ -67,7 +45,10 @@ async function fails(h: Home, code: number, message: string | RegExp, ...args: s
 }
 
 /** Runs refusals at once (none of them writes): `[exit code, message, ...args]`. */
-async function refused(h: Home, cases: [number, string | RegExp, ...string[]][]): Promise<void> {
+async function refused(
+  h: RemoteHome,
+  cases: [number, string | RegExp, ...string[]][],
+): Promise<void> {
   await Promise.all(cases.map(([code, message, ...args]) => fails(h, code, message, ...args)));
 }
 
@@ -90,7 +71,7 @@ const CAN_UNSHARE: boolean = IS_ROOT && await (async () => {
 })();
 
 /** Runs siftrust as a user who is not root. */
-async function runAsUser(h: Home, ...args: string[]): Promise<CliResult> {
+async function runAsUser(h: RemoteHome, ...args: string[]): Promise<CliResult> {
   if (!IS_ROOT) return await run(h, ...args);
   const entry = CLI_ENTRY;
   const { code, stdout, stderr } = await new Deno.Command("unshare", {
@@ -126,7 +107,7 @@ const DEFAULT_LIST = [
 // remote
 
 Deno.test("remote list on a fresh machine shows the built-in DefaultRemote", async () => {
-  const h = await home();
+  const h = await remoteHome("siftrust-remote-");
   try {
     const result = await ok(h, "remote", "list");
     assert.equal(result.stdout, DEFAULT_LIST);
@@ -144,7 +125,7 @@ Deno.test("remote list on a fresh machine shows the built-in DefaultRemote", asy
 });
 
 Deno.test("remote add, use, remove and list on the user's file", async () => {
-  const h = await home();
+  const h = await remoteHome("siftrust-remote-");
   try {
     let result = await ok(
       h,
@@ -226,15 +207,15 @@ Deno.test("remote add, use, remove and list on the user's file", async () => {
 });
 
 Deno.test("remote: a bad remote.yaml is one error line naming file:line:col, exit 2", async () => {
-  const h = await home();
+  const h = await remoteHome("siftrust-remote-");
   try {
-    await Deno.mkdir(`${h.dir}/.apptainer`);
+    await Deno.mkdir(`${h.env.APPTAINER_CONFIGDIR}`);
     await Deno.writeTextFile(h.user, "Active: a\nRemotes:\n    a:\n        System: maybe\n");
     for (const args of [["remote", "list"], ["keyserver", "list"], ["remote", "use", "a"]]) {
       await fails(h, 2, `${h.user}:4:17: Remotes.a.System must be true or false`, ...args);
     }
     await Deno.writeTextFile(h.user, "");
-    await Deno.mkdir(`${h.dir}/etc/apptainer`, { recursive: true });
+    await Deno.mkdir(`${h.env.SIFTRUST_SYSCONFDIR}/apptainer`, { recursive: true });
     await Deno.writeTextFile(h.system, "Active: [x]\n");
     await fails(h, 2, `${h.system}:1:9: Active must be a string`, "remote", "list");
   } finally {
@@ -245,7 +226,7 @@ Deno.test("remote: a bad remote.yaml is one error line naming file:line:col, exi
 rootTest(
   "remote --global writes the system file; an exclusive remote cannot be switched away from",
   async () => {
-    const h = await home();
+    const h = await remoteHome("siftrust-remote-");
     try {
       let result = await ok(
         h,
@@ -329,7 +310,7 @@ Deno.test({
   name: "remote and keyserver changes to the system configuration need root",
   ignore: IS_ROOT && !CAN_UNSHARE,
   fn: async () => {
-    const h = await home();
+    const h = await remoteHome("siftrust-remote-");
     try {
       const cases: [string[], string][] = [
         [
@@ -358,7 +339,7 @@ Deno.test({
         assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
         assert.match(result.stderr.trimEnd(), new RegExp(message));
       }
-      assert.equal(await exists(`${h.dir}/etc`), false, "nothing written");
+      assert.equal(await exists(`${h.env.SIFTRUST_SYSCONFDIR}`), false, "nothing written");
     } finally {
       await Deno.remove(h.dir, { recursive: true });
     }
@@ -373,7 +354,7 @@ const LEGEND = "(* = system endpoint, ^ = default endpoint)\n";
 rootTest(
   "keyserver add/remove/list: order, duplicates, the discovered default, the primary",
   async () => {
-    const h = await home();
+    const h = await remoteHome("siftrust-remote-");
     try {
       assert.equal(
         (await ok(h, "keyserver", "list")).stdout,
@@ -384,7 +365,7 @@ rootTest(
         result.stderr,
         'INFO:    Keyserver http://localhost:11371 added to remote "DefaultRemote" as #1.\n',
       );
-      // The verified rendering of §1.2.
+      // The rendering Apptainer prints for this list.
       assert.equal(
         (await ok(h, "keyserver", "list")).stdout,
         "\nDefaultRemote *^\n   #1  http://localhost:11371    \n   #2  https://keys.openpgp.org  🔒\n\n" +
@@ -517,9 +498,9 @@ Remotes:
 );
 
 rootTest("keyserver add needs a system remote; list is sorted by name", async () => {
-  const h = await home();
+  const h = await remoteHome("siftrust-remote-");
   try {
-    await Deno.mkdir(`${h.dir}/etc/apptainer`, { recursive: true });
+    await Deno.mkdir(`${h.env.SIFTRUST_SYSCONFDIR}/apptainer`, { recursive: true });
     await Deno.writeTextFile(
       h.system,
       "Active: plain\nRemotes:\n    plain:\n        URI: cloud.apptainer.org\n" +
@@ -624,7 +605,7 @@ function fakeServices(): { server: Deno.HttpServer; port: number; auth: string[]
 }
 
 Deno.test("remote login: the token is checked before it is stored; status and logout", async () => {
-  const h = await home();
+  const h = await remoteHome("siftrust-remote-");
   const { server, port } = fakeServices();
   try {
     const good = `${h.dir}/good`;
@@ -735,7 +716,7 @@ Deno.test("remote login: the token is checked before it is stored; status and lo
 });
 
 Deno.test("remote status without a reachable endpoint says so at once", async () => {
-  const h = await home();
+  const h = await remoteHome("siftrust-remote-");
   try {
     // A port nothing listens on.
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -761,7 +742,7 @@ Deno.test("remote status without a reachable endpoint says so at once", async ()
 rootTest(
   "keyserver login: only External keyservers; checked with Basic or Bearer; logout",
   async () => {
-    const h = await home();
+    const h = await remoteHome("siftrust-remote-");
     const { server, port, auth } = fakeServices();
     try {
       const ks = `http://127.0.0.1:${port}`;

@@ -7,14 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  builtinConfig,
-  ConfigError,
-  effectiveConfig,
-  type Endpoint,
-  mergeSystemInto,
-  RemoteConfig,
-} from "../../core/config/mod.ts";
+import { ConfigError, type Endpoint, RemoteConfig } from "../../core/config/mod.ts";
+import { builtinConfig, effectiveConfig, mergeSystemInto } from "../../core/config/merge.ts";
 
 const F = "/etc/apptainer/remote.yaml";
 
@@ -164,7 +158,7 @@ Deno.test("rewrite: unknown fields and comments survive; known fields are writte
   assert.equal(again.toString(), out);
 });
 
-/** §2.2's example, as Apptainer (go-yaml) writes it. */
+/** A remote.yaml with keyservers and credentials, as Apptainer (go-yaml) writes it. */
 const APPTAINER_LAYOUT = `Active: DefaultRemote
 Remotes:
     DefaultRemote:

@@ -13,11 +13,8 @@ import {
   addRemote,
   type ConfigFiles,
   DiscoveryError,
-  holdsSecrets,
-  insertAtOrder,
   type KeyserverEntry,
   keyserverListing,
-  normalizeEndpointUri,
   readConfig,
   readEffective,
   RemoteConfig,
@@ -27,6 +24,9 @@ import {
   removeRemote,
   useRemote,
 } from "../../core/config/mod.ts";
+import { holdsSecrets } from "../../core/config/remote_config.ts";
+import { insertAtOrder } from "../../core/config/keyserver_list.ts";
+import { normalizeEndpointUri } from "../../core/config/endpoint_uri.ts";
 
 /** A user and a system file in a temp folder; root or not as asked. */
 async function files(root = true): Promise<ConfigFiles & { dir: string }> {

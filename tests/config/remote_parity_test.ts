@@ -10,28 +10,12 @@
 import assert from "node:assert/strict";
 import { RemoteConfig } from "../../core/config/mod.ts";
 import { type CliResult, runCli } from "../helpers/cli.ts";
+import { type RemoteHome, remoteHome } from "../helpers/env.ts";
 
 const TOKEN_A = "a".repeat(200);
 const TOKEN_B = "b".repeat(200);
 
-interface Home {
-  dir: string;
-  env: Record<string, string>;
-  user: string;
-  system: string;
-}
-
-async function home(): Promise<Home> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-parity-" });
-  return {
-    dir,
-    env: { HOME: dir, APPTAINER_CONFIGDIR: `${dir}/.apptainer`, SIFTRUST_SYSCONFDIR: `${dir}/etc` },
-    user: `${dir}/.apptainer/remote.yaml`,
-    system: `${dir}/etc/apptainer/remote.yaml`,
-  };
-}
-
-const run = (h: Home, args: string[], stdin?: string): Promise<CliResult> =>
+const run = (h: RemoteHome, args: string[], stdin?: string): Promise<CliResult> =>
   runCli(args, { env: h.env, stdin });
 
 /** A remote endpoint: discovery and a token service that accepts TOKEN_A and TOKEN_B. */
@@ -54,7 +38,7 @@ function endpoint(): { server: Deno.HttpServer; url: string } {
 }
 
 Deno.test("remote add and login read a piped token, one line, as Apptainer does", async () => {
-  const h = await home();
+  const h = await remoteHome("siftrust-parity-");
   const { server, url } = endpoint();
   try {
     const prompts = `Generate an access token at ${url}/auth/tokens, and paste it here.\n` +
@@ -116,7 +100,7 @@ Deno.test({
   name: "remote add-keyserver / remove-keyserver: Apptainer's deprecation warning, then keyserver",
   ignore: Deno.uid() !== 0,
   fn: async () => {
-    const h = await home();
+    const h = await remoteHome("siftrust-parity-");
     try {
       let result = await run(h, [
         "remote",
@@ -160,7 +144,7 @@ Deno.test({
 });
 
 Deno.test("keyserver login to an --insecure keyserver skips TLS checks; others do not", async () => {
-  const h = await home();
+  const h = await remoteHome("siftrust-parity-");
   const fixtures = new URL("../http/fixtures/", import.meta.url);
   const server = Deno.serve(
     {
@@ -180,7 +164,7 @@ Deno.test("keyserver login to an --insecure keyserver skips TLS checks; others d
     const entry = (uri: string, insecure: boolean) =>
       `            - URI: ${uri}\n              Skip: false\n              External: true\n` +
       `              Insecure: ${insecure}\n`;
-    await Deno.mkdir(`${h.dir}/etc/apptainer`, { recursive: true });
+    await Deno.mkdir(`${h.env.SIFTRUST_SYSCONFDIR}/apptainer`, { recursive: true });
     await Deno.writeTextFile(
       h.system,
       "Active: DefaultRemote\nRemotes:\n    DefaultRemote:\n        URI: cloud.apptainer.org\n" +

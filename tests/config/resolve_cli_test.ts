@@ -11,6 +11,7 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
+import { type IsolatedEnv, preparedEnv, tempDir } from "../helpers/env.ts";
 
 const IMAGE = `${REPO_ROOT}examples/example-signed.sif`;
 const SIGNER = "98AB4AB73B0BC8A8CF8F05ED3E41C34BB55B761A";
@@ -78,16 +79,9 @@ class ProxyStub {
   }
 }
 
-/** A user with nothing in their keyrings, a system folder and a cache, all in `root`. */
-async function userEnv(root: string) {
-  const env = {
-    HOME: join(root, "home"),
-    APPTAINER_KEYSDIR: join(root, "keys"),
-    APPTAINER_CONFIGDIR: join(root, "config"),
-    SIFTRUST_SYSCONFDIR: join(root, "etc"),
-    XDG_CACHE_HOME: join(root, "cache"),
-  };
-  for (const path of Object.values(env)) await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+/** A user with nothing in their keyrings, a system folder for `remote.yaml`, and a cache. */
+async function userEnv(root: string): Promise<IsolatedEnv> {
+  const env = await preparedEnv(root);
   await Deno.mkdir(join(env.SIFTRUST_SYSCONFDIR, "apptainer"));
   return env;
 }
@@ -191,30 +185,27 @@ Deno.test("a remote with two keyservers: verify and check walk both in order, ke
 });
 
 Deno.test("remotes but none active: verify and key search refuse (exit 2) with the same reason check warns about", async () => {
-  const root = await Deno.makeTempDir({ prefix: "siftrust-resolve-cli-" });
-  try {
-    const env = await userEnv(root);
-    await Deno.writeTextFile(
-      join(env.SIFTRUST_SYSCONFDIR, "apptainer", "remote.yaml"),
-      'Active: ""\nRemotes:\n    site:\n        URI: example.invalid\n        System: true\n        Exclusive: false\n',
-    );
-    const run = commands(await writePolicy(root));
-    const verify = await runCli(run.verify, { env });
-    const search = await runCli(run.search, { env });
-    const check = await runCli(run.check, { env });
-    const reason =
-      "no default endpoint set: use 'siftrust remote use <endpoint>', available endpoints are: site";
-    assertEquals(verify.code, 2, verify.stderr);
-    ok(
-      verify.stderr.includes(`Error while getting keyserver client config: ${reason}`),
-      verify.stderr,
-    );
-    assertEquals(search.code, 2, search.stderr);
-    ok(search.stderr.includes(`Keyserver client failed: ${reason}`), search.stderr);
-    // check decides with its keyrings alone: the signer's key is unavailable (exit 4).
-    ok(check.stderr.includes(`WARNING: ${reason}`), check.stderr);
-    assertEquals(check.code, 4, check.stderr);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  await using rootTemp = await tempDir("siftrust-resolve-cli-");
+  const root = rootTemp.dir;
+  const env = await userEnv(root);
+  await Deno.writeTextFile(
+    join(env.SIFTRUST_SYSCONFDIR, "apptainer", "remote.yaml"),
+    'Active: ""\nRemotes:\n    site:\n        URI: example.invalid\n        System: true\n        Exclusive: false\n',
+  );
+  const run = commands(await writePolicy(root));
+  const verify = await runCli(run.verify, { env });
+  const search = await runCli(run.search, { env });
+  const check = await runCli(run.check, { env });
+  const reason =
+    "no default endpoint set: use 'siftrust remote use <endpoint>', available endpoints are: site";
+  assertEquals(verify.code, 2, verify.stderr);
+  ok(
+    verify.stderr.includes(`Error while getting keyserver client config: ${reason}`),
+    verify.stderr,
+  );
+  assertEquals(search.code, 2, search.stderr);
+  ok(search.stderr.includes(`Keyserver client failed: ${reason}`), search.stderr);
+  // check decides with its keyrings alone: the signer's key is unavailable (exit 4).
+  ok(check.stderr.includes(`WARNING: ${reason}`), check.stderr);
+  assertEquals(check.code, 4, check.stderr);
 });

@@ -13,17 +13,17 @@ import {
   DEFAULT_KEYSERVER,
   discoverServices,
   type Endpoint,
-  homeInPasswd,
-  IGNORED_WHEN_SANITIZED,
   type PolicyTrust,
   ResolutionError,
   resolveRun,
   type RunContext,
-  sanitizedEnvironment,
   SYSTEM_CACHE_DIR,
   SYSTEM_POLICY,
   TRUST_VARIABLES,
 } from "../../core/config/mod.ts";
+import { sanitizedEnvironment } from "../../core/config/environment.ts";
+import { IGNORED_WHEN_SANITIZED } from "../../core/config/environment.ts";
+import { homeInPasswd } from "../../core/config/accounts.ts";
 import { KeySet } from "../../core/keys/mod.ts";
 import { policyKeys } from "../../policy/mod.ts";
 import type { Policy } from "../../policy/model.ts";

@@ -31,7 +31,7 @@ export const JSON_DATA: Uint8Array = new TextEncoder().encode('{"hello":"world"}
 export const DEFFILE_DATA: Uint8Array = new TextEncoder().encode("Bootstrap: scratch\n");
 
 /**
- * Where the reference layout (spec §2.4) puts the base image's objects: the table holds 48
+ * Where the reference library's layout puts the base image's objects: the table holds 48
  * slots at 4096, so data starts at 32176; the partition is aligned to 4096 (32768), the
  * other two follow without padding.
  */
@@ -95,7 +95,7 @@ export function baseImageBytes(): Promise<Uint8Array> {
 // ---------------------------------------------------------------------------------------------
 // Byte patching
 
-/** Header int64 field offsets (spec §1.1). */
+/** Header int64 field offsets (docs/sif.md). */
 const H = {
   createdAt: 64,
   descriptorsFree: 80,
@@ -105,7 +105,7 @@ const H = {
   dataSize: 120,
 } as const;
 
-/** Descriptor field offsets within a 585-byte record (spec §2.1). */
+/** Descriptor field offsets within a 585-byte record (docs/sif.md). */
 const D = { dataType: 0, used: 4, id: 5, offset: 17, size: 25, createdAt: 41 } as const;
 
 /** File offset of descriptor slot `i` of the base image. */

@@ -105,3 +105,51 @@ export async function runCliWithin(args: string[], fifo?: string): Promise<CliRe
     clearTimeout(timer);
   }
 }
+
+/** One signature of `verify --json` (`type` and `keySource` may be left out by imitations). */
+export interface VerifySignatureJson {
+  id: number;
+  type?: string;
+  signer: string | null;
+  keySource?: string | null;
+  dsseKeyIds: string[];
+  examined: boolean;
+  error: string | null;
+}
+
+/** What `siftrust verify --json --local` said about an image. */
+export interface CliVerification {
+  code: number;
+  /** `--json` `verified`. */
+  ok: boolean;
+  /** `--json` `error` ("" when verified or when no JSON was printed). */
+  error: string;
+  /** The text after `Failed to verify container: ` on stderr ("" when there is none). */
+  stderrError: string;
+  signatures: VerifySignatureJson[];
+  stderr: string;
+}
+
+/** Runs `siftrust verify --json --local ARGS IMAGE` (keyrings only: no network in tests). */
+export async function cliVerify(
+  image: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<CliVerification> {
+  const out = await runCli(["verify", "--json", "--local", ...args, image], { env });
+  let report: { verified?: boolean; error?: string | null; signatures?: VerifySignatureJson[] } =
+    {};
+  try {
+    report = JSON.parse(out.stdout);
+  } catch {
+    // No JSON: the command failed before verifying; stderr says why.
+  }
+  return {
+    code: out.code,
+    ok: report.verified === true,
+    error: report.error ?? "",
+    stderrError: /Failed to verify container: (.*)$/m.exec(out.stderr)?.[1] ?? "",
+    signatures: report.signatures ?? [],
+    stderr: out.stderr.trim(),
+  };
+}

@@ -48,7 +48,7 @@ export async function withTempDir<T>(
  * go to `dir/cache/siftrust/decisions`) and `SIFTRUST_CACHEDIR` (the same `dir/cache/siftrust`,
  * which root's runs use instead of the system cache).
  */
-export function isolatedEnv(dir: string): Record<string, string> {
+export function isolatedEnv(dir: string): IsolatedEnv {
   return {
     HOME: `${dir}/home`,
     APPTAINER_KEYSDIR: `${dir}/keys`,
@@ -59,10 +59,20 @@ export function isolatedEnv(dir: string): Record<string, string> {
   };
 }
 
+/** The variables of {@link isolatedEnv} (more may be added to it). */
+export interface IsolatedEnv {
+  [name: string]: string;
+  HOME: string;
+  APPTAINER_KEYSDIR: string;
+  APPTAINER_CONFIGDIR: string;
+  SIFTRUST_SYSCONFDIR: string;
+  XDG_CACHE_HOME: string;
+}
+
 /** A temporary folder with an {@link isolatedEnv} inside it. */
 export interface TestEnv extends TempDir {
   /** For `runCli(…, { env })`, or as an `EnvReader` through `(name) => env[name]`. */
-  env: Record<string, string>;
+  env: IsolatedEnv;
 }
 
 /** Options of {@link testEnv}. */
@@ -77,9 +87,32 @@ export async function testEnv(
   options: TestEnvOptions = {},
 ): Promise<TestEnv> {
   const temp = await tempDir(prefix);
-  const env = isolatedEnv(temp.dir);
-  if (options.folders) {
-    for (const folder of Object.values(env)) await Deno.mkdir(folder, { recursive: true });
-  }
+  const env = options.folders ? await preparedEnv(temp.dir) : isolatedEnv(temp.dir);
   return { ...temp, env };
+}
+
+/** An {@link isolatedEnv} in `dir` with its folders made, the key folder with mode 0700. */
+export async function preparedEnv(dir: string): Promise<IsolatedEnv> {
+  const env = isolatedEnv(dir);
+  for (const folder of Object.values(env)) await Deno.mkdir(folder, { recursive: true });
+  await Deno.chmod(env.APPTAINER_KEYSDIR, 0o700);
+  return env;
+}
+
+/** A {@link TestEnv} with the paths of its user's and the system's `remote.yaml`. */
+export interface RemoteHome extends TestEnv {
+  /** The user's `remote.yaml` (in `APPTAINER_CONFIGDIR`; not created). */
+  user: string;
+  /** The system `remote.yaml` (in `SIFTRUST_SYSCONFDIR/apptainer`; not created). */
+  system: string;
+}
+
+/** A {@link testEnv} for the remote and keyserver commands. */
+export async function remoteHome(prefix = "siftrust-remote-"): Promise<RemoteHome> {
+  const box = await testEnv(prefix);
+  return {
+    ...box,
+    user: `${box.env.APPTAINER_CONFIGDIR}/remote.yaml`,
+    system: `${box.env.SIFTRUST_SYSCONFDIR}/apptainer/remote.yaml`,
+  };
 }

@@ -17,6 +17,7 @@
  */
 
 import { join } from "node:path";
+import { preparedEnv } from "./env.ts";
 
 /** The kinds of keys {@linkcode GpgHome.generate} makes. */
 export type KeyKind =
@@ -387,25 +388,21 @@ export interface UserDirs {
   home: string;
   keysDir: string;
   sysconfDir: string;
-  /** HOME, APPTAINER_KEYSDIR and SIFTRUST_SYSCONFDIR pointing at them. */
+  /** The user's environment: an `isolatedEnv` (tests/helpers/env.ts) in the user's folder. */
   env: Record<string, string>;
 }
 
 /**
- * Creates `root/home`, `root/keys` and `root/etc/apptainer` and the environment that makes
- * siftrust use them (and nothing of the real user's).
+ * The one environment fixture (`preparedEnv`) in `root`, with `root/etc/apptainer` for the
+ * global keyring: siftrust uses these folders and nothing of the real user's.
  */
 export async function userDirs(root: string): Promise<UserDirs> {
-  const home = join(root, "home");
-  const keysDir = join(root, "keys");
-  const sysconfDir = join(root, "etc");
-  await Deno.mkdir(home, { recursive: true });
-  await Deno.mkdir(keysDir, { recursive: true, mode: 0o700 });
-  await Deno.mkdir(join(sysconfDir, "apptainer"), { recursive: true });
+  const env = await preparedEnv(root);
+  await Deno.mkdir(join(env.SIFTRUST_SYSCONFDIR, "apptainer"), { recursive: true });
   return {
-    home,
-    keysDir,
-    sysconfDir,
-    env: { HOME: home, APPTAINER_KEYSDIR: keysDir, SIFTRUST_SYSCONFDIR: sysconfDir },
+    home: env.HOME,
+    keysDir: env.APPTAINER_KEYSDIR,
+    sysconfDir: env.SIFTRUST_SYSCONFDIR,
+    env,
   };
 }

@@ -7,16 +7,18 @@
 
 import {
   createImage,
+  type CreateOptions,
   cryptoMessageExtra,
   DataType,
   FormatType,
   FsType,
   MessageType,
+  type ObjectInput,
   partitionExtra,
   PartType,
   sbomExtra,
 } from "../../core/sif/mod.ts";
-import { existsSync, REFERENCE_IMAGES, SHARED_VECTORS } from "./peers.ts";
+import { existsSync, REFERENCE_IMAGES, SHARED_VECTORS, sharedVectorsPresent } from "./peers.ts";
 
 /** The reference test key of Debian's corpus (its public part is the keyring). */
 export const REFERENCE_KEY = "/usr/share/gocode/src/github.com/sylabs/sif/test/keys/private.asc";
@@ -33,12 +35,13 @@ export function sifFiles(folder: string): string[] {
     .sort();
 }
 
-/** Debian's 2.8.3 corpus and the newer shared vectors (when the shared folder is there). */
+/**
+ * Debian's 2.8.3 corpus and the newer shared vectors (outside CI, only when the shared folder
+ * is there: see {@linkcode sharedVectorsPresent}).
+ */
 export function corpusImages(): string[] {
-  if (!existsSync(SHARED_VECTORS)) {
-    console.warn(`note: ${SHARED_VECTORS} is missing; testing Debian's corpus only`);
-  }
-  return [...sifFiles(REFERENCE_IMAGES), ...sifFiles(SHARED_VECTORS)];
+  const shared = sharedVectorsPresent() ? sifFiles(SHARED_VECTORS) : [];
+  return [...sifFiles(REFERENCE_IMAGES), ...shared];
 }
 
 /** A squashfs file system made by mksquashfs from a small root tree. */
@@ -59,6 +62,37 @@ export async function makeSquashfs(dir: string): Promise<Uint8Array> {
 }
 
 const text = (s: string) => new TextEncoder().encode(s);
+
+/** Options of {@link buildImage}. */
+export interface BuildImageOptions {
+  /** The primary partition's bytes (default 4096 zero bytes). */
+  partition?: Uint8Array;
+  /** Objects after the two of group 1 (e.g. a second group). */
+  more?: ObjectInput[];
+  /** The launch script (default none). */
+  launchScript?: CreateOptions["launchScript"];
+}
+
+/**
+ * The tests' small image: object 1, a definition file (`Bootstrap: scratch`), and object 2, a
+ * squashfs primary partition (amd64), both in group 1; then `more`.
+ */
+export async function buildImage(path: string, options: BuildImageOptions = {}): Promise<string> {
+  const image = await createImage(path, {
+    launchScript: options.launchScript,
+    objects: [
+      { dataType: DataType.Deffile, data: text("Bootstrap: scratch\n") },
+      {
+        dataType: DataType.Partition,
+        data: options.partition ?? new Uint8Array(4096),
+        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
+      },
+      ...options.more ?? [],
+    ],
+  });
+  image.close();
+  return path;
+}
 
 /**
  * Builds an image like one `apptainer build` makes, with siftrust's writer: a definition

@@ -3,8 +3,8 @@
  * against Debian's reference SIF library (github.com/sylabs/sif/v2 2.8.3) that builds, loads,
  * extends, signs and verifies SIF images the way the reference (and Apptainer) does.
  *
- * The binary is built on first use, offline, in GOPATH mode (see docs in
- * `/work/shared/docs/test-peers.md`), and cached in
+ * The binary is built on first use, offline, in GOPATH mode (Debian installs the library
+ * under /usr/share/gocode/src), and cached in
  * `${XDG_CACHE_HOME:-$HOME/.cache}/siftrust-tests/sifref-<hash of the Go sources>`, so
  * repeated test runs do not rebuild it. Concurrent builds write to a unique temporary name and
  * rename it into place, so parallel test processes never see a partial binary.
@@ -93,7 +93,7 @@ async function build(names: string[], target: string): Promise<void> {
   const root = cacheRoot();
   const gopath = await Deno.makeTempDir({ prefix: "sifref-gopath-" });
   try {
-    // GOPATH layout of test-peers.md: everything in /usr/share/gocode/src, plus a `/v2`
+    // GOPATH layout: everything in /usr/share/gocode/src, plus a `/v2`
     // link because Debian ships the v2 module without its major-version folder.
     await Deno.mkdir(join(gopath, "src", "github.com", "sylabs", "sif"), { recursive: true });
     for await (const entry of Deno.readDir(GOCODE)) {

@@ -24,6 +24,7 @@ import {
   writeSignatureImage,
   writeSparseSignatureImage,
 } from "./images.ts";
+import { isolatedEnv, tempDir } from "../helpers/env.ts";
 
 const MIB = 1024 * 1024;
 const RSS_LIMIT_KIB = 256 * 1024;
@@ -41,30 +42,27 @@ async function readOutcome(path: string): Promise<string> {
 }
 
 Deno.test("signature objects: more than the cap in number or in bytes are refused unread", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-caps-" });
-  try {
-    const many = `${dir}/many.sif`;
-    await writeSparseSignatureImage(many, MAX_SIGNATURE_OBJECTS + 1, 16);
-    assert.equal(await readOutcome(many), "invalid");
-    const most = `${dir}/most.sif`;
-    await writeSparseSignatureImage(most, MAX_SIGNATURE_OBJECTS, 16);
-    assert.equal(await readOutcome(most), `read ${MAX_SIGNATURE_OBJECTS}`);
+  await using temp = await tempDir("siftrust-caps-");
+  const dir = temp.dir;
+  const many = `${dir}/many.sif`;
+  await writeSparseSignatureImage(many, MAX_SIGNATURE_OBJECTS + 1, 16);
+  assert.equal(await readOutcome(many), "invalid");
+  const most = `${dir}/most.sif`;
+  await writeSparseSignatureImage(most, MAX_SIGNATURE_OBJECTS, 16);
+  assert.equal(await readOutcome(most), `read ${MAX_SIGNATURE_OBJECTS}`);
 
-    const perObject = MAX_SIGNATURE_SIZE;
-    const fit = Math.floor(MAX_SIGNATURE_TOTAL_SIZE / perObject);
-    const heavy = `${dir}/heavy.sif`;
-    await writeSparseSignatureImage(heavy, fit + 1, perObject);
-    assert.equal(await readOutcome(heavy), "invalid");
-    const full = `${dir}/full.sif`;
-    await writeSparseSignatureImage(full, fit, perObject);
-    assert.equal(await readOutcome(full), `read ${fit}`);
+  const perObject = MAX_SIGNATURE_SIZE;
+  const fit = Math.floor(MAX_SIGNATURE_TOTAL_SIZE / perObject);
+  const heavy = `${dir}/heavy.sif`;
+  await writeSparseSignatureImage(heavy, fit + 1, perObject);
+  assert.equal(await readOutcome(heavy), "invalid");
+  const full = `${dir}/full.sif`;
+  await writeSparseSignatureImage(full, fit, perObject);
+  assert.equal(await readOutcome(full), `read ${fit}`);
 
-    const huge = `${dir}/huge.sif`;
-    await writeSparseSignatureImage(huge, 1, MAX_SIGNATURE_SIZE + 1);
-    assert.equal(await readOutcome(huge), "invalid");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const huge = `${dir}/huge.sif`;
+  await writeSparseSignatureImage(huge, 1, MAX_SIGNATURE_SIZE + 1);
+  assert.equal(await readOutcome(huge), "invalid");
 });
 
 interface Run {
@@ -97,11 +95,7 @@ async function runMeasured(args: string[], dir: string): Promise<Run> {
     env: {
       NO_COLOR: "1",
       DENO_DIR,
-      HOME: `${dir}/home`,
-      XDG_CACHE_HOME: `${dir}/cache`,
-      APPTAINER_CONFIGDIR: `${dir}/apptainer`,
-      APPTAINER_KEYSDIR: `${dir}/keys`,
-      SIFTRUST_SYSCONFDIR: `${dir}/etc`,
+      ...isolatedEnv(dir),
     },
     stdout: "piped",
     stderr: "piped",
@@ -123,48 +117,45 @@ Deno.test({
   name: "check and verify: hundreds of sparse 16 MiB signature objects, bounded RSS, exit 3",
   ignore: !IN_CI && !existsSync("/usr/bin/time"),
   async fn() {
-    const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-caps-cli-" }));
-    try {
-      for (const sub of ["home", "cache", "apptainer", "keys", "etc"]) {
-        await Deno.mkdir(`${dir}/${sub}`);
-      }
-      const policy = `${dir}/policy.yaml`;
-      await Deno.writeTextFile(
-        policy,
-        [
-          "version: 1",
-          `signers: {demo: {fingerprint: "${EXAMPLE_FINGERPRINT}"}}`,
-          `keys: {files: ["${REPO_ROOT}examples/example-key.pub.asc"], local: false, offline: true}`,
-        ].join("\n") + "\n",
-      );
-      const key = ["--keyring", `${REPO_ROOT}examples/example-key.pub.asc`];
+    await using temp = await tempDir("siftrust-caps-cli-");
+    const dir = temp.dir;
+    for (const sub of ["home", "cache", "apptainer", "keys", "etc"]) {
+      await Deno.mkdir(`${dir}/${sub}`);
+    }
+    const policy = `${dir}/policy.yaml`;
+    await Deno.writeTextFile(
+      policy,
+      [
+        "version: 1",
+        `signers: {demo: {fingerprint: "${EXAMPLE_FINGERPRINT}"}}`,
+        `keys: {files: ["${REPO_ROOT}examples/example-key.pub.asc"], local: false, offline: true}`,
+      ].join("\n") + "\n",
+    );
+    const key = ["--keyring", `${REPO_ROOT}examples/example-key.pub.asc`];
 
-      const many = `${dir}/many.sif`;
-      await writeSparseSignatureImage(many, 300, 16 * MIB);
-      const refused = await runMeasured(["check", "--policy", policy, many], dir);
-      assertClean(refused, 3, "check, 300 x 16 MiB");
-      const said = refused.stdout + refused.stderr;
-      assert.match(said, /300 signature objects, more than the 256/);
-      assert.equal(said.trimEnd().split("\n").length, 1, said);
-      assertClean(await runMeasured(["verify", ...key, many], dir), 3, "verify, 300 x 16 MiB");
+    const many = `${dir}/many.sif`;
+    await writeSparseSignatureImage(many, 300, 16 * MIB);
+    const refused = await runMeasured(["check", "--policy", policy, many], dir);
+    assertClean(refused, 3, "check, 300 x 16 MiB");
+    const said = refused.stdout + refused.stderr;
+    assert.match(said, /300 signature objects, more than the 256/);
+    assert.equal(said.trimEnd().split("\n").length, 1, said);
+    assertClean(await runMeasured(["verify", ...key, many], dir), 3, "verify, 300 x 16 MiB");
 
-      const thousands = `${dir}/thousands.sif`;
-      await writeSparseSignatureImage(thousands, 4000, 512);
-      assertClean(await runMeasured(["check", "--policy", policy, thousands], dir), 3, "4000");
+    const thousands = `${dir}/thousands.sif`;
+    await writeSparseSignatureImage(thousands, 4000, 512);
+    assertClean(await runMeasured(["check", "--policy", policy, thousands], dir), 3, "4000");
 
-      const full = `${dir}/full.sif`;
-      await writeSparseSignatureImage(full, 2, 16 * MIB);
-      assertClean(await runMeasured(["check", "--policy", policy, full], dir), 1, "2 x 16 MiB");
+    const full = `${dir}/full.sif`;
+    await writeSparseSignatureImage(full, 2, 16 * MIB);
+    assertClean(await runMeasured(["check", "--policy", policy, full], dir), 1, "2 x 16 MiB");
 
-      const blanks = `${dir}/blanks.sif`;
-      await writeSignatureImage(blanks, [await blanksSignature(16 * MIB)]);
-      for (const args of [["check", "--policy", policy, blanks], ["verify", ...key, blanks]]) {
-        const run = await runMeasured(args, dir);
-        assertClean(run, 1, `${args[0]}, 16 MiB of blanks`);
-        assert.ok(run.ms < 10_000, `${args[0]}: ${run.ms.toFixed(0)} ms`);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+    const blanks = `${dir}/blanks.sif`;
+    await writeSignatureImage(blanks, [await blanksSignature(16 * MIB)]);
+    for (const args of [["check", "--policy", policy, blanks], ["verify", ...key, blanks]]) {
+      const run = await runMeasured(args, dir);
+      assertClean(run, 1, `${args[0]}, 16 MiB of blanks`);
+      assert.ok(run.ms < 10_000, `${args[0]}: ${run.ms.toFixed(0)} ms`);
     }
   },
 });

@@ -26,9 +26,11 @@ import { KeySet, readKeyringFile } from "../../core/keys/mod.ts";
 import { HkpError, lookupKey, searchIndex } from "../../core/keyserver/hkp.ts";
 import { checkCount, IndexError, parseIndex } from "../../core/keyserver/mr_index.ts";
 import { SifError, SifImage } from "../../core/sif/mod.ts";
-import { parsePolicy, PolicyError } from "../../policy/mod.ts";
+import { PolicyError } from "../../policy/mod.ts";
+import { parsePolicy } from "../../policy/load.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 import { writeSignatureImage } from "./images.ts";
+import { tempDir } from "../helpers/env.ts";
 
 const CASES = positive("SIFTRUST_FUZZ_CASES", 150);
 const SEED = seed(Deno.env.get("SIFTRUST_FUZZ_SEED"));
@@ -220,37 +222,34 @@ async function dsseSignature(path: string, key: KeyObject): Promise<string> {
 }
 
 Deno.test("fuzz: mutated clear-signed and DSSE signature objects are checked, never crash", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-fuzz-sig-" });
-  try {
-    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-    const keyFile = `${REPO_ROOT}examples/example-key.pub.asc`;
-    const keys = new KeySet(
-      (await readKeyringFile(keyFile)).keys.map(({ key }) => ({
-        key,
-        source: { kind: "file" as const, location: keyFile },
-      })),
-    );
-    const seeds = [await exampleSignature(), await dsseSignature(`${dir}/seed.sif`, privateKey)];
-    await fuzz("signature object", seeds, async (mutant, index) => {
-      const path = `${dir}/mutant-${index % 4}.sif`;
-      await writeSignatureImage(path, [encoder.encode(mutant)]);
-      using image = await SifImage.open(path);
-      let signatures;
-      try {
-        signatures = await readSignatureObjects(image);
-      } catch (error) {
-        expectOnly(error, SifError);
-        return;
-      }
-      const checks = await analyzeSignatures(image, signatures, {
-        keys,
-        dsseKeys: [publicKey],
-      });
-      assert.equal(checks.length, 1);
+  await using temp = await tempDir("siftrust-fuzz-sig-");
+  const dir = temp.dir;
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const keyFile = `${REPO_ROOT}examples/example-key.pub.asc`;
+  const keys = new KeySet(
+    (await readKeyringFile(keyFile)).keys.map(({ key }) => ({
+      key,
+      source: { kind: "file" as const, location: keyFile },
+    })),
+  );
+  const seeds = [await exampleSignature(), await dsseSignature(`${dir}/seed.sif`, privateKey)];
+  await fuzz("signature object", seeds, async (mutant, index) => {
+    const path = `${dir}/mutant-${index % 4}.sif`;
+    await writeSignatureImage(path, [encoder.encode(mutant)]);
+    using image = await SifImage.open(path);
+    let signatures;
+    try {
+      signatures = await readSignatureObjects(image);
+    } catch (error) {
+      expectOnly(error, SifError);
+      return;
+    }
+    const checks = await analyzeSignatures(image, signatures, {
+      keys,
+      dsseKeys: [publicKey],
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    assert.equal(checks.length, 1);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

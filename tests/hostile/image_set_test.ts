@@ -5,7 +5,8 @@
  */
 
 import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
-import { expandImageSet, type ImageSetFs } from "../../policy/mod.ts";
+import { expandImageSet } from "../../policy/mod.ts";
+import type { ImageSetFs } from "../../policy/image_set.ts";
 import { createImage, DataType } from "../../core/sif/mod.ts";
 import { runCli } from "../helpers/cli.ts";
 import { tempDir, testEnv } from "../helpers/env.ts";

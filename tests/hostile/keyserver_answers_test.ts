@@ -16,6 +16,7 @@ import { HkpError, lookupKey } from "../../core/keyserver/hkp.ts";
 import { runCli } from "../helpers/cli.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 import { EXAMPLE_FINGERPRINT } from "./images.ts";
+import { isolatedEnv, tempDir } from "../helpers/env.ts";
 
 const BEGIN_LINES = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n".repeat((16 << 20) / 37);
 
@@ -60,38 +61,29 @@ Deno.test("16 MiB of BEGIN lines without END: lookupKey refuses them within a se
 });
 
 Deno.test("check: a keyserver answering BEGIN lines only means the key is unavailable (exit 4)", async () => {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-hkp-hostile-" }));
-  try {
-    for (const sub of ["home", "cache", "apptainer", "keys", "etc"]) {
-      await Deno.mkdir(`${dir}/${sub}`);
-    }
-    await withStub(() => BEGIN_LINES, async (uri) => {
-      const policy = `${dir}/policy.yaml`;
-      await Deno.writeTextFile(
-        policy,
-        [
-          "version: 1",
-          `signers: {demo: {fingerprint: "${EXAMPLE_FINGERPRINT}"}}`,
-          `keys: {local: false, keyservers: [{uri: "${uri}", insecure: true}]}`,
-        ].join("\n") + "\n",
-      );
-      const result = await runCli(
-        ["check", "--no-cache", "--policy", policy, `${REPO_ROOT}examples/example-signed.sif`],
-        {
-          env: {
-            HOME: `${dir}/home`,
-            XDG_CACHE_HOME: `${dir}/cache`,
-            APPTAINER_CONFIGDIR: `${dir}/apptainer`,
-            APPTAINER_KEYSDIR: `${dir}/keys`,
-            SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-          },
-        },
-      );
-      assert.equal(result.code, 4, result.stdout + result.stderr);
-      assert.ok(!/internal error|^\s+at /m.test(result.stderr), result.stderr);
-      assert.match(result.stdout + result.stderr, /holds no armored OpenPGP public key/);
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await tempDir("siftrust-hkp-hostile-");
+  const dir = temp.dir;
+  for (const sub of ["home", "cache", "apptainer", "keys", "etc"]) {
+    await Deno.mkdir(`${dir}/${sub}`);
   }
+  await withStub(() => BEGIN_LINES, async (uri) => {
+    const policy = `${dir}/policy.yaml`;
+    await Deno.writeTextFile(
+      policy,
+      [
+        "version: 1",
+        `signers: {demo: {fingerprint: "${EXAMPLE_FINGERPRINT}"}}`,
+        `keys: {local: false, keyservers: [{uri: "${uri}", insecure: true}]}`,
+      ].join("\n") + "\n",
+    );
+    const result = await runCli(
+      ["check", "--no-cache", "--policy", policy, `${REPO_ROOT}examples/example-signed.sif`],
+      {
+        env: isolatedEnv(dir),
+      },
+    );
+    assert.equal(result.code, 4, result.stdout + result.stderr);
+    assert.ok(!/internal error|^\s+at /m.test(result.stderr), result.stderr);
+    assert.match(result.stdout + result.stderr, /holds no armored OpenPGP public key/);
+  });
 });

@@ -16,6 +16,7 @@ import { locatedText } from "../../cli/render/lint_text.ts";
 import { runCli } from "../helpers/cli.ts";
 import { testEnv } from "../helpers/env.ts";
 import { keyInfo } from "../../core/keys/key_info.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 /** A name that would erase the line, paint it green and print a fake verdict. */
 const EVIL = "x.sif\r\x1b[2K\x1b[32mALLOW  /apps/trusted.sif\x1b[0m\n\u202eevil";
@@ -162,7 +163,7 @@ Deno.test("CLI: verify escapes the signer's user ID and its error lines", async 
   })).close();
   {
     using sif = await SifImage.open(image, { write: true });
-    await signImage(sif, { kind: "pgp", key: privateKey });
+    await signImage(sif, { kind: "pgp", key: wrapKey(privateKey) });
   }
   await Deno.writeFile(`${box.env.APPTAINER_KEYSDIR}/pgp-public`, privateKey.toPublic().write());
   const result = await runCli(["verify", image], { env: box.env });

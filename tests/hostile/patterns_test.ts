@@ -7,7 +7,9 @@
 
 import assert from "node:assert/strict";
 import { compileGlob, GlobError, matchesGlob } from "../../policy/glob.ts";
-import { effectivePolicy, matchingRule, parsePolicy } from "../../policy/mod.ts";
+import { parsePolicy } from "../../policy/load.ts";
+import { matchingRule } from "../../policy/evaluate.ts";
+import { effectivePolicy } from "../../policy/model.ts";
 import { runCli } from "../helpers/cli.ts";
 
 const POLICY = [

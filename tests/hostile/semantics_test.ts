@@ -20,6 +20,7 @@ import { checkImage, type ImageDecision, loadPolicy, policyKeys } from "../../po
 import { decisionExitCode } from "../../cli/exit.ts";
 import { reasonTexts } from "../../cli/render/decision_words.ts";
 import { type TempDir, tempDir } from "../helpers/env.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 async function newKey(
   name: string,
@@ -95,7 +96,7 @@ const DEFFILE = { dataType: DataType.Deffile, data: text("Bootstrap: scratch\n")
 
 async function sign(path: string, key: openpgp.PrivateKey, date?: Date) {
   using image = await SifImage.open(path, { write: true });
-  return await signImage(image, { kind: "pgp", key }, { date });
+  return await signImage(image, { kind: "pgp", key: wrapKey(key) }, { date });
 }
 
 Deno.test("an image with no objects is denied: the reference finds no groups", async () => {

@@ -20,20 +20,12 @@ import {
   verifyEnvelope,
 } from "../../core/integrity/dsse.ts";
 import { DataType, SifImage } from "../../core/sif/mod.ts";
-import { existsSync, SHARED_VECTORS } from "../helpers/peers.ts";
+import { peerTest, SHARED_VECTORS } from "../helpers/peers.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const THRESHOLD = "dsse: verify envelope failed: accepted signatures do not match threshold, " +
   "Found: 0, Expected 1";
-
-/** Whether the shared vectors exist; missing vectors fail in CI and skip elsewhere. */
-function vectorsPresent(): boolean {
-  if (existsSync(SHARED_VECTORS)) return true;
-  if (Deno.env.get("CI") === "true") throw new Error(`missing test vectors: ${SHARED_VECTORS}`);
-  console.warn(`skipping: the shared vectors (${SHARED_VECTORS}) are not present`);
-  return false;
-}
 
 async function signatureObjects(file: string): Promise<Uint8Array[]> {
   using image = await SifImage.open(SHARED_VECTORS + file);
@@ -97,17 +89,19 @@ function newEnvelope(payload: Uint8Array, signatures: { keyid: string; sig: Uint
   }));
 }
 
-Deno.test("isDsseEnvelope: true for every signature object of the DSSE vectors", async () => {
-  if (!vectorsPresent()) return;
-  for (const file of ["one-group-signed-dsse.sif", "two-groups-signed-dsse.sif"]) {
-    const objects = await signatureObjects(file);
-    assert.equal(objects.length, file.startsWith("one") ? 1 : 2);
-    for (const bytes of objects) assert.equal(isDsseEnvelope(bytes), true, file);
-  }
-});
+peerTest(
+  "isDsseEnvelope: true for every signature object of the DSSE vectors",
+  [SHARED_VECTORS],
+  async () => {
+    for (const file of ["one-group-signed-dsse.sif", "two-groups-signed-dsse.sif"]) {
+      const objects = await signatureObjects(file);
+      assert.equal(objects.length, file.startsWith("one") ? 1 : 2);
+      for (const bytes of objects) assert.equal(isDsseEnvelope(bytes), true, file);
+    }
+  },
+);
 
-Deno.test("isDsseEnvelope: false for PGP clear-signed text", async () => {
-  if (!vectorsPresent()) return;
+peerTest("isDsseEnvelope: false for PGP clear-signed text", [SHARED_VECTORS], async () => {
   const [pgp] = await signatureObjects("one-group-signed-pgp.sif");
   assert.match(decode(pgp), /^-----BEGIN PGP SIGNED MESSAGE-----/);
   assert.equal(isDsseEnvelope(pgp), false);
@@ -163,61 +157,68 @@ Deno.test("preAuthEncoding: byte lengths, single spaces", () => {
   assert.equal(decode(metadata), `DSSEv1 40 ${DSSE_PAYLOAD_TYPE} 2 {}`);
 });
 
-Deno.test("dsseKeyId: the three test public keys give the documented key IDs", () => {
-  if (!vectorsPresent()) return;
-  assert.equal(
-    dsseKeyId(publicKey("ed25519-public.pem")),
-    "SHA256:x6l8ZblpSSXGaPMCzySedWg88BwIFcz8jlPb6el0mFs",
-  );
-  assert.equal(
-    dsseKeyId(publicKey("rsa-public.pem")),
-    "SHA256:BhCwr7qZulYcOMSl2Jt2DuYHxHNnN6th4NdMqR/PGa4",
-  );
-  assert.equal(
-    dsseKeyId(publicKey("ecdsa-public.pem")),
-    "SHA256:13cNV0A11AxgIQYCvlDmJlRi0CjRtjnYF47RzrMhlaU",
-  );
-  const ed = readPemPrivateKey(Deno.readTextFileSync(SHARED_VECTORS + "ed25519-private.pem"));
-  assert.equal(dsseKeyId(ed), dsseKeyId(publicKey("ed25519-public.pem")));
-});
+peerTest(
+  "dsseKeyId: the three test public keys give the documented key IDs",
+  [SHARED_VECTORS],
+  () => {
+    assert.equal(
+      dsseKeyId(publicKey("ed25519-public.pem")),
+      "SHA256:x6l8ZblpSSXGaPMCzySedWg88BwIFcz8jlPb6el0mFs",
+    );
+    assert.equal(
+      dsseKeyId(publicKey("rsa-public.pem")),
+      "SHA256:BhCwr7qZulYcOMSl2Jt2DuYHxHNnN6th4NdMqR/PGa4",
+    );
+    assert.equal(
+      dsseKeyId(publicKey("ecdsa-public.pem")),
+      "SHA256:13cNV0A11AxgIQYCvlDmJlRi0CjRtjnYF47RzrMhlaU",
+    );
+    const ed = readPemPrivateKey(Deno.readTextFileSync(SHARED_VECTORS + "ed25519-private.pem"));
+    assert.equal(dsseKeyId(ed), dsseKeyId(publicKey("ed25519-public.pem")));
+  },
+);
 
-Deno.test("signEnvelope: reproduces the vectors' ed25519 signature byte for byte", async () => {
-  if (!vectorsPresent()) return;
-  const key = readPemPrivateKey(Deno.readTextFileSync(SHARED_VECTORS + "ed25519-private.pem"));
-  const objects = [
-    ...await signatureObjects("one-group-signed-dsse.sif"),
-    ...await signatureObjects("two-groups-signed-dsse.sif"),
-  ];
-  for (const bytes of objects) {
-    const text = decode(bytes).replace(/\n$/, "");
-    const vector: EnvelopeJson = JSON.parse(text);
-    const payload = Uint8Array.fromBase64(vector.payload);
-    const ours = decode(signEnvelope(payload, key));
-    const parsed: EnvelopeJson = JSON.parse(ours);
-    assert.equal(parsed.signatures.length, 1);
-    const entry = vector.signatures.find((s) => s.keyid === parsed.signatures[0].keyid);
-    assert.deepEqual(parsed.signatures[0], entry);
-    // Byte layout: the vector envelope minus its other (RSA) signature entries.
-    const others = vector.signatures.filter((s) => s !== entry).map((s) => JSON.stringify(s));
-    const expected = others.reduce((all, other) => all.replace(`,${other}`, ""), text);
-    assert.equal(ours, expected);
-    if (vector.signatures.length === 1) assert.equal(ours, text);
-  }
-  const [first] = objects;
-  assert.ok(!decode(first).endsWith("\n"), "HEAD writes no trailing newline");
-  assert.equal(
-    decode(Uint8Array.fromBase64(JSON.parse(decode(first)).payload)),
-    '{"version":1,"header":{"digest":"sha256:635fa0a14a8ef0c0351ed3e985799ed1d4f75ce973dea3cc7' +
-      '6c99710795cc3f1"},"objects":[{"relativeId":0,"descriptorDigest":"sha256:3634ad01db0dd54' +
-      '82ecf685267b53d6201690438ca27c3d7ea91c971a1f41f92","objectDigest":"sha256:004dfc8da678c3' +
-      '09de28b5386a1e9efd57f536b150c40d29b31506aa0fb17ec2"},{"relativeId":1,"descriptorDigest":' +
-      '"sha256:04b5f87c9692a54f80d10fb6af00c779763aeca29d610348854bd97cd8bf66fd","objectDigest"' +
-      ':"sha256:9f9c4e5e131934969b4ac8f495691c70b8c6c8e3f489c2c9ab5f1af82bce0604"}]}',
-  );
-});
+peerTest(
+  "signEnvelope: reproduces the vectors' ed25519 signature byte for byte",
+  [SHARED_VECTORS],
+  async () => {
+    const key = readPemPrivateKey(Deno.readTextFileSync(SHARED_VECTORS + "ed25519-private.pem"));
+    const objects = [
+      ...await signatureObjects("one-group-signed-dsse.sif"),
+      ...await signatureObjects("two-groups-signed-dsse.sif"),
+    ];
+    for (const bytes of objects) {
+      const text = decode(bytes).replace(/\n$/, "");
+      const vector: EnvelopeJson = JSON.parse(text);
+      const payload = Uint8Array.fromBase64(vector.payload);
+      const ours = decode(signEnvelope(payload, key));
+      const parsed: EnvelopeJson = JSON.parse(ours);
+      assert.equal(parsed.signatures.length, 1);
+      const entry = vector.signatures.find((s) => s.keyid === parsed.signatures[0].keyid);
+      assert.deepEqual(parsed.signatures[0], entry);
+      // Byte layout: the vector envelope minus its other (RSA) signature entries.
+      const others = vector.signatures.filter((s) => s !== entry).map((s) => JSON.stringify(s));
+      const expected = others.reduce((all, other) => all.replace(`,${other}`, ""), text);
+      assert.equal(ours, expected);
+      if (vector.signatures.length === 1) assert.equal(ours, text);
+    }
+    const [first] = objects;
+    assert.ok(!decode(first).endsWith("\n"), "HEAD writes no trailing newline");
+    assert.equal(
+      decode(Uint8Array.fromBase64(JSON.parse(decode(first)).payload)),
+      '{"version":1,"header":{"digest":"sha256:635fa0a14a8ef0c0351ed3e985799ed1d4f75ce973dea3cc7' +
+        '6c99710795cc3f1"},"objects":[{"relativeId":0,"descriptorDigest":"sha256:3634ad01db0dd54' +
+        '82ecf685267b53d6201690438ca27c3d7ea91c971a1f41f92","objectDigest":"sha256:004dfc8da678c3' +
+        '09de28b5386a1e9efd57f536b150c40d29b31506aa0fb17ec2"},{"relativeId":1,"descriptorDigest":' +
+        '"sha256:04b5f87c9692a54f80d10fb6af00c779763aeca29d610348854bd97cd8bf66fd","objectDigest"' +
+        ':"sha256:9f9c4e5e131934969b4ac8f495691c70b8c6c8e3f489c2c9ab5f1af82bce0604"}]}',
+    );
+  },
+);
 
-Deno.test("verifyEnvelope: the vectors verify with the ed25519 key and with the RSA key", async () => {
-  if (!vectorsPresent()) return;
+peerTest("verifyEnvelope: the vectors verify with the ed25519 key and with the RSA key", [
+  SHARED_VECTORS,
+], async () => {
   const { ed, rsa } = await oneGroup();
   for (const file of ["one-group-signed-dsse.sif", "two-groups-signed-dsse.sif"]) {
     for (const bytes of await signatureObjects(file)) {
@@ -233,8 +234,9 @@ Deno.test("verifyEnvelope: the vectors verify with the ed25519 key and with the 
   }
 });
 
-Deno.test("readEnvelopePayload: the payload without any key; malformed input refused", async () => {
-  if (!vectorsPresent()) return;
+peerTest("readEnvelopePayload: the payload without any key; malformed input refused", [
+  SHARED_VECTORS,
+], async () => {
   const { bytes, ed } = await oneGroup();
   assert.deepEqual(readEnvelopePayload(bytes), verifyEnvelope(bytes, [ed]).payload);
   const badSignature = edit(bytes, (e) => e.signatures[0].sig = "AAAA");
@@ -248,75 +250,86 @@ Deno.test("readEnvelopePayload: the payload without any key; malformed input ref
   assertDsseError(() => readEnvelopePayload(broken), /unable to base64 decode payload/);
 });
 
-Deno.test("verifyEnvelope: the ECDSA key is not a signer (threshold error)", async () => {
-  if (!vectorsPresent()) return;
-  const { bytes, ecdsa } = await oneGroup();
-  assertDsseError(() => verifyEnvelope(bytes, [ecdsa]), THRESHOLD);
-  assertDsseError(
-    () => verifyEnvelope(bytes, []),
-    "dsse: verify envelope failed: invalid threshold",
-  );
-});
+peerTest(
+  "verifyEnvelope: the ECDSA key is not a signer (threshold error)",
+  [SHARED_VECTORS],
+  async () => {
+    const { bytes, ecdsa } = await oneGroup();
+    assertDsseError(() => verifyEnvelope(bytes, [ecdsa]), THRESHOLD);
+    assertDsseError(
+      () => verifyEnvelope(bytes, []),
+      "dsse: verify envelope failed: invalid threshold",
+    );
+  },
+);
 
-Deno.test("verifyEnvelope: a changed payload or signature byte is refused", async () => {
-  if (!vectorsPresent()) return;
-  const { bytes, ed, rsa } = await oneGroup();
-  for (const index of [0, 100, 300]) {
-    const tampered = edit(bytes, (e) => e.payload = flipByte(e.payload, index));
-    assertDsseError(() => verifyEnvelope(tampered, [ed, rsa]), THRESHOLD);
-  }
-  const badEd = edit(bytes, (e) => e.signatures[0].sig = flipByte(e.signatures[0].sig, 10));
-  assertDsseError(() => verifyEnvelope(badEd, [ed]), THRESHOLD);
-  assert.deepEqual(verifyEnvelope(badEd, [ed, rsa]).acceptedKeys, [rsa]);
-  const badRsa = edit(bytes, (e) => e.signatures[1].sig = flipByte(e.signatures[1].sig, 511));
-  assertDsseError(() => verifyEnvelope(badRsa, [rsa]), THRESHOLD);
-  const shortRsa = edit(bytes, (e) => {
-    e.signatures[1].sig = Uint8Array.fromBase64(e.signatures[1].sig).subarray(1).toBase64();
-  });
-  assertDsseError(() => verifyEnvelope(shortRsa, [rsa]), THRESHOLD);
-});
+peerTest(
+  "verifyEnvelope: a changed payload or signature byte is refused",
+  [SHARED_VECTORS],
+  async () => {
+    const { bytes, ed, rsa } = await oneGroup();
+    for (const index of [0, 100, 300]) {
+      const tampered = edit(bytes, (e) => e.payload = flipByte(e.payload, index));
+      assertDsseError(() => verifyEnvelope(tampered, [ed, rsa]), THRESHOLD);
+    }
+    const badEd = edit(bytes, (e) => e.signatures[0].sig = flipByte(e.signatures[0].sig, 10));
+    assertDsseError(() => verifyEnvelope(badEd, [ed]), THRESHOLD);
+    assert.deepEqual(verifyEnvelope(badEd, [ed, rsa]).acceptedKeys, [rsa]);
+    const badRsa = edit(bytes, (e) => e.signatures[1].sig = flipByte(e.signatures[1].sig, 511));
+    assertDsseError(() => verifyEnvelope(badRsa, [rsa]), THRESHOLD);
+    const shortRsa = edit(bytes, (e) => {
+      e.signatures[1].sig = Uint8Array.fromBase64(e.signatures[1].sig).subarray(1).toBase64();
+    });
+    assertDsseError(() => verifyEnvelope(shortRsa, [rsa]), THRESHOLD);
+  },
+);
 
-Deno.test("verifyEnvelope: the payloadType must be the SIF metadata type", async () => {
-  if (!vectorsPresent()) return;
-  const { bytes, ed } = await oneGroup();
-  const other = edit(bytes, (e) => e.payloadType = "application/json");
-  assertDsseError(
-    () => verifyEnvelope(other, [ed]),
-    'dsse: verify envelope failed: dsse: unexpected payload type: got "application/json", ' +
-      `want "${DSSE_PAYLOAD_TYPE}"`,
-  );
-  assert.equal(isDsseEnvelope(other), false);
-});
+peerTest(
+  "verifyEnvelope: the payloadType must be the SIF metadata type",
+  [SHARED_VECTORS],
+  async () => {
+    const { bytes, ed } = await oneGroup();
+    const other = edit(bytes, (e) => e.payloadType = "application/json");
+    assertDsseError(
+      () => verifyEnvelope(other, [ed]),
+      'dsse: verify envelope failed: dsse: unexpected payload type: got "application/json", ' +
+        `want "${DSSE_PAYLOAD_TYPE}"`,
+    );
+    assert.equal(isDsseEnvelope(other), false);
+  },
+);
 
-Deno.test("verifyEnvelope: URL-safe base64 and trailing whitespace are accepted", async () => {
-  if (!vectorsPresent()) return;
-  const { bytes, ed, rsa } = await oneGroup();
-  const urlSafe = edit(bytes, (e) => {
-    e.payload = toUrlSafe(e.payload);
-    for (const s of e.signatures) s.sig = toUrlSafe(s.sig);
-  });
-  assert.notDeepEqual(urlSafe, bytes);
-  assert.match(decode(urlSafe), /[-_]/);
-  assert.deepEqual(verifyEnvelope(urlSafe, [ed, rsa]).acceptedKeys, [ed, rsa]);
-  for (const tail of ["\n", " \r\n\t\n"]) {
-    const padded = encode(decode(bytes) + tail);
-    assert.deepEqual(verifyEnvelope(padded, [ed]).acceptedKeys, [ed]);
-    assert.equal(isDsseEnvelope(padded), true);
-  }
-  const garbage = encode(decode(bytes) + "\nx");
-  assert.equal(isDsseEnvelope(garbage), true);
-  assertDsseError(
-    () => verifyEnvelope(garbage, [ed]),
-    "dsse: verify envelope failed: invalid character 'x' after top-level value",
-  );
-  const mixed = edit(bytes, (e) => e.payload = "-+" + e.payload.slice(2));
-  assertDsseError(() => verifyEnvelope(mixed, [ed]), /unable to base64 decode payload/);
-  const unpadded = edit(bytes, (e) => e.payload = e.payload.replace(/=+$/, ""));
-  assertDsseError(() => verifyEnvelope(unpadded, [ed]), /unable to base64 decode payload/);
-});
+peerTest(
+  "verifyEnvelope: URL-safe base64 and trailing whitespace are accepted",
+  [SHARED_VECTORS],
+  async () => {
+    const { bytes, ed, rsa } = await oneGroup();
+    const urlSafe = edit(bytes, (e) => {
+      e.payload = toUrlSafe(e.payload);
+      for (const s of e.signatures) s.sig = toUrlSafe(s.sig);
+    });
+    assert.notDeepEqual(urlSafe, bytes);
+    assert.match(decode(urlSafe), /[-_]/);
+    assert.deepEqual(verifyEnvelope(urlSafe, [ed, rsa]).acceptedKeys, [ed, rsa]);
+    for (const tail of ["\n", " \r\n\t\n"]) {
+      const padded = encode(decode(bytes) + tail);
+      assert.deepEqual(verifyEnvelope(padded, [ed]).acceptedKeys, [ed]);
+      assert.equal(isDsseEnvelope(padded), true);
+    }
+    const garbage = encode(decode(bytes) + "\nx");
+    assert.equal(isDsseEnvelope(garbage), true);
+    assertDsseError(
+      () => verifyEnvelope(garbage, [ed]),
+      "dsse: verify envelope failed: invalid character 'x' after top-level value",
+    );
+    const mixed = edit(bytes, (e) => e.payload = "-+" + e.payload.slice(2));
+    assertDsseError(() => verifyEnvelope(mixed, [ed]), /unable to base64 decode payload/);
+    const unpadded = edit(bytes, (e) => e.payload = e.payload.replace(/=+$/, ""));
+    assertDsseError(() => verifyEnvelope(unpadded, [ed]), /unable to base64 decode payload/);
+  },
+);
 
-Deno.test("verifyEnvelope: keyid skip rule and one count per key", async () => {
-  if (!vectorsPresent()) return;
+peerTest("verifyEnvelope: keyid skip rule and one count per key", [SHARED_VECTORS], async () => {
   const { bytes, ed, rsa } = await oneGroup();
   const rsaId = dsseKeyId(rsa);
   const mislabelled = edit(bytes, (e) => e.signatures[0].keyid = rsaId);
@@ -431,8 +444,9 @@ Deno.test("verifyEnvelope: malformed input raises DsseError only", () => {
   }
 });
 
-Deno.test("verifyEnvelope: random corruption of a vector never escapes as another error", async () => {
-  if (!vectorsPresent()) return;
+peerTest("verifyEnvelope: random corruption of a vector never escapes as another error", [
+  SHARED_VECTORS,
+], async () => {
   const { bytes, ed, rsa } = await oneGroup();
   for (let round = 0; round < 300; round++) {
     const copy = bytes.slice();

@@ -221,7 +221,7 @@ peerTest(
       })).close();
       {
         using image = await SifImage.open(path, { write: true });
-        await signImage(image, { kind: "pgp", key: privateKey });
+        await signImage(image, { kind: "pgp", key: wrapKey(privateKey) });
       }
       assertEquals((await referenceVerify(path, { keyrings: [keyring] })).error, "");
       const keys = new KeySet([{

@@ -9,7 +9,7 @@
  *   expired key and a revoked key;
  * - siftrust refuses to sign with expired or revoked keys;
  * - every corpus image (Debian's, including the legacy ones, and the newer shared vectors) in
- *   every verification mode of sif-format.md §8.3; DSSE images against the HEAD rows, since
+ *   every verification mode of `apptainer verify` (default, --sif-id, --group-id, --legacy-insecure, --all); DSSE images against the HEAD rows, since
  *   2.8.3 cannot read DSSE.
  *
  * For every case the verdicts must agree and siftrust's error text (`--json` `error`, and the
@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { verifyImage as siftrustVerifyImage } from "../../core/integrity/mod.ts";
 import { KeySet, readKeyringFile } from "../../core/keys/mod.ts";
 import { DataType, partitionInfo, PartType, SifImage } from "../../core/sif/mod.ts";
-import { runCli } from "../helpers/cli.ts";
+import { type CliVerification, cliVerify, runCli } from "../helpers/cli.ts";
 import {
   EXPIRED_KEY_CREATED,
   GpgHome,
@@ -40,6 +40,7 @@ import {
   signImage,
   verifyImage,
 } from "../helpers/sifref.ts";
+import { inPool } from "../helpers/pool.ts";
 
 const PEERS = ["gpg", "go", REFERENCE_IMAGES];
 /** How many cases run at once (2 cores; each case is a subprocess or two). */
@@ -116,48 +117,6 @@ function scratch(f: Fixture, name: string): string {
 // ------------------------------------------------------------------------------------------
 // Running both tools.
 
-interface JsonSignature {
-  id: number;
-  signer: string | null;
-  dsseKeyIds: string[];
-  examined: boolean;
-  error: string | null;
-}
-
-interface SiftrustVerification {
-  code: number;
-  ok: boolean;
-  /** `--json` `error` ("" when verified or when no JSON was printed). */
-  error: string;
-  /** The text after `Failed to verify container: ` on stderr ("" when there is none). */
-  stderrError: string;
-  signatures: JsonSignature[];
-  stderr: string;
-}
-
-async function siftrustVerify(
-  image: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<SiftrustVerification> {
-  // --local: keyrings only, like the reference harness (and no network in tests).
-  const out = await runCli(["verify", "--json", "--local", ...args, image], { env });
-  let report: { verified?: boolean; error?: string | null; signatures?: JsonSignature[] } = {};
-  try {
-    report = JSON.parse(out.stdout);
-  } catch {
-    // No JSON: the command failed before verifying; stderr says why.
-  }
-  return {
-    code: out.code,
-    ok: report.verified === true,
-    error: report.error ?? "",
-    stderrError: /Failed to verify container: (.*)$/m.exec(out.stderr)?.[1] ?? "",
-    signatures: report.signatures ?? [],
-    stderr: out.stderr.trim(),
-  };
-}
-
 /** The reference's verification, or the error with which it refused to load the image. */
 type ReferenceOutcome = { verification: SifrefVerification } | { loadError: string };
 
@@ -173,7 +132,7 @@ async function referenceVerify(
   }
 }
 
-function describe(s: SiftrustVerification, r: ReferenceOutcome): string {
+function describe(s: CliVerification, r: ReferenceOutcome): string {
   const reference = "loadError" in r
     ? `load error ${JSON.stringify(r.loadError)}`
     : `ok=${r.verification.ok} error=${JSON.stringify(r.verification.error)}`;
@@ -186,7 +145,7 @@ function describe(s: SiftrustVerification, r: ReferenceOutcome): string {
  * stderr), and for verified images the signatures examined and their signers. A load failure
  * must be a load failure in both (siftrust exit 3, its message containing the reference's).
  */
-function disagreement(label: string, s: SiftrustVerification, r: ReferenceOutcome): string[] {
+function disagreement(label: string, s: CliVerification, r: ReferenceOutcome): string[] {
   const issues: string[] = [];
   if ("loadError" in r) {
     if (s.code !== 3) issues.push(`the reference cannot load the image; siftrust exit ${s.code}`);
@@ -207,20 +166,6 @@ function disagreement(label: string, s: SiftrustVerification, r: ReferenceOutcom
     }
   }
   return issues.length === 0 ? [] : [`${label}: ${issues.join("; ")}: ${describe(s, r)}`];
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time; results in item order. */
-async function inPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function assertNoDisagreement(problems: string[]): void {
@@ -246,7 +191,7 @@ class Tamper {
     this.view.setBigInt64(offset, BigInt(value), true);
   }
 
-  /** File offset of the descriptor of object `id` (sif-format.md §1.1, §2.1). */
+  /** File offset of the descriptor of object `id` (docs/sif.md). */
   descriptor(id: number): number {
     const start = this.int64(96);
     const total = this.int64(88);
@@ -292,7 +237,7 @@ interface TamperCase {
   /** Verify with a keyring that lacks the signer's key. */
   withoutKey?: boolean;
   /**
-   * The reference's result (sif-format.md §9 where it has the row): "ok", its error (without
+   * The reference's result: "ok", its error (without
    * `integrity: `), or "load" (the image cannot be loaded). Left out where the outcome is
    * only recorded: the case then compares the tools, and the test prints what happened.
    */
@@ -517,7 +462,7 @@ async function bases(f: Fixture): Promise<Base[]> {
 
 interface TamperRecord {
   label: string;
-  siftrust: SiftrustVerification;
+  siftrust: CliVerification;
   reference: ReferenceOutcome;
 }
 
@@ -533,7 +478,7 @@ async function runTamperCase(
   await c.after?.(path, f);
   const keyring = c.withoutKey ? base.otherKeyring : base.keyring;
   const [s, r] = await Promise.all([
-    siftrustVerify(path, ["--keyring", keyring], f.emptyUser.env),
+    cliVerify(path, ["--keyring", keyring], f.emptyUser.env),
     referenceVerify(path, { keyrings: [keyring] }),
   ]);
   const label = `${base.name}: ${c.name}`;
@@ -603,7 +548,7 @@ peerTest(
       ] as const
     ) {
       const [s, r] = await Promise.all([
-        siftrustVerify(image, ["--keyring", keyring], f.emptyUser.env),
+        cliVerify(image, ["--keyring", keyring], f.emptyUser.env),
         verifyImage(image, { keyrings: [keyring] }),
       ]);
       // Only the verdicts are compared: the reference's wording ("openpgp: key expired",
@@ -649,7 +594,7 @@ peerTest(
 );
 
 // ------------------------------------------------------------------------------------------
-// The corpus, in every mode of sif-format.md §8.3.
+// The corpus, in every verification mode.
 
 interface Mode {
   name: string;
@@ -706,7 +651,7 @@ async function libraryVerify(
   path: string,
   keys: KeySet,
   reference: SifrefVerifyOptions,
-): Promise<SiftrustVerification> {
+): Promise<CliVerification> {
   using image = await SifImage.open(path);
   const report = await siftrustVerifyImage(image, {
     keys,
@@ -737,7 +682,7 @@ async function libraryVerify(
 const NO_DSSE_IN_REFERENCE = /clearsigned message not found/;
 
 peerTest(
-  "interop matrix: corpus images in every §8.3 mode get the reference's verdict and error text",
+  "interop matrix: corpus images in every verification mode get the reference's verdict and error text",
   PEERS,
   async () => {
     const keys = await referenceKeys();
@@ -763,7 +708,7 @@ peerTest(
       const [s, r] = await Promise.all([
         mode.cli === undefined
           ? libraryVerify(image, keys, mode.reference)
-          : siftrustVerify(image, ["--keyring", REFERENCE_KEY, ...mode.cli], env),
+          : cliVerify(image, ["--keyring", REFERENCE_KEY, ...mode.cli], env),
         referenceVerify(image, { keyrings: [REFERENCE_KEY], ...mode.reference }),
       ]);
       if ("verification" in r && NO_DSSE_IN_REFERENCE.test(r.verification.error)) {
@@ -778,14 +723,14 @@ peerTest(
   },
 );
 
-/** The keyid of the shared test public keys (sif-format.md §5.3). */
+/** The keyid of the shared test public keys. */
 const DSSE_KEY_IDS: Record<string, string> = {
   "ed25519-public.pem": "SHA256:x6l8ZblpSSXGaPMCzySedWg88BwIFcz8jlPb6el0mFs",
   "rsa-public.pem": "SHA256:BhCwr7qZulYcOMSl2Jt2DuYHxHNnN6th4NdMqR/PGa4",
 };
 
 peerTest(
-  "interop matrix: DSSE corpus images verify with the ed25519 or RSA key and fail with ECDSA (§8.3 HEAD rows)",
+  "interop matrix: DSSE corpus images verify with the ed25519 or RSA key and fail with ECDSA (newer library only)",
   [...PEERS, SHARED_VECTORS],
   async () => {
     const env = (await fixture()).emptyUser.env;
@@ -808,7 +753,7 @@ peerTest(
     const jobs = rows.flatMap((row) => Object.keys(DSSE_KEY_IDS).map((key) => ({ row, key })));
     const problems =
       (await inPool(jobs, PARALLEL, async ({ row: [name, flags, error, ids], key }) => {
-        const s = await siftrustVerify(image(name), ["--key", image(key), ...flags], env);
+        const s = await cliVerify(image(name), ["--key", image(key), ...flags], env);
         const label = `${name} ${flags.join(" ") || "(default)"} --key ${key}`;
         const examined = s.signatures.filter((x) => x.examined);
         const issues: string[] = [];
@@ -831,13 +776,13 @@ peerTest(
     // The wrong key, and no DSSE key at all.
     for (const name of ["one-group-signed-dsse.sif", "two-groups-signed-dsse.sif"]) {
       const first = name.startsWith("one") ? 3 : 4;
-      const ecdsa = await siftrustVerify(image(name), ["--key", image("ecdsa-public.pem")], env);
+      const ecdsa = await cliVerify(image(name), ["--key", image("ecdsa-public.pem")], env);
       const threshold = `integrity: signature object ${first} not valid: dsse: verify envelope ` +
         "failed: accepted signatures do not match threshold, Found: 0, Expected 1";
       if (ecdsa.error !== threshold || ecdsa.stderrError !== threshold || ecdsa.code !== 1) {
         problems.push(`${name} --key ecdsa-public.pem: exit ${ecdsa.code} ${ecdsa.stderr}`);
       }
-      const pgp = await siftrustVerify(image(name), ["--keyring", image("private.asc")], env);
+      const pgp = await cliVerify(image(name), ["--keyring", image("private.asc")], env);
       const noKey = "integrity: key material not provided for DSSE envelope signature";
       if (pgp.error !== noKey || pgp.stderrError !== noKey || pgp.code !== 4) {
         problems.push(`${name} with a PGP keyring only: exit ${pgp.code} ${pgp.stderr}`);

@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DataType, SifImage, signatureInfo } from "../../core/sif/mod.ts";
-import { runCli } from "../helpers/cli.ts";
+import { type CliVerification, cliVerify, runCli } from "../helpers/cli.ts";
 import {
   GpgHome,
   type GpgKey,
@@ -28,6 +28,7 @@ import {
 import { buildRealisticImage } from "../helpers/images.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { type SifrefVerification, signImage, verifyImage } from "../helpers/sifref.ts";
+import { inPool } from "../helpers/pool.ts";
 
 const PEERS = ["gpg", "go", REFERENCE_IMAGES];
 /** How many scenarios run at once (2 cores; each step is a subprocess). */
@@ -165,49 +166,6 @@ function fixture(): Promise<Fixture> {
 // Running both tools.
 
 /** One signature as `siftrust verify --json` reports it. */
-interface JsonSignature {
-  id: number;
-  type: string;
-  signer: string | null;
-  keySource: string | null;
-  examined: boolean;
-  error: string | null;
-}
-
-interface SiftrustVerification {
-  code: number;
-  /** `--json` `verified`. */
-  ok: boolean;
-  /** `--json` `error` ("" when verified or when no JSON was printed). */
-  error: string;
-  /** The text after `Failed to verify container: ` on stderr ("" when there is none). */
-  stderrError: string;
-  signatures: JsonSignature[];
-  stderr: string;
-}
-
-async function siftrustVerify(
-  image: string,
-  args: string[],
-  env: Record<string, string>,
-): Promise<SiftrustVerification> {
-  // --local: keyrings only, like the reference harness (and no network in tests).
-  const out = await runCli(["verify", "--json", "--local", ...args, image], { env });
-  let report: { verified?: boolean; error?: string | null; signatures?: JsonSignature[] } = {};
-  try {
-    report = JSON.parse(out.stdout);
-  } catch {
-    // No JSON: the command failed before verifying; stderr says why.
-  }
-  return {
-    code: out.code,
-    ok: report.verified === true,
-    error: report.error ?? "",
-    stderrError: /Failed to verify container: (.*)$/m.exec(out.stderr)?.[1] ?? "",
-    signatures: report.signatures ?? [],
-    stderr: out.stderr.trim(),
-  };
-}
 
 /** The object IDs of an image's signature objects. */
 async function signatureIds(path: string): Promise<number[]> {
@@ -255,7 +213,7 @@ async function referenceSign(
   return out.signatures;
 }
 
-function describe(s: SiftrustVerification, r: SifrefVerification): string {
+function describe(s: CliVerification, r: SifrefVerification): string {
   const stderr = s.stderr.split("\n").at(-1);
   return `siftrust exit ${s.code} verified=${s.ok} error=${JSON.stringify(s.error)} ` +
     `stderr=${JSON.stringify(stderr)} | reference ok=${r.ok} error=${JSON.stringify(r.error)}`;
@@ -267,7 +225,7 @@ type Expectation = "ok" | { error: string | RegExp; code: number };
 /** Compares one verification by both tools; returns the disagreements found (one line each). */
 function compare(
   label: string,
-  s: SiftrustVerification,
+  s: CliVerification,
   r: SifrefVerification,
   expect: Expectation,
   makers: Map<number, GpgKey>,
@@ -306,20 +264,6 @@ function compare(
     }
   }
   return issues.length === 0 ? [] : [`${label}: ${issues.join("; ")}: ${describe(s, r)}`];
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time; results in item order. */
-async function inPool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -418,7 +362,7 @@ async function runScenario(f: Fixture, scenario: Scenario): Promise<string[]> {
       ...(check.objects ?? []).flatMap((o) => ["--sif-id", String(o)]),
     ];
     const [s, r] = await Promise.all([
-      siftrustVerify(image, [...args, ...flags], env),
+      cliVerify(image, [...args, ...flags], env),
       verifyImage(image, {
         keyrings: keys.map((k) => check.source === "file" ? k.armoredFile : k.publicFile),
         groups: check.groups,
@@ -677,7 +621,7 @@ peerTest(
 
     // The reference signs with the protected key; siftrust verifies with the user's keyring.
     assert.deepEqual(await referenceSign(wrong, material), [3]);
-    const s = await siftrustVerify(wrong, [], material.user.env);
+    const s = await cliVerify(wrong, [], material.user.env);
     assert.equal(s.code, 0, s.stderr);
     assert.deepEqual(s.signatures.map((x) => [x.id, x.signer, x.keySource]), [
       [3, material.key.fingerprint, "local"],

@@ -1,6 +1,5 @@
 /**
- * The signed metadata, byte for byte as the reference builds it (the golden text of
- * sif-format.md §3.3), and the lenient parsing of what others signed.
+ * The signed metadata, byte for byte as the reference builds it (its golden text), and the lenient parsing of what others signed.
  */
 
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
@@ -18,7 +17,7 @@ import { findClearsigned } from "../../core/integrity/clearsign.ts";
 import { SifImage } from "../../core/sif/mod.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 
-/** The metadata of one-group-signed-pgp.sif and one-group-signed-dsse.sif (sif-format.md §3.3). */
+/** The metadata of one-group-signed-pgp.sif and one-group-signed-dsse.sif (the reference's golden text). */
 const ONE_GROUP_METADATA =
   '{"version":1,"header":{"digest":"sha256:635fa0a14a8ef0c0351ed3e985799ed1d4f75ce973dea3cc76c99710795cc3f1"},"objects":[{"relativeId":0,"descriptorDigest":"sha256:3634ad01db0dd5482ecf685267b53d6201690438ca27c3d7ea91c971a1f41f92","objectDigest":"sha256:004dfc8da678c309de28b5386a1e9efd57f536b150c40d29b31506aa0fb17ec2"},{"relativeId":1,"descriptorDigest":"sha256:04b5f87c9692a54f80d10fb6af00c779763aeca29d610348854bd97cd8bf66fd","objectDigest":"sha256:9f9c4e5e131934969b4ac8f495691c70b8c6c8e3f489c2c9ab5f1af82bce0604"}]}';
 /** The metadata of group 2 of the two-groups images. */

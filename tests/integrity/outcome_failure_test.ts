@@ -44,7 +44,7 @@ async function image(path: string, groupIds: number[], sign: boolean): Promise<v
   created.close();
   if (!sign) return;
   using writable = await SifImage.open(path, { write: true });
-  await signImage(writable, { kind: "pgp", key: alice });
+  await signImage(writable, { kind: "pgp", key: wrapKey(alice) });
 }
 
 async function outcome(path: string, options: VerifyOptions = { keys }) {

@@ -5,7 +5,6 @@
  */
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import * as openpgp from "openpgp";
 import {
   allSignedBy,
   anySignedBy,
@@ -21,22 +20,14 @@ import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
 import { corpusImages } from "../helpers/images.ts";
 import { peerTest } from "../helpers/peers.ts";
 import { sifrefBinary, verifyImage as referenceVerify } from "../helpers/sifref.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { tempDir } from "../helpers/env.ts";
+import { fingerprintOf as fp, newKey } from "../helpers/keys.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-async function newKey(name: string): Promise<openpgp.PrivateKey> {
-  const { privateKey } = await openpgp.generateKey({
-    type: "ecc",
-    curve: "ed25519Legacy",
-    userIDs: [{ name, email: `${name}@example.org` }],
-    format: "object",
-  });
-  return privateKey;
-}
-
 const alice = await newKey("alice");
 const bob = await newKey("bob");
-const fp = (key: openpgp.PrivateKey) => key.getFingerprint().toUpperCase();
 
 /** Two groups; alice signs both, bob group 1 only. */
 async function twoGroupImage(path: string): Promise<void> {
@@ -48,8 +39,8 @@ async function twoGroupImage(path: string): Promise<void> {
   });
   image.close();
   using writable = await SifImage.open(path, { write: true });
-  await signImage(writable, { kind: "pgp", key: alice });
-  await signImage(writable, { kind: "pgp", key: bob }, { groups: [1] });
+  await signImage(writable, { kind: "pgp", key: wrapKey(alice) });
+  await signImage(writable, { kind: "pgp", key: wrapKey(bob) }, { groups: [1] });
 }
 
 async function signedBy(path: string, request: TaskRequest = {}) {
@@ -67,31 +58,28 @@ async function signedBy(path: string, request: TaskRequest = {}) {
 }
 
 Deno.test("AllSignedBy needs every task, AnySignedBy one; both sorted, no keys needed", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-signed-by-" });
-  try {
-    const path = `${dir}/two.sif`;
-    await twoGroupImage(path);
-    const both = [fp(alice), fp(bob)].sort();
-    assertEquals(await signedBy(path), {
-      all: [fp(alice)],
-      any: both,
-      byTask: [[1, both], [2, [fp(alice)]]],
-    });
-    // Only group 1: both signed every task.
-    assertEquals((await signedBy(path, { groups: [1] })).all, both);
-    // Legacy tasks examine legacy signatures only: there are none.
-    assertEquals(await signedBy(path, { legacy: true }), {
-      all: [],
-      any: [],
-      byTask: [[1, []], [2, []]],
-    });
-    // The same answer from a verification's report (its checks carry the signature objects).
-    using image = await SifImage.open(path);
-    const report = await verifyImage(image);
-    assertEquals(allSignedBy(report.tasks, report.checks.map((c) => c.signature)), [fp(alice)]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-signed-by-");
+  const dir = temp.dir;
+  const path = `${dir}/two.sif`;
+  await twoGroupImage(path);
+  const both = [fp(alice), fp(bob)].sort();
+  assertEquals(await signedBy(path), {
+    all: [fp(alice)],
+    any: both,
+    byTask: [[1, both], [2, [fp(alice)]]],
+  });
+  // Only group 1: both signed every task.
+  assertEquals((await signedBy(path, { groups: [1] })).all, both);
+  // Legacy tasks examine legacy signatures only: there are none.
+  assertEquals(await signedBy(path, { legacy: true }), {
+    all: [],
+    any: [],
+    byTask: [[1, []], [2, []]],
+  });
+  // The same answer from a verification's report (its checks carry the signature objects).
+  using image = await SifImage.open(path);
+  const report = await verifyImage(image);
+  assertEquals(allSignedBy(report.tasks, report.checks.map((c) => c.signature)), [fp(alice)]);
 });
 
 peerTest(

@@ -16,6 +16,7 @@ import {
   signImage,
   verifyImage,
 } from "../helpers/sifref.ts";
+import { withTempDir } from "../helpers/env.ts";
 
 const SIF_TEST = "/usr/share/gocode/src/github.com/sylabs/sif/test";
 const INPUT = `${SIF_TEST}/input`;
@@ -39,15 +40,6 @@ function assertStringIncludes(actual: string, expected: string): void {
     actual.includes(expected),
     `expected ${JSON.stringify(actual)} to include ${JSON.stringify(expected)}`,
   );
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "sifref-test-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 async function copyCorpus(name: string, dir: string): Promise<string> {
@@ -195,7 +187,7 @@ peerTest("sifref: load reports the corpus two-groups-signed.sif", REF, async () 
     ],
   );
   assertEquals(d.slice(0, 3).map((x) => x.size), [4, 4096, 262144]);
-  // §3.3 of sif-format.md: the object digests in the corpus metadata documents.
+  // The object digests in the corpus metadata documents.
   assertEquals(d[0].sha256, "004dfc8da678c309de28b5386a1e9efd57f536b150c40d29b31506aa0fb17ec2");
   assertEquals(d[1].sha256, "9f9c4e5e131934969b4ac8f495691c70b8c6c8e3f489c2c9ab5f1af82bce0604");
   assertEquals(d[2].sha256, "d2dd40e7ff6b6753d84c1a85061189e61d4de9688d5531537ff96ff09b1f12dc");
@@ -218,7 +210,7 @@ peerTest("sifref: verify the corpus one-group-signed.sif with the corpus key", R
   assertEquals(v.anySignedBy, [CORPUS_FINGERPRINT]);
   assertEquals(v.allSignedBy, [CORPUS_FINGERPRINT]);
 
-  // Object-level tasks and the legacy modes (sif-format.md §8.3).
+  // Object-level tasks and the legacy modes.
   const obj2 = await verifyImage(image, { keyrings: [CORPUS_KEY], objects: [2] });
   assertEquals([obj2.ok, obj2.results.map((r) => r.objects)], [true, [[2]]]);
   const legacy = await verifyImage(image, { keyrings: [CORPUS_KEY], legacy: true });

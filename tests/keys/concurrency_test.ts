@@ -13,10 +13,12 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
-import { keyringBytes, parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
+import { parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
+import { keyringBytes } from "../../core/keys/store.ts";
 import { CLI_ENTRY, type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { GpgHome, type GpgKey, type UserDirs, userDirs } from "../helpers/gpg.ts";
 import { peerTest, REPO_ROOT } from "../helpers/peers.ts";
+import { tempDir } from "../helpers/env.ts";
 
 /** The CLI entry point, as tests/helpers/cli.ts chooses it. */
 const ENTRY = CLI_ENTRY;
@@ -152,112 +154,109 @@ peerTest("10 imports racing 10 removes of other keys: nothing is lost that was n
  * reported, then removed.
  */
 Deno.test("key import killed with SIGKILL at many moments leaves the old keyring whole (or the new one)", async () => {
-  const root = await Deno.makeTempDir({ prefix: "siftrust-kill-" });
-  try {
-    const user = await userDirs(root);
-    const make = async (i: number) =>
-      (await openpgp.generateKey({
-        type: "ecc",
-        curve: "ed25519Legacy",
-        userIDs: [{ name: `Key ${i}`, email: `key${i}@example.org` }],
-        format: "binary",
-      })).publicKey;
-    const old: Uint8Array[] = [];
-    for (let i = 0; i < 300; i++) old.push(await make(i));
-    await Deno.writeFile(pgpPublic(user), keyringBytes(old), { mode: 0o600 });
-    await Deno.writeFile(join(user.keysDir, "pgp-secret"), new Uint8Array(), { mode: 0o600 });
-    const newKeys: string[] = [];
-    for (let i = 0; i < 17; i++) {
-      const file = join(root, `new-${i}.gpg`);
-      await Deno.writeFile(file, await make(1000 + i));
-      newKeys.push(file);
-    }
-
-    const spawn = (file: string) =>
-      new Deno.Command(Deno.execPath(), {
-        args: ["run", "--quiet", ...PERMISSIONS, ENTRY, "key", "import", file],
-        cwd: REPO_ROOT,
-        env: { NO_COLOR: "1", DENO_DIR, ...user.env },
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-
-    // Calibration: one whole import, unkilled.
-    const started = performance.now();
-    const calibration = await spawn(newKeys[16]).output();
-    const whole = performance.now() - started;
-    assertEquals(calibration.code, 0, new TextDecoder().decode(calibration.stderr));
-
-    const outcomes: string[] = [];
-    let leftovers = 0;
-    for (let i = 0; i < 15; i++) {
-      const before = await Deno.readFile(pgpPublic(user));
-      const added = await Deno.readFile(newKeys[i]);
-      const child = spawn(newKeys[i]);
-      let exited = false;
-      const status = child.status.then((s) => {
-        exited = true;
-        return s;
-      });
-      let trigger: string;
-      if (i % 2 === 0) {
-        // Wait for the temporary file, then a little longer (0 to 7 ms).
-        const deadline = performance.now() + 10_000;
-        while (!exited && performance.now() < deadline && strays(user.keysDir).length === 0) {
-          await new Promise((resolve) => setTimeout(resolve, 0));
-        }
-        const wait = i / 2;
-        const until = performance.now() + wait;
-        while (performance.now() < until) { /* spin: timers are too coarse here */ }
-        trigger = `temporary file + ${wait} ms`;
-      } else {
-        // A delay from the start, from 50% to 150% of a whole import.
-        const delay = Math.round(whole * (0.4 + 0.08 * i));
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        trigger = `${delay} ms after start`;
-      }
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // It had already finished.
-      }
-      const { signal, code } = await status;
-      await child.stderr.cancel();
-      const after = await Deno.readFile(pgpPublic(user));
-      const ring = await parseKeyring(after);
-      assertEquals(ring.skipped, [], `run ${i} (${trigger}): every key parses`);
-      const wasOld = equalBytes(after, before);
-      const isNew = equalBytes(after, keyringBytes([before, added]));
-      ok(
-        wasOld || isNew,
-        `run ${i} (${trigger}, ${signal ?? `exit ${code}`}): the keyring is neither the old ` +
-          `one (${before.length} bytes) nor the old one plus the new key (${after.length} bytes)`,
-      );
-      if (signal === null) assertEquals([code, isNew], [0, true], `run ${i} finished`);
-      const left = strays(user.keysDir);
-      for (const name of left) {
-        ok(/^\.pgp-public\.[0-9a-f-]{36}\.tmp$/.test(name), `run ${i}: unexpected file ${name}`);
-        await Deno.remove(join(user.keysDir, name));
-      }
-      leftovers += left.length;
-      outcomes.push(`${trigger}: ${signal ?? "finished"}, ${isNew ? "new" : "old"} keyring`);
-    }
-    console.log(
-      `SIGKILL runs (a whole import takes ${Math.round(whole)} ms):\n  ${outcomes.join("\n  ")}\n` +
-        `temporary files left behind by killed runs: ${leftovers}`,
-    );
-    ok(outcomes.some((o) => o.includes("SIGKILL")), "at least one run was killed");
-
-    // The lock died with the processes: one more import goes through, and nothing was lost.
-    const last = await runCli(["key", "import", newKeys[15]], { env: user.env });
-    succeeded(last, "import after the kills");
-    const final = await parseKeyring(await Deno.readFile(pgpPublic(user)));
-    ok(final.keys.length >= 302, `${final.keys.length} keys`);
-    assertEquals(final.blocks.slice(0, 300), old, "the 300 old keys, byte for byte");
-  } finally {
-    await Deno.remove(root, { recursive: true });
+  await using rootTemp = await tempDir("siftrust-kill-");
+  const root = rootTemp.dir;
+  const user = await userDirs(root);
+  const make = async (i: number) =>
+    (await openpgp.generateKey({
+      type: "ecc",
+      curve: "ed25519Legacy",
+      userIDs: [{ name: `Key ${i}`, email: `key${i}@example.org` }],
+      format: "binary",
+    })).publicKey;
+  const old: Uint8Array[] = [];
+  for (let i = 0; i < 300; i++) old.push(await make(i));
+  await Deno.writeFile(pgpPublic(user), keyringBytes(old), { mode: 0o600 });
+  await Deno.writeFile(join(user.keysDir, "pgp-secret"), new Uint8Array(), { mode: 0o600 });
+  const newKeys: string[] = [];
+  for (let i = 0; i < 17; i++) {
+    const file = join(root, `new-${i}.gpg`);
+    await Deno.writeFile(file, await make(1000 + i));
+    newKeys.push(file);
   }
+
+  const spawn = (file: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", ...PERMISSIONS, ENTRY, "key", "import", file],
+      cwd: REPO_ROOT,
+      env: { NO_COLOR: "1", DENO_DIR, ...user.env },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+
+  // Calibration: one whole import, unkilled.
+  const started = performance.now();
+  const calibration = await spawn(newKeys[16]).output();
+  const whole = performance.now() - started;
+  assertEquals(calibration.code, 0, new TextDecoder().decode(calibration.stderr));
+
+  const outcomes: string[] = [];
+  let leftovers = 0;
+  for (let i = 0; i < 15; i++) {
+    const before = await Deno.readFile(pgpPublic(user));
+    const added = await Deno.readFile(newKeys[i]);
+    const child = spawn(newKeys[i]);
+    let exited = false;
+    const status = child.status.then((s) => {
+      exited = true;
+      return s;
+    });
+    let trigger: string;
+    if (i % 2 === 0) {
+      // Wait for the temporary file, then a little longer (0 to 7 ms).
+      const deadline = performance.now() + 10_000;
+      while (!exited && performance.now() < deadline && strays(user.keysDir).length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+      const wait = i / 2;
+      const until = performance.now() + wait;
+      while (performance.now() < until) { /* spin: timers are too coarse here */ }
+      trigger = `temporary file + ${wait} ms`;
+    } else {
+      // A delay from the start, from 50% to 150% of a whole import.
+      const delay = Math.round(whole * (0.4 + 0.08 * i));
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      trigger = `${delay} ms after start`;
+    }
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It had already finished.
+    }
+    const { signal, code } = await status;
+    await child.stderr.cancel();
+    const after = await Deno.readFile(pgpPublic(user));
+    const ring = await parseKeyring(after);
+    assertEquals(ring.skipped, [], `run ${i} (${trigger}): every key parses`);
+    const wasOld = equalBytes(after, before);
+    const isNew = equalBytes(after, keyringBytes([before, added]));
+    ok(
+      wasOld || isNew,
+      `run ${i} (${trigger}, ${signal ?? `exit ${code}`}): the keyring is neither the old ` +
+        `one (${before.length} bytes) nor the old one plus the new key (${after.length} bytes)`,
+    );
+    if (signal === null) assertEquals([code, isNew], [0, true], `run ${i} finished`);
+    const left = strays(user.keysDir);
+    for (const name of left) {
+      ok(/^\.pgp-public\.[0-9a-f-]{36}\.tmp$/.test(name), `run ${i}: unexpected file ${name}`);
+      await Deno.remove(join(user.keysDir, name));
+    }
+    leftovers += left.length;
+    outcomes.push(`${trigger}: ${signal ?? "finished"}, ${isNew ? "new" : "old"} keyring`);
+  }
+  console.log(
+    `SIGKILL runs (a whole import takes ${Math.round(whole)} ms):\n  ${outcomes.join("\n  ")}\n` +
+      `temporary files left behind by killed runs: ${leftovers}`,
+  );
+  ok(outcomes.some((o) => o.includes("SIGKILL")), "at least one run was killed");
+
+  // The lock died with the processes: one more import goes through, and nothing was lost.
+  const last = await runCli(["key", "import", newKeys[15]], { env: user.env });
+  succeeded(last, "import after the kills");
+  const final = await parseKeyring(await Deno.readFile(pgpPublic(user)));
+  ok(final.keys.length >= 302, `${final.keys.length} keys`);
+  assertEquals(final.blocks.slice(0, 300), old, "the 300 old keys, byte for byte");
 });
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

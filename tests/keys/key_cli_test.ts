@@ -18,7 +18,8 @@
 import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import * as openpgp from "openpgp";
-import { findKey, keyringBytes, parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
+import { findKey, parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
+import { keyringBytes } from "../../core/keys/store.ts";
 import { openpgpKey } from "../../core/keys/pgp_key.ts";
 import { signImage } from "../../core/integrity/mod.ts";
 import {
@@ -40,6 +41,7 @@ import {
 } from "../helpers/gpg.ts";
 import { existsSync, peerTest } from "../helpers/peers.ts";
 import { runCliAsNobody } from "../helpers/unprivileged.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 // ------------------------------------------------------------------------------------------
 // Fixture: a gpg home that makes the keys, one that reads what siftrust makes, scratch space.
@@ -763,7 +765,7 @@ peerTest(
     const oldImage = await smallImage(f.path("signed-when-valid.sif"));
     {
       using sif = await SifImage.open(oldImage, { write: true });
-      await signImage(sif, { kind: "pgp", key: expiredKey }, {
+      await signImage(sif, { kind: "pgp", key: wrapKey(expiredKey) }, {
         date: new Date("2020-06-01T00:00:00Z"),
       });
     }

@@ -10,7 +10,6 @@ import { join } from "node:path";
 import {
   armorKey,
   createKeyPair,
-  generateKeyPair,
   importKeys,
   KeyManagementError,
   keyMatches,
@@ -19,17 +18,18 @@ import {
   parseKeyring,
   type PgpKey,
   readKeyringFile,
-  reencryptKey,
   unlockKey,
 } from "../../core/keys/mod.ts";
+import { generateKeyPair } from "../../core/keys/manage.ts";
+import { reencryptKey } from "../../core/keys/unlock.ts";
 import { openpgpKey } from "../../core/keys/pgp_key.ts";
 import {
-  checkPulledKey,
   KeyTransferError,
   parsePullArgument,
   pullKey,
   pushableKey,
 } from "../../core/keyserver/mod.ts";
+import { checkPulledKey } from "../../core/keyserver/transfer.ts";
 
 const spec = (name: string, passphrase = "") => ({
   name,

@@ -16,26 +16,24 @@ import {
 import { join } from "node:path";
 import * as openpgp from "openpgp";
 import {
-  addKeyPair,
   findKey,
-  generateKeyPair,
   importKeys,
   KeyManagementError,
   type Keyring,
-  KEYRING_MODE,
-  keyringBytes,
   KeyringError,
   type KeyringFiles,
   parseKeyring,
-  prepareKeysDir,
   readKeyringFile,
   removeKey,
 } from "../../core/keys/mod.ts";
+import { addKeyPair, generateKeyPair } from "../../core/keys/manage.ts";
+import { KEYRING_MODE, keyringBytes, prepareKeysDir } from "../../core/keys/store.ts";
 import { FileWriteError, withDirLock, writeFileAtomic } from "../../core/files/atomic.ts";
 import { splitTransferableKeys } from "../../core/keys/packets.ts";
 import { openpgpKey, PgpKey, wrapKey } from "../../core/keys/pgp_key.ts";
 import { GpgHome, type GpgKey } from "../helpers/gpg.ts";
 import { peerTest } from "../helpers/peers.ts";
+import { tempDir } from "../helpers/env.ts";
 
 // ------------------------------------------------------------------------------------------
 // Keys and crafted packets
@@ -100,12 +98,9 @@ function v3Key(): Uint8Array {
 
 /** A temporary folder, removed after `fn`. */
 async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-keyring-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-keyring-");
+  const dir = temp.dir;
+  await fn(dir);
 }
 
 /** The keyring files of a user key folder inside `dir`. */

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import * as openpgp from "openpgp";
 import { runCli } from "../helpers/cli.ts";
+import { isolatedEnv } from "../helpers/env.ts";
 
 /** A temp home whose active remote lists one keyserver. */
 async function home(keyserver: string) {
@@ -17,14 +18,7 @@ async function home(keyserver: string) {
     `Active: site\nRemotes:\n    site:\n        URI: site.invalid\n        System: false\n        Exclusive: false\n` +
       `        Keyservers:\n            - URI: ${keyserver}\n              Skip: false\n              External: true\n              Insecure: true\n`,
   );
-  const env = {
-    HOME: dir,
-    APPTAINER_CONFIGDIR: `${dir}/apptainer`,
-    APPTAINER_KEYSDIR: `${dir}/keys`,
-    SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-    XDG_CACHE_HOME: `${dir}/cache`,
-  };
-  return { dir, env };
+  return { dir, env: isolatedEnv(dir) };
 }
 
 const NEWPAIR = [

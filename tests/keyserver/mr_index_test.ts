@@ -1,23 +1,25 @@
 /**
- * The machine-readable index of HKP searches (§3.3): parsing, the announced-count check,
- * algorithm names, status flags, and `key search`'s tables (short and `--long-list`), which
- * follow Go's tabwriter (an empty line between keys breaks the column block).
+ * The machine-readable index of HKP searches (the HKP draft's `options=mr` output): parsing,
+ * the announced-count check, algorithm names, status flags, and `key search`'s tables (short
+ * and `--long-list`), which follow Go's tabwriter (an empty line between keys breaks the column block).
  */
 
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import {
-  algorithmName,
-  answerSummary,
-  checkCount,
   countMatches,
-  dateSeconds,
   indexEntries,
   IndexError,
   type KeyIndex,
-  keyStatus,
   parseIndex,
-  shortKeyId,
 } from "../../core/keyserver/mod.ts";
+import {
+  algorithmName,
+  checkCount,
+  dateSeconds,
+  keyStatus,
+  shortKeyId,
+} from "../../core/keyserver/mr_index.ts";
+import { answerSummary } from "../../core/keyserver/transfer.ts";
 import { goLocalTime, indexTable as renderTable } from "../../cli/render/keys_search.ts";
 
 /** The table `key search` prints for an answer. */

@@ -6,47 +6,24 @@
 
 import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { createHash } from "node:crypto";
-import * as openpgp from "openpgp";
 import { signImage } from "../../core/integrity/mod.ts";
-import {
-  createImage,
-  DataType,
-  FsType,
-  partitionExtra,
-  PartType,
-  SifImage,
-} from "../../core/sif/mod.ts";
-import {
-  auditContext,
-  type IdentitySources,
-  passwdName as nameInPasswd,
-} from "../../policy/mod.ts";
+import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
+import { auditContext, type IdentitySources } from "../../policy/mod.ts";
+import { passwdName as nameInPasswd } from "../../policy/audit_context.ts";
 import { CLI_ENTRY, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { buildImage } from "../helpers/images.ts";
+import { newKey } from "../helpers/keys.ts";
 
-const { privateKey: alice } = await openpgp.generateKey({
-  type: "ecc",
-  curve: "ed25519Legacy",
-  userIDs: [{ name: "alice", email: "alice@siftrust.test" }],
-  format: "object",
-});
+const alice = await newKey("alice");
 const ALICE = alice.getFingerprint().toUpperCase();
 
 async function makeImage(path: string, signed: boolean): Promise<string> {
-  const image = await createImage(path, {
-    objects: [
-      { dataType: DataType.Deffile, data: new TextEncoder().encode("Bootstrap: scratch\n") },
-      {
-        dataType: DataType.Partition,
-        data: crypto.getRandomValues(new Uint8Array(4096)),
-        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-      },
-    ],
-  });
-  image.close();
+  await buildImage(path, { partition: crypto.getRandomValues(new Uint8Array(4096)) });
   if (signed) {
     using writable = await SifImage.open(path, { write: true });
-    await signImage(writable, { kind: "pgp", key: alice });
+    await signImage(writable, { kind: "pgp", key: wrapKey(alice) });
   }
   return path;
 }

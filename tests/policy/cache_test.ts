@@ -6,37 +6,21 @@
  */
 
 import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
-import * as openpgp from "openpgp";
+import type * as openpgp from "openpgp";
 import { signImage } from "../../core/integrity/mod.ts";
-import {
-  createImage,
-  DataType,
-  FsType,
-  partitionExtra,
-  PartType,
-  SifImage,
-} from "../../core/sif/mod.ts";
+import { SifImage } from "../../core/sif/mod.ts";
 import { checkImage, type CheckResult, loadPolicy, policyKeys } from "../../policy/mod.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { buildImage } from "../helpers/images.ts";
+import { fingerprintOf as fp, newKey } from "../helpers/keys.ts";
 
 /** A run context with an empty environment: no keyrings or caches of the test user. */
 const NO_ENV = { env: {}, uid: 0, euid: 0 };
 
-async function newKey(name: string, keyExpirationTime?: number): Promise<openpgp.PrivateKey> {
-  const { privateKey } = await openpgp.generateKey({
-    type: "ecc",
-    curve: "ed25519Legacy",
-    userIDs: [{ name, email: `${name}@siftrust.test` }],
-    format: "object",
-    keyExpirationTime,
-  });
-  return privateKey;
-}
-
 const alice = await newKey("alice");
 const bob = await newKey("bob");
-const fp = (key: openpgp.PrivateKey) => key.getFingerprint().toUpperCase();
 
 async function writeKeyring(path: string, keys: openpgp.PrivateKey[]): Promise<void> {
   await Deno.writeFile(path, Uint8Array.from(keys.flatMap((k) => [...k.toPublic().write()])));
@@ -44,20 +28,11 @@ async function writeKeyring(path: string, keys: openpgp.PrivateKey[]): Promise<v
 
 /** An image with one group (a definition file and a partition of `size` random bytes). */
 async function makeImage(path: string, size = 4096): Promise<string> {
-  const image = await createImage(path, {
-    objects: [
-      { dataType: DataType.Deffile, data: new TextEncoder().encode("Bootstrap: scratch\n") },
-      {
-        dataType: DataType.Partition,
-        data: size <= 65536
-          ? crypto.getRandomValues(new Uint8Array(size))
-          : new Uint8Array(size).fill(0x5a),
-        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-      },
-    ],
+  return await buildImage(path, {
+    partition: size <= 65536
+      ? crypto.getRandomValues(new Uint8Array(size))
+      : new Uint8Array(size).fill(0x5a),
   });
-  image.close();
-  return path;
 }
 
 /**
@@ -71,7 +46,7 @@ function settle(): Promise<void> {
 
 async function sign(path: string, key: openpgp.PrivateKey): Promise<void> {
   using image = await SifImage.open(path, { write: true });
-  await signImage(image, { kind: "pgp", key });
+  await signImage(image, { kind: "pgp", key: wrapKey(key) });
 }
 
 interface Lab extends TestEnv {
@@ -419,7 +394,7 @@ Deno.test("a cached allow does not outlive the signer's expires day", async () =
 });
 
 Deno.test("a cached allow does not outlive the signing key's expiry", async () => {
-  const shortLived = await newKey("short", 7 * 86_400);
+  const shortLived = await newKey("short", { keyExpirationTime: 7 * 86_400 });
   await using l = await lab({ short: { fingerprint: fp(shortLived) } });
   await writeKeyring(`${l.dir}/keyring.gpg`, [alice, shortLived]);
   const image = await makeImage(`${l.dir}/short.sif`);

@@ -4,29 +4,20 @@
  */
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import * as openpgp from "openpgp";
+import type * as openpgp from "openpgp";
 import { parseDefinition } from "../../core/deffile/mod.ts";
 import { signImage } from "../../core/integrity/mod.ts";
 import { KeySet } from "../../core/keys/mod.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
 import { createImage, DataType, SifImage } from "../../core/sif/mod.ts";
 import { checkStage, imageMismatch, type StageResult } from "../../policy/deffile.ts";
+import { tempDir } from "../helpers/env.ts";
+import { fingerprintOf as fp, newKey } from "../helpers/keys.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-async function newKey(name: string): Promise<openpgp.PrivateKey> {
-  const { privateKey } = await openpgp.generateKey({
-    type: "ecc",
-    curve: "ed25519Legacy",
-    userIDs: [{ name, email: `${name}@example.org` }],
-    format: "object",
-  });
-  return privateKey;
-}
-
 const alice = await newKey("alice");
 const bob = await newKey("bob");
-const fp = (key: openpgp.PrivateKey) => key.getFingerprint().toUpperCase();
 const keysOf = (...keys: openpgp.PrivateKey[]) => () =>
   Promise.resolve(
     new KeySet(
@@ -36,25 +27,22 @@ const keysOf = (...keys: openpgp.PrivateKey[]) => () =>
 
 /** base.sif: two groups, alice signs both and bob group 1; unsigned.sif: not signed. */
 async function withImages(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-deffile-stage-" });
-  try {
-    for (const name of ["base.sif", "unsigned.sif"]) {
-      const image = await createImage(`${dir}/${name}`, {
-        objects: [
-          { dataType: DataType.Deffile, data: text("Bootstrap: scratch\n") },
-          { dataType: DataType.GenericJSON, data: text('{"b":2}'), groupId: 2 },
-        ],
-      });
-      image.close();
-    }
-    using base = await SifImage.open(`${dir}/base.sif`, { write: true });
-    await signImage(base, { kind: "pgp", key: alice });
-    await signImage(base, { kind: "pgp", key: bob }, { groups: [1] });
-    await Deno.writeTextFile(`${dir}/rootfs.tar`, "not an image at all, but long enough to sniff");
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await tempDir("siftrust-deffile-stage-");
+  const dir = temp.dir;
+  for (const name of ["base.sif", "unsigned.sif"]) {
+    const image = await createImage(`${dir}/${name}`, {
+      objects: [
+        { dataType: DataType.Deffile, data: text("Bootstrap: scratch\n") },
+        { dataType: DataType.GenericJSON, data: text('{"b":2}'), groupId: 2 },
+      ],
+    });
+    image.close();
   }
+  using base = await SifImage.open(`${dir}/base.sif`, { write: true });
+  await signImage(base, { kind: "pgp", key: wrapKey(alice) });
+  await signImage(base, { kind: "pgp", key: wrapKey(bob) }, { groups: [1] });
+  await Deno.writeTextFile(`${dir}/rootfs.tar`, "not an image at all, but long enough to sniff");
+  await fn(dir);
 }
 
 async function stage(

@@ -6,14 +6,18 @@
  */
 
 import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
-import * as openpgp from "openpgp";
-import { DataType, FsType, partitionExtra, PartType } from "../../core/sif/mod.ts";
-import { createImage, SifImage, signImage } from "../../mod.ts";
+import type * as openpgp from "openpgp";
+import { DataType } from "../../core/sif/mod.ts";
+import { SifImage, signImage } from "../../mod.ts";
 import { parseDefinition } from "../../core/deffile/mod.ts";
 import { writeCases } from "../helpers/bad_images.ts";
 import { type CliResult, runCli, runCliWithin } from "../helpers/cli.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { sifrefBinary } from "../helpers/sifref.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { isolatedEnv } from "../helpers/env.ts";
+import { buildImage } from "../helpers/images.ts";
+import { fingerprintOf, newKey } from "../helpers/keys.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -23,13 +27,8 @@ interface Signer {
 }
 
 async function newSigner(name: string): Promise<Signer> {
-  const { privateKey } = await openpgp.generateKey({
-    type: "ecc",
-    curve: "ed25519Legacy",
-    userIDs: [{ name, email: `${name}@example.org` }],
-    format: "object",
-  });
-  return { key: privateKey, fingerprint: privateKey.getFingerprint().toUpperCase() };
+  const key = await newKey(name);
+  return { key, fingerprint: fingerprintOf(key) };
 }
 
 const alice = await newSigner("alice");
@@ -54,36 +53,23 @@ async function site(): Promise<Site> {
   return {
     dir,
     keyring,
-    env: {
-      HOME: dir,
-      APPTAINER_KEYSDIR: `${dir}/apptainer-keys`,
-      SIFTRUST_SYSCONFDIR: `${dir}/etc`,
-      XDG_CACHE_HOME: `${dir}/cache`,
-    },
+    env: isolatedEnv(dir),
   };
 }
 
 /** An image with one group (two groups when `twoGroups`). */
 async function makeImage(path: string, twoGroups = false): Promise<void> {
-  const image = await createImage(path, {
-    objects: [
-      { dataType: DataType.Deffile, data: text("Bootstrap: scratch\n") },
-      {
-        dataType: DataType.Partition,
-        data: new Uint8Array(8192).fill(7),
-        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-      },
-      ...(twoGroups
-        ? [{ dataType: DataType.GenericJSON, data: text('{"b":2}'), groupId: 2, name: "b.json" }]
-        : []),
-    ],
+  await buildImage(path, {
+    partition: new Uint8Array(8192).fill(7),
+    more: twoGroups
+      ? [{ dataType: DataType.GenericJSON, data: text('{"b":2}'), groupId: 2, name: "b.json" }]
+      : [],
   });
-  image.close();
 }
 
 async function sign(path: string, signer: Signer, groups?: number[]): Promise<void> {
   using image = await SifImage.open(path, { write: true });
-  await signImage(image, { kind: "pgp", key: signer.key }, { groups });
+  await signImage(image, { kind: "pgp", key: wrapKey(signer.key) }, { groups });
 }
 
 async function recipe(dir: string, name: string, header: string): Promise<string> {

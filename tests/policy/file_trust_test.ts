@@ -13,8 +13,8 @@ import {
   decidingFiles,
   loadPolicy,
   trustFileWarnings,
-  writersBesidesRoot,
 } from "../../policy/mod.ts";
+import { writersBesidesRoot } from "../../policy/file_trust.ts";
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { tempDir, testEnv } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";

@@ -5,15 +5,16 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import {
-  effectivePolicy,
-  EXPIRY_NOTICE_DAYS,
   fileWarnings,
   lintPolicy,
   type LintWarning,
   locateWarnings,
-  parsePolicy,
   type Policy,
 } from "../../policy/mod.ts";
+import { effectivePolicy } from "../../policy/model.ts";
+import { EXPIRY_NOTICE_DAYS } from "../../policy/lint.ts";
+import { parsePolicy } from "../../policy/load.ts";
+import { tempDir } from "../helpers/env.ts";
 
 const FP = (n: number) =>
   `8232570480B868E1473AEEB03DBCBA1EE9D661${n.toString(16).padStart(2, "0")}`;
@@ -130,34 +131,31 @@ Deno.test("lintPolicy: no key material, and a name twice in one signed-by", () =
 });
 
 Deno.test("fileWarnings: writable policy and key files, missing and non-file key files", async () => {
-  const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "siftrust-lint-" }));
-  try {
-    await Deno.writeTextFile(`${dir}/policy.yaml`, "");
-    await Deno.chmod(`${dir}/policy.yaml`, 0o666);
-    await Deno.writeTextFile(`${dir}/group.asc`, "");
-    await Deno.chmod(`${dir}/group.asc`, 0o664);
-    await Deno.mkdir(`${dir}/folder.asc`);
-    const policy = policyOf(
-      `version: 1\nsigners:\n  ci: {fingerprint: "${FP(1)}"}\n` +
-        "keys: {files: [missing.asc, folder.asc, group.asc]}\n",
-      dir,
-    );
-    const warnings = await fileWarnings(policy);
-    assertEquals(warnings.map(({ code, path }) => [code, path]), [
-      ["policy-writable", []],
-      ["key-file-unreadable", ["keys", "files", 0]],
-      ["key-file-not-a-file", ["keys", "files", 1]],
-      ["key-file-writable", ["keys", "files", 2]],
-    ]);
-    assertEquals(warnings[0], { path: [], code: "policy-writable", who: "anyone can write it" });
-    const missing = warnings[1];
-    assertEquals(missing.code === "key-file-unreadable" && missing.missing, true);
-    assertEquals(missing.code === "key-file-unreadable" && missing.file, `${dir}/missing.asc`);
-    const group = warnings[3];
-    assertEquals(group.code === "key-file-writable" && group.who, "its group can write it");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-lint-");
+  const dir = temp.dir;
+  await Deno.writeTextFile(`${dir}/policy.yaml`, "");
+  await Deno.chmod(`${dir}/policy.yaml`, 0o666);
+  await Deno.writeTextFile(`${dir}/group.asc`, "");
+  await Deno.chmod(`${dir}/group.asc`, 0o664);
+  await Deno.mkdir(`${dir}/folder.asc`);
+  const policy = policyOf(
+    `version: 1\nsigners:\n  ci: {fingerprint: "${FP(1)}"}\n` +
+      "keys: {files: [missing.asc, folder.asc, group.asc]}\n",
+    dir,
+  );
+  const warnings = await fileWarnings(policy);
+  assertEquals(warnings.map(({ code, path }) => [code, path]), [
+    ["policy-writable", []],
+    ["key-file-unreadable", ["keys", "files", 0]],
+    ["key-file-not-a-file", ["keys", "files", 1]],
+    ["key-file-writable", ["keys", "files", 2]],
+  ]);
+  assertEquals(warnings[0], { path: [], code: "policy-writable", who: "anyone can write it" });
+  const missing = warnings[1];
+  assertEquals(missing.code === "key-file-unreadable" && missing.missing, true);
+  assertEquals(missing.code === "key-file-unreadable" && missing.file, `${dir}/missing.asc`);
+  const group = warnings[3];
+  assertEquals(group.code === "key-file-writable" && group.who, "its group can write it");
 });
 
 Deno.test("locateWarnings: line and column of each node's key, sorted; the file first", () => {

@@ -7,6 +7,7 @@
 import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { patternCovers } from "../../policy/lint.ts";
 import { runCli } from "../helpers/cli.ts";
+import { tempDir } from "../helpers/env.ts";
 
 const FP = (n: number) =>
   `8232570480B868E1473AEEB03DBCBA1EE9D661${n.toString(16).padStart(2, "0")}`;
@@ -15,14 +16,11 @@ async function withPolicy(
   text: string,
   fn: (path: string, dir: string) => Promise<void>,
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-policy-cmd-" });
-  try {
-    await Deno.writeTextFile(`${dir}/policy.yaml`, text, { mode: 0o644 });
-    await Deno.chmod(`${dir}/policy.yaml`, 0o644);
-    await fn(`${dir}/policy.yaml`, dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-policy-cmd-");
+  const dir = temp.dir;
+  await Deno.writeTextFile(`${dir}/policy.yaml`, text, { mode: 0o644 });
+  await Deno.chmod(`${dir}/policy.yaml`, 0o644);
+  await fn(`${dir}/policy.yaml`, dir);
 }
 
 Deno.test("patternCovers: identical, PREFIX/**, and plain paths; conservative otherwise", () => {

@@ -1,6 +1,5 @@
 /**
- * How a policy decides an image (docs: /work/shared/docs/policy-v1.md, "How an image is
- * decided"), with real images signed in-process by openpgp.js keys, a few signed by the
+ * How a policy decides an image (docs/policy.md, "How an image is decided"), with real images signed in-process by openpgp.js keys, a few signed by the
  * reference harness, and Debian's corpus for legacy signatures. Most cases call `checkImage`;
  * the CLI cases check exit codes, `--json`, `--explain`, symlinks and several images.
  */
@@ -9,15 +8,7 @@ import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import * as openpgp from "openpgp";
 import { signImage, type SignRequest } from "../../core/integrity/mod.ts";
-import {
-  appendObject,
-  createImage,
-  DataType,
-  FsType,
-  partitionExtra,
-  PartType,
-  SifImage,
-} from "../../core/sif/mod.ts";
+import { appendObject, DataType, SifImage } from "../../core/sif/mod.ts";
 import {
   checkImage,
   type Hint,
@@ -32,8 +23,10 @@ import { hintText, reasonTexts } from "../../cli/render/decision_words.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
-import { REFERENCE_KEY } from "../helpers/images.ts";
+import { buildImage, REFERENCE_KEY } from "../helpers/images.ts";
 import { signImage as referenceSign } from "../helpers/sifref.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { fingerprintOf as fp, newKey } from "../helpers/keys.ts";
 
 /** A run context with an empty environment: no keyrings or caches of the test user. */
 const NO_ENV = { env: {}, uid: 0, euid: 0 };
@@ -42,20 +35,6 @@ const NO_ENV = { env: {}, uid: 0, euid: 0 };
 // keys, images, policies
 
 const REFERENCE_FP = "12045C8C0B1004D058DE4BEDA20C27EE7FF7BA84";
-
-async function newKey(
-  name: string,
-  options: { date?: Date; keyExpirationTime?: number } = {},
-): Promise<openpgp.PrivateKey> {
-  const { privateKey } = await openpgp.generateKey({
-    type: "ecc",
-    curve: "ed25519Legacy",
-    userIDs: [{ name, email: `${name}@siftrust.test` }],
-    format: "object",
-    ...options,
-  });
-  return privateKey;
-}
 
 const DAY = 86_400_000;
 const tenDaysAgo = new Date(Date.now() - 10 * DAY);
@@ -71,8 +50,6 @@ const lapsed = await newKey("lapsed", { date: tenDaysAgo, keyExpirationTime: 86_
 const retired = await newKey("retired", { date: tenDaysAgo });
 const retiredRevoked = (await openpgp.revokeKey({ key: retired, format: "object" })).privateKey;
 
-const fp = (key: openpgp.PrivateKey) => key.getFingerprint().toUpperCase();
-
 type Keyish = openpgp.PrivateKey | openpgp.PublicKey;
 
 /** Writes the public parts of keys as a binary keyring. */
@@ -87,29 +64,22 @@ const text = (s: string) => new TextEncoder().encode(s);
  * object 3 (JSON) in group 2, and with `ungrouped` object 4 (JSON) in no group.
  */
 async function makeImage(path: string, options: { ungrouped?: boolean } = {}): Promise<string> {
-  const image = await createImage(path, {
+  return await buildImage(path, {
     launchScript: "#!/usr/bin/env run-singularity\n",
-    objects: [
-      { dataType: DataType.Deffile, data: text("Bootstrap: scratch\n") },
-      {
-        dataType: DataType.Partition,
-        data: crypto.getRandomValues(new Uint8Array(8192)),
-        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-      },
+    partition: crypto.getRandomValues(new Uint8Array(8192)),
+    more: [
       { dataType: DataType.GenericJSON, data: text('{"group":2}'), groupId: 2, name: "g2.json" },
       ...(options.ungrouped
         ? [{ dataType: DataType.GenericJSON, data: text('{"group":0}'), groupId: 0 }]
         : []),
     ],
   });
-  image.close();
-  return path;
 }
 
 /** Signs in-process, as `siftrust sign` does (every group unless told otherwise). */
 async function sign(path: string, key: openpgp.PrivateKey, request: SignRequest = {}) {
   using image = await SifImage.open(path, { write: true });
-  return await signImage(image, { kind: "pgp", key }, request);
+  return await signImage(image, { kind: "pgp", key: wrapKey(key) }, request);
 }
 
 /** Overwrites one byte of an object's data. */

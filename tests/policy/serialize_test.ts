@@ -4,13 +4,9 @@
  */
 
 import { deepStrictEqual as assertEquals, match, ok } from "node:assert/strict";
-import {
-  effectivePolicy,
-  parsePolicy,
-  type Policy,
-  policyDocument,
-  policyYaml,
-} from "../../policy/mod.ts";
+import { type Policy, policyDocument, policyYaml } from "../../policy/mod.ts";
+import { effectivePolicy } from "../../policy/model.ts";
+import { parsePolicy } from "../../policy/load.ts";
 
 const FP = (n: number) =>
   `8232570480B868E1473AEEB03DBCBA1EE9D661${n.toString(16).padStart(2, "0")}`;

@@ -8,19 +8,19 @@
 
 import { deepStrictEqual as assertEquals, equal, match, ok } from "node:assert/strict";
 import {
-  cacheable,
-  certificateValidUntil,
   checkImage,
   decidingFiles,
-  effectivePolicy,
   type ImageDecision,
   lintPolicy,
   loadPolicy,
-  parsePolicy,
   policyKeys,
   PolicyKeysError,
   policyYaml,
 } from "../../policy/mod.ts";
+import { parsePolicy } from "../../policy/load.ts";
+import { effectivePolicy } from "../../policy/model.ts";
+import { certificateValidUntil } from "../../policy/cache.ts";
+import { cacheable } from "../../policy/cache.ts";
 import type { OcspPost } from "../../core/x509/mod.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";

@@ -9,16 +9,16 @@
 import assert from "node:assert/strict";
 import { openImageOnce } from "../../core/sif/mod.ts";
 import {
-  copyFolderProblem,
   decideExecImage,
-  imageWriters,
   invokingUser,
   loadPolicy,
   planExec,
   policyDocument,
   PolicyError,
-  REFUSED_RUNTIME_ENV,
 } from "../../policy/mod.ts";
+import { imageWriters } from "../../policy/exec_plan.ts";
+import { copyFolderProblem } from "../../policy/exec_plan.ts";
+import { REFUSED_RUNTIME_ENV } from "../../policy/exec_plan.ts";
 import { withTempDir } from "../helpers/env.ts";
 import { CAN_DROP_PRIVILEGES, NOBODY } from "../helpers/unprivileged.ts";
 import { giveToNobody, lab, labContext, SIGNED } from "./lab.ts";

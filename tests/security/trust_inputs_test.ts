@@ -11,7 +11,8 @@
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { SYSTEM_CACHE_DIR } from "../../core/config/mod.ts";
-import { cacheKey, loadPolicy } from "../../policy/mod.ts";
+import { loadPolicy } from "../../policy/mod.ts";
+import { cacheKey } from "../../policy/cache.ts";
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/env.ts";
 import { IN_CI, REPO_ROOT } from "../helpers/peers.ts";

@@ -16,6 +16,7 @@ import {
   PART_DATA,
   writeCases,
 } from "../helpers/bad_images.ts";
+import { tempDir } from "../helpers/env.ts";
 
 /**
  * Opens `path` and returns the image or the error. A FIFO must be refused without being
@@ -41,68 +42,59 @@ async function attemptOpen(path: string): Promise<SifImage | unknown> {
 }
 
 Deno.test("SifImage.open rejects every bad input with a SifError that says what is wrong", async (t) => {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-bad-" });
-  try {
-    const paths = await writeCases(dir);
-    for (const c of BAD_CASES) {
-      await t.step(c.name, async () => {
-        const path = paths.get(c.name)!;
-        const result = await attemptOpen(path);
-        if (c.error === undefined) {
-          assert.ok(result instanceof SifImage, `must load, got ${result}`);
-          using image = result;
-          c.check?.(image);
-          return;
-        }
-        if (result instanceof SifImage) {
-          result.close();
-          assert.fail("must be rejected, but it loaded");
-        }
-        assert.ok(result instanceof SifError, `not a SifError: ${result}`);
-        assert.equal(result.kind, c.error.kind, `kind of: ${result.message}`);
-        assert.equal(result.path, path);
-        assert.ok(result.message.startsWith(`${path}: `), result.message);
-        assert.ok(!result.message.includes("\n"), `more than one line: ${result.message}`);
-        assert.match(result.message, c.error.message);
-      });
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using temp = await tempDir("siftrust-bad-");
+  const dir = temp.dir;
+  const paths = await writeCases(dir);
+  for (const c of BAD_CASES) {
+    await t.step(c.name, async () => {
+      const path = paths.get(c.name)!;
+      const result = await attemptOpen(path);
+      if (c.error === undefined) {
+        assert.ok(result instanceof SifImage, `must load, got ${result}`);
+        using image = result;
+        c.check?.(image);
+        return;
+      }
+      if (result instanceof SifImage) {
+        result.close();
+        assert.fail("must be rejected, but it loaded");
+      }
+      assert.ok(result instanceof SifError, `not a SifError: ${result}`);
+      assert.equal(result.kind, c.error.kind, `kind of: ${result.message}`);
+      assert.equal(result.path, path);
+      assert.ok(result.message.startsWith(`${path}: `), result.message);
+      assert.ok(!result.message.includes("\n"), `more than one line: ${result.message}`);
+      assert.match(result.message, c.error.message);
+    });
   }
 });
 
 Deno.test("the base image loads as the reference lays it out", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-bad-" });
-  try {
-    const path = `${dir}/base.sif`;
-    await Deno.writeFile(path, await baseImageBytes());
-    using image = await SifImage.open(path);
-    assert.equal(image.fileSize, LAYOUT.fileSize);
-    assert.equal(image.header.descriptorsOffset, LAYOUT.descriptorsOffset);
-    assert.equal(image.header.descriptorsTotal, LAYOUT.descriptorsTotal);
-    assert.equal(image.header.dataOffset, LAYOUT.dataOffset);
-    const { part, json, deffile } = LAYOUT;
-    assert.deepEqual(
-      image.descriptors.map((d) => [d.slot, d.id, d.offset, d.size]),
-      [part, json, deffile].map((o, i) => [i, o.id, o.offset, o.size]),
-    );
-    assert.deepEqual(await image.objectData(image.descriptor(1)!), PART_DATA);
-    assert.deepEqual(await image.objectData(image.descriptor(2)!), JSON_DATA);
-    assert.deepEqual(await image.objectData(image.descriptor(3)!), DEFFILE_DATA);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-bad-");
+  const dir = temp.dir;
+  const path = `${dir}/base.sif`;
+  await Deno.writeFile(path, await baseImageBytes());
+  using image = await SifImage.open(path);
+  assert.equal(image.fileSize, LAYOUT.fileSize);
+  assert.equal(image.header.descriptorsOffset, LAYOUT.descriptorsOffset);
+  assert.equal(image.header.descriptorsTotal, LAYOUT.descriptorsTotal);
+  assert.equal(image.header.dataOffset, LAYOUT.dataOffset);
+  const { part, json, deffile } = LAYOUT;
+  assert.deepEqual(
+    image.descriptors.map((d) => [d.slot, d.id, d.offset, d.size]),
+    [part, json, deffile].map((o, i) => [i, o.id, o.offset, o.size]),
+  );
+  assert.deepEqual(await image.objectData(image.descriptor(1)!), PART_DATA);
+  assert.deepEqual(await image.objectData(image.descriptor(2)!), JSON_DATA);
+  assert.deepEqual(await image.objectData(image.descriptor(3)!), DEFFILE_DATA);
 });
 
 Deno.test("a FIFO is refused at once, without waiting for a writer", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-bad-" });
-  try {
-    const path = (await writeCases(dir, [badCase("fifo")])).get("fifo")!;
-    const started = performance.now();
-    const result = await attemptOpen(path);
-    assert.ok(result instanceof SifError && result.kind === "unreadable", String(result));
-    assert.ok(performance.now() - started < 1000, "took more than a second");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-bad-");
+  const dir = temp.dir;
+  const path = (await writeCases(dir, [badCase("fifo")])).get("fifo")!;
+  const started = performance.now();
+  const result = await attemptOpen(path);
+  assert.ok(result instanceof SifError && result.kind === "unreadable", String(result));
+  assert.ok(performance.now() - started < 1000, "took more than a second");
 });

@@ -20,7 +20,13 @@ import { headerJson, objectJson } from "../../cli/render/sif_json.ts";
 import { headerText, infoText, listText } from "../../cli/render/sif_text.ts";
 import { DESCRIPTOR_SIZE, SifError, SifImage } from "../../core/sif/mod.ts";
 import { runCli } from "../helpers/cli.ts";
-import { existsSync, peerTest, REFERENCE_IMAGES, SHARED_VECTORS } from "../helpers/peers.ts";
+import {
+  peerTest,
+  REFERENCE_IMAGES,
+  SHARED_VECTORS,
+  sharedVectorsPresent,
+} from "../helpers/peers.ts";
+import { tempDir } from "../helpers/env.ts";
 
 const DEFAULT_SEED = 0x51f7_2026;
 const DEFAULT_RUNS = 4000;
@@ -124,11 +130,7 @@ async function sifFiles(dir: string): Promise<string[]> {
 
 async function loadInputs(): Promise<Input[]> {
   const paths = await sifFiles(REFERENCE_IMAGES);
-  if (existsSync(SHARED_VECTORS)) {
-    paths.push(...await sifFiles(SHARED_VECTORS));
-  } else {
-    console.log(`note: ${SHARED_VECTORS} does not exist; fuzzing the Debian corpus only`);
-  }
+  if (sharedVectorsPresent()) paths.push(...await sifFiles(SHARED_VECTORS));
   const inputs: Input[] = [];
   for (const path of paths) {
     using image = await SifImage.open(path);
@@ -515,73 +517,70 @@ peerTest(
   [REFERENCE_IMAGES],
   async () => {
     const inputs = await loadInputs();
-    const dir = await Deno.makeTempDir({ prefix: "siftrust-fuzz-cli-" });
-    try {
-      // Pick mutants from a stream of their own, half of them accepted by the reader, half
-      // refused, so that both exit paths of the CLI are exercised.
-      const scratch = join(dir, "scratch.sif");
-      const chosen: { m: Mutant; outcome: Outcome }[] = [];
-      const wanted = { accepted: CLI_SAMPLE / 2, refused: CLI_SAMPLE / 2 };
-      for (
-        let index = 0;
-        index < 50 * CLI_SAMPLE && wanted.accepted + wanted.refused > 0;
-        index++
-      ) {
-        const m = mutant(inputs, 1, index);
-        await Deno.writeFile(scratch, m.bytes);
-        let outcome: Outcome;
-        try {
-          outcome = await withinTime(HANG_MS, () => m.description, exercise(scratch, m.bytes));
-        } catch {
-          continue; // the in-process test reports these
-        }
-        const bucket = outcome.accepted ? "accepted" : "refused";
-        if (wanted[bucket] > 0) {
-          wanted[bucket]--;
-          chosen.push({ m, outcome });
+    await using temp = await tempDir("siftrust-fuzz-cli-");
+    const dir = temp.dir;
+    // Pick mutants from a stream of their own, half of them accepted by the reader, half
+    // refused, so that both exit paths of the CLI are exercised.
+    const scratch = join(dir, "scratch.sif");
+    const chosen: { m: Mutant; outcome: Outcome }[] = [];
+    const wanted = { accepted: CLI_SAMPLE / 2, refused: CLI_SAMPLE / 2 };
+    for (
+      let index = 0;
+      index < 50 * CLI_SAMPLE && wanted.accepted + wanted.refused > 0;
+      index++
+    ) {
+      const m = mutant(inputs, 1, index);
+      await Deno.writeFile(scratch, m.bytes);
+      let outcome: Outcome;
+      try {
+        outcome = await withinTime(HANG_MS, () => m.description, exercise(scratch, m.bytes));
+      } catch {
+        continue; // the in-process test reports these
+      }
+      const bucket = outcome.accepted ? "accepted" : "refused";
+      if (wanted[bucket] > 0) {
+        wanted[bucket]--;
+        chosen.push({ m, outcome });
+      }
+    }
+    ok(
+      wanted.accepted === 0 && wanted.refused === 0,
+      `could not choose ${CLI_SAMPLE / 2} accepted and ${CLI_SAMPLE / 2} refused mutants`,
+    );
+
+    const problems: string[] = [];
+    let runs = 0;
+    const check = async ({ m, outcome }: { m: Mutant; outcome: Outcome }, slot: number) => {
+      const path = join(dir, `cli-${slot}.sif`);
+      await Deno.writeFile(path, m.bytes);
+      const json = m.index % 2 === 0 ? [] : ["--json"];
+      const commands = [["sif", "list", ...json, path], ["sif", "header", ...json, path]];
+      // `info` of an object the image has (an image that has none gets `list` and `header`
+      // only: asking it for an object is a usage error, exit 2).
+      const id = outcome.accepted ? outcome.ids[0] : 1;
+      if (id !== undefined) commands.push(["sif", "info", ...json, String(id), path]);
+      for (const args of commands) {
+        runs++;
+        const result = await runCli(args);
+        const shown = `siftrust ${args.join(" ")} → exit ${result.code}`;
+        const fault = cliFault(result, path, outcome.accepted);
+        if (fault !== undefined) {
+          const saved = await saveFailure(m, 1);
+          problems.push(
+            `${shown}: ${fault}\n  ${reproduce(m, 1)}\n  bytes: ${saved}\n  stderr: ${
+              JSON.stringify(result.stderr)
+            }`,
+          );
         }
       }
-      ok(
-        wanted.accepted === 0 && wanted.refused === 0,
-        `could not choose ${CLI_SAMPLE / 2} accepted and ${CLI_SAMPLE / 2} refused mutants`,
-      );
-
-      const problems: string[] = [];
-      let runs = 0;
-      const check = async ({ m, outcome }: { m: Mutant; outcome: Outcome }, slot: number) => {
-        const path = join(dir, `cli-${slot}.sif`);
-        await Deno.writeFile(path, m.bytes);
-        const json = m.index % 2 === 0 ? [] : ["--json"];
-        const commands = [["sif", "list", ...json, path], ["sif", "header", ...json, path]];
-        // `info` of an object the image has (an image that has none gets `list` and `header`
-        // only: asking it for an object is a usage error, exit 2).
-        const id = outcome.accepted ? outcome.ids[0] : 1;
-        if (id !== undefined) commands.push(["sif", "info", ...json, String(id), path]);
-        for (const args of commands) {
-          runs++;
-          const result = await runCli(args);
-          const shown = `siftrust ${args.join(" ")} → exit ${result.code}`;
-          const fault = cliFault(result, path, outcome.accepted);
-          if (fault !== undefined) {
-            const saved = await saveFailure(m, 1);
-            problems.push(
-              `${shown}: ${fault}\n  ${reproduce(m, 1)}\n  bytes: ${saved}\n  stderr: ${
-                JSON.stringify(result.stderr)
-              }`,
-            );
-          }
-        }
-      };
-      // Two CLI processes at a time (the machine has 2 cores), each with its own file.
-      let next = 0;
-      await Promise.all([0, 1].map(async (slot) => {
-        while (next < chosen.length) await check(chosen[next++], slot);
-      }));
-      console.log(`fuzz CLI: ${chosen.length} mutants, ${runs} CLI runs`);
-      deepStrictEqual(problems, [], problems.join("\n\n"));
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    };
+    // Two CLI processes at a time (the machine has 2 cores), each with its own file.
+    let next = 0;
+    await Promise.all([0, 1].map(async (slot) => {
+      while (next < chosen.length) await check(chosen[next++], slot);
+    }));
+    console.log(`fuzz CLI: ${chosen.length} mutants, ${runs} CLI runs`);
+    deepStrictEqual(problems, [], problems.join("\n\n"));
   },
 );
 

@@ -10,6 +10,7 @@ import { runCli, runTool } from "../helpers/cli.ts";
 import { buildRealisticImage, corpusImages, REFERENCE_KEY } from "../helpers/images.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { signImage } from "../helpers/sifref.ts";
+import { tempDir } from "../helpers/env.ts";
 
 const decoder = new TextDecoder();
 
@@ -77,14 +78,11 @@ peerTest("sif output equals siftool on images built by siftrust and signed by th
   "go",
   REFERENCE_IMAGES,
 ], async (t) => {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-parity-" });
-  try {
-    const path = `${dir}/realistic.sif`;
-    await buildRealisticImage(dir, path);
-    await t.step("unsigned", () => assertParity(path));
-    await signImage(path, { key: REFERENCE_KEY, time: 1700000100 });
-    await t.step("signed by the reference (one signature per group)", () => assertParity(path));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using temp = await tempDir("siftrust-parity-");
+  const dir = temp.dir;
+  const path = `${dir}/realistic.sif`;
+  await buildRealisticImage(dir, path);
+  await t.step("unsigned", () => assertParity(path));
+  await signImage(path, { key: REFERENCE_KEY, time: 1700000100 });
+  await t.step("signed by the reference (one signature per group)", () => assertParity(path));
 });

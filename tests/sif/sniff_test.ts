@@ -19,15 +19,7 @@ import {
 } from "../../core/sif/mod.ts";
 import { corpusImages } from "../helpers/images.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "siftrust-sniff-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../helpers/env.ts";
 
 peerTest("every corpus image sniffs as SIF, by path and by its first bytes", [
   REFERENCE_IMAGES,
@@ -42,7 +34,7 @@ peerTest("every corpus image sniffs as SIF, by path and by its first bytes", [
 });
 
 Deno.test("other files, folders, FIFOs and missing paths are not SIF images", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/recipe.def`, "Bootstrap: docker\nFrom: alpine\n".repeat(4));
     assertEquals(sniffSifFile(`${dir}/recipe.def`), "not-sif");
     await Deno.writeTextFile(`${dir}/short`, "SIF");
@@ -60,7 +52,7 @@ Deno.test("other files, folders, FIFOs and missing paths are not SIF images", as
 });
 
 Deno.test("primaryPartition finds the primary system partition, or nothing", async () => {
-  await withDir(async (dir) => {
+  await withTempDir(async (dir) => {
     const partition = (partType: number) => ({
       dataType: DataType.Partition,
       data: new Uint8Array(64),

@@ -1,7 +1,7 @@
 // Command sifref is the reference harness of the siftrust interop tests.
 //
 // It is built against Debian's copy of the reference SIF library
-// (github.com/sylabs/sif/v2 2.8.3, GOPATH mode, see docs/test-peers.md) and lets tests
+// (github.com/sylabs/sif/v2 2.8.3, GOPATH mode, built by tests/helpers/sifref.ts) and lets tests
 // build, load, extend, sign and verify SIF images exactly the way that library does.
 //
 // Usage:

@@ -1,10 +1,10 @@
 /**
- * Argument parsing shared by the commands.
+ * Argument parsing shared by the commands: object IDs and PEM key files.
  *
  * @module
  */
 
-import { CliError, ExitCode, usageError } from "../exit.ts";
+import { CliError, ExitCode, usageError } from "./exit.ts";
 
 /** Parses a numeric ID argument: a whole number from 1 to 2^32 − 1. */
 export function parseId(text: string, what: string): number {
