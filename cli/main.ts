@@ -1,36 +1,51 @@
 /**
  * The siftrust command-line entry point. Every failure ends in one line on stderr and a
  * documented exit code; an exception nobody expected ends in `internal error: …`, exit 70
- * (`SIFTRUST_DEBUG=1` adds the stack).
+ * (`SIFTRUST_DEBUG=1` adds the stack). A `check` whose decisions are all cached is answered
+ * by the fast path (cli/fast_check.ts) before commander and the commands are loaded.
  *
  * @module
  */
 
-import { CommanderError } from "@commander-js/extra-typings";
-import { SifError } from "../core/sif/mod.ts";
+import { SifError } from "../core/sif/errors.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
-import { buildProgram } from "./program.ts";
 
 /** Runs siftrust with these arguments and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   try {
-    await (await buildProgram(args)).parseAsync(args, { from: "user" });
-    return ExitCode.Ok;
+    if (args[0] === "check") {
+      const fast = await import("./fast_check.ts");
+      const answer = await fast.tryFastCheck(args);
+      if (answer !== undefined) return fast.printFastCheck(answer);
+    }
+    const [{ buildProgram }, { CommanderError }] = await Promise.all([
+      import("./program.ts"),
+      import("@commander-js/extra-typings"),
+    ]);
+    try {
+      await (await buildProgram(args)).parseAsync(args, { from: "user" });
+      return ExitCode.Ok;
+    } catch (error) {
+      if (error instanceof CommanderError) return commanderExit(error);
+      throw error;
+    }
   } catch (error) {
     return report(error);
   }
 }
 
+/** The exit code of commander's own errors (help and --version are not errors). */
+function commanderExit(error: { exitCode: number; code: string }): number {
+  // Commander has printed the message already. A group called without a subcommand prints
+  // its help to stderr: say why.
+  if (error.exitCode === 0) return ExitCode.Ok;
+  if (error.code === "commander.help") log("error", "a subcommand is needed: see the list above");
+  return ExitCode.Usage;
+}
+
 /** Prints an error and returns its exit code. */
 function report(error: unknown): number {
-  if (error instanceof CommanderError) {
-    // Commander has printed the message already; help and --version are not errors. A group
-    // called without a subcommand prints its help to stderr: say why.
-    if (error.exitCode === 0) return ExitCode.Ok;
-    if (error.code === "commander.help") log("error", "a subcommand is needed: see the list above");
-    return ExitCode.Usage;
-  }
   if (error instanceof CliError) {
     if (error.message !== "") log("error", error.message);
     return error.exitCode;

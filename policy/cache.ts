@@ -209,3 +209,89 @@ export async function writeCached(
     return { kind: "unwritable", path: dir, detail: (error as Error).message };
   }
 }
+
+/**
+ * What `check`'s cached fast path (policy/fast_check.ts) needs to know about a run without
+ * loading the policy, its keys or the configuration: written by the full path next to the
+ * decisions (policy/check_setup.ts), under a name made of the policy's path and digest and the
+ * run's user IDs. It holds only what those, the environment variables the resolution read and
+ * the files' contents decide, so that the fast path, having found them unchanged, reaches the
+ * answer the full path would.
+ */
+export interface CheckSetup {
+  /** The policy file as the run named it, and the SHA-256 of its contents. */
+  policy: { file: string; digest: string };
+  /** The real and effective user IDs. */
+  uid: number;
+  /** The effective user ID. */
+  euid: number;
+  /** Every environment variable the resolution read, and its value (null: unset). */
+  env: Record<string, string | null>;
+  /** The decision cache folder. */
+  decisionCacheDir: string;
+  /** The key files of the cache key, in order (policy/keys.ts `PolicyKeys.files`). */
+  keyFiles: string[];
+  /** Files the set-up read (keyrings, key files, configuration): their state ({@link cacheKey}). */
+  inputs: Record<string, string>;
+  /** The key warnings of the run (keys skipped, keyserver configuration), in order. */
+  warnings: string[];
+  /** An enforcing run's ownership checks; else null. */
+  enforcing: {
+    files: string[];
+    caches: string[];
+    owners: number[];
+    cacheOwners: number[];
+  } | null;
+  /** A run by a user for themselves: the files whose writers it warns about. */
+  decidingFiles: string[];
+}
+
+/** The name of a run's {@link CheckSetup}: policy file, its digest, the user IDs. */
+export function checkSetupKey(
+  policyFile: string,
+  policyDigest: string,
+  uid: number,
+  euid: number,
+): string {
+  const material = JSON.stringify([FORMAT, "check-setup", policyFile, policyDigest, uid, euid]);
+  return createHash("sha256").update(material).digest("hex");
+}
+
+/** The state of each file (SHA-256 of its contents, or `missing`), by path. */
+export async function fileStates(paths: string[]): Promise<Record<string, string>> {
+  const states = await Promise.all(paths.map(async (path) => [path, await keyFileState(path)]));
+  return Object.fromEntries(states);
+}
+
+/** Reads a run's set-up; anything missing, unreadable or malformed is undefined. */
+export async function readCheckSetup(dir: string, key: string): Promise<CheckSetup | undefined> {
+  try {
+    const entry = JSON.parse(await Deno.readTextFile(`${dir}/setup-${key}.json`));
+    if (entry?.format !== FORMAT || entry?.key !== key || typeof entry.setup !== "object") {
+      return undefined;
+    }
+    return entry.setup as CheckSetup;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Keeps a run's set-up, unless the same one is kept already. Like the decisions, it is kept
+ * only in a folder the effective user owns; failures are silent (the decisions report them).
+ */
+export async function writeCheckSetup(dir: string, key: string, setup: CheckSetup): Promise<void> {
+  const text = JSON.stringify({ format: FORMAT, key, setup });
+  try {
+    if (await Deno.readTextFile(`${dir}/setup-${key}.json`).catch(() => "") === text) return;
+    const folder = await Deno.stat(dir);
+    if (folder.uid !== null && folder.uid !== effectiveUid()) return;
+    await writeFileAtomic(
+      `${dir}/setup-${key}.json`,
+      new TextEncoder().encode(text),
+      (folder.mode ?? 0o700) & 0o644,
+    );
+  } catch {
+    // The fast path misses, and the full path answers.
+  }
+}
