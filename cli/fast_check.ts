@@ -8,8 +8,7 @@
  * @module
  */
 
-import { geteuid } from "node:process";
-import { fastCheck, type FastCheckAnswer } from "../policy/fast_check.ts";
+import { fastCheck, type FastCheckAnswer, processUserIds } from "../policy/fast_check.ts";
 import { decisionExitCode } from "./exit.ts";
 import { log, print } from "./output.ts";
 import { decisionLine } from "./render/check_text.ts";
@@ -62,14 +61,8 @@ export async function tryFastCheck(args: string[]): Promise<FastCheckAnswer | un
   // An audit record, and the progress line of several images on a terminal: the full path.
   if (env.SIFTRUST_AUDIT_LOG !== undefined) return undefined;
   if (new Set(plain.images).size > 1 && Deno.stderr.isTerminal()) return undefined;
-  const uid = Deno.uid() ?? 0;
-  return await fastCheck({
-    policyFile: plain.policyFile,
-    images: plain.images,
-    env,
-    uid,
-    euid: geteuid?.() ?? uid,
-  });
+  const ids = await processUserIds();
+  return await fastCheck({ policyFile: plain.policyFile, images: plain.images, env, ...ids });
 }
 
 /** Prints the answer as `check` does, and returns the exit code. */

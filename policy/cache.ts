@@ -16,8 +16,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { geteuid } from "node:process";
 import { writeFileAtomic } from "../core/files/atomic.ts";
 import type { ImageDecision } from "./decision.ts";
 
@@ -57,10 +55,21 @@ export interface CacheKey {
   changedAt: number;
 }
 
+/**
+ * The SHA-256 of bytes or text, in hex. Web Crypto rather than node:crypto: the fast path
+ * (policy/fast_check.ts) loads this module, and loading Deno's Node layer would cost it more
+ * than the rest of its work.
+ */
+export async function sha256Hex(data: Uint8Array<ArrayBuffer> | string): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** A key file's state: the SHA-256 of its contents, or `missing` when it cannot be read. */
 async function keyFileState(path: string): Promise<string> {
   try {
-    return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
+    return await sha256Hex(await Deno.readFile(path));
   } catch {
     return "missing";
   }
@@ -82,7 +91,7 @@ export async function cacheKey(
   const image = imageInfo ?? await Deno.stat(imagePath);
   const material = JSON.stringify([FORMAT, imagePath, identity(image), policyDigest, keyState]);
   const changedAt = image.ctime?.getTime() ?? image.mtime?.getTime() ?? 0;
-  return { key: createHash("sha256").update(material).digest("hex"), changedAt };
+  return { key: await sha256Hex(material), changedAt };
 }
 
 /** What the cache keeps for a check. */
@@ -154,7 +163,9 @@ export async function readCached(
   };
 }
 
-function effectiveUid(): number {
+async function effectiveUid(): Promise<number> {
+  // Loaded only to write: reading entries (the fast path) needs no Node layer.
+  const { geteuid } = await import("node:process");
   return geteuid?.() ?? Deno.uid() ?? 0;
 }
 
@@ -197,7 +208,7 @@ export async function writeCached(
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     const folder = await Deno.stat(dir);
     // A cache another user keeps (root's system cache, read by `exec` as a user) is read-only.
-    if (folder.uid !== null && folder.uid !== effectiveUid()) return undefined;
+    if (folder.uid !== null && folder.uid !== await effectiveUid()) return undefined;
     await writeFileAtomic(
       `${dir}/${key.key}.json`,
       new TextEncoder().encode(JSON.stringify({ format: FORMAT, key: key.key, ...check })),
@@ -252,9 +263,8 @@ export function checkSetupKey(
   policyDigest: string,
   uid: number,
   euid: number,
-): string {
-  const material = JSON.stringify([FORMAT, "check-setup", policyFile, policyDigest, uid, euid]);
-  return createHash("sha256").update(material).digest("hex");
+): Promise<string> {
+  return sha256Hex(JSON.stringify([FORMAT, "check-setup", policyFile, policyDigest, uid, euid]));
 }
 
 /** The state of each file (SHA-256 of its contents, or `missing`), by path. */
@@ -285,7 +295,7 @@ export async function writeCheckSetup(dir: string, key: string, setup: CheckSetu
   try {
     if (await Deno.readTextFile(`${dir}/setup-${key}.json`).catch(() => "") === text) return;
     const folder = await Deno.stat(dir);
-    if (folder.uid !== null && folder.uid !== effectiveUid()) return;
+    if (folder.uid !== null && folder.uid !== await effectiveUid()) return;
     await writeFileAtomic(
       `${dir}/setup-${key}.json`,
       new TextEncoder().encode(text),

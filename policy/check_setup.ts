@@ -49,6 +49,6 @@ export async function rememberCheckSetup(
     },
     decidingFiles: deciding,
   };
-  const key = checkSetupKey(policyFile, policy.digest, context.uid, context.euid);
+  const key = await checkSetupKey(policyFile, policy.digest, context.uid, context.euid);
   await writeCheckSetup(locations.decisionCacheDir, key, setup);
 }

@@ -12,8 +12,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { openImageOnce } from "../core/sif/open_once.ts";
 import {
   type CachedCheck,
   cacheKey,
@@ -22,6 +20,7 @@ import {
   fileStates,
   readCached,
   readCheckSetup,
+  sha256Hex,
 } from "./cache.ts";
 import {
   checkTrustedPath,
@@ -38,6 +37,16 @@ export const FAST_SYSTEM_POLICY = "/etc/siftrust/policy.yaml";
 
 /** Root's cache base: core/config/resolve.ts `SYSTEM_CACHE_DIR` (a test keeps them equal). */
 export const FAST_SYSTEM_CACHE_DIR = "/var/cache/siftrust";
+
+/**
+ * The process's real and effective user IDs. The effective one comes from node:process, loaded
+ * only here (Deno has no other way to it, and `/proc` needs every permission).
+ */
+export async function processUserIds(): Promise<{ uid: number; euid: number }> {
+  const { geteuid } = await import("node:process");
+  const uid = Deno.uid() ?? 0;
+  return { uid, euid: geteuid?.() ?? uid };
+}
 
 /** What a fast check is given: the run's inputs, as the full path would read them. */
 export interface FastCheckRun {
@@ -102,26 +111,26 @@ async function setupWarnings(setup: CheckSetup, euid: number): Promise<string[] 
   return [...setup.warnings, ...await trustFileWarnings(setup.decidingFiles)];
 }
 
-/** The cached check of one image, or undefined when the cache does not hold it. */
+/**
+ * The cached check of one image, or undefined when the cache does not hold it. The key is the
+ * full path's (policy/check.ts): the image's real path and identity. The full path takes them
+ * from the descriptor it opens (core/sif/open_fd.ts: the path resolved, opened without
+ * following a link, `fstat`); this path opens nothing (a FIFO swapped in could block an
+ * `open`), and takes the same fields with `lstat` of the resolved path, which must be a
+ * regular file: a link or anything else swapped in is a miss.
+ */
 async function cachedImage(
   path: string,
   setup: CheckSetup,
   policyDigest: string,
   now: Date,
 ): Promise<CachedCheck | undefined> {
-  let file;
-  try {
-    file = openImageOnce(path);
-  } catch {
-    return undefined;
-  }
-  try {
-    const key = await cacheKey(file.realPath, policyDigest, setup.keyFiles, file.info);
-    const lookup = await readCached(setup.decisionCacheDir, key.key, now);
-    return "hit" in lookup ? lookup.hit : undefined;
-  } finally {
-    file.close();
-  }
+  const real = await Deno.realPath(path);
+  const info = await Deno.lstat(real);
+  if (!info.isFile) return undefined;
+  const key = await cacheKey(real, policyDigest, setup.keyFiles, info);
+  const lookup = await readCached(setup.decisionCacheDir, key.key, now);
+  return "hit" in lookup ? lookup.hit : undefined;
 }
 
 /**
@@ -142,8 +151,9 @@ async function answer(run: FastCheckRun): Promise<FastCheckAnswer | undefined> {
   // Root trusts what the folder holds only once root (or the effective user) is its owner and
   // nobody else can write it: then the set-up in it is the full path's.
   if (run.euid === 0 && await checkTrustedPath(dir, [0]) !== undefined) return undefined;
-  const digest = createHash("sha256").update(await Deno.readFile(policyFile)).digest("hex");
-  const setup = await readCheckSetup(dir, checkSetupKey(policyFile, digest, run.uid, run.euid));
+  const digest = await sha256Hex(await Deno.readFile(policyFile));
+  const key = await checkSetupKey(policyFile, digest, run.uid, run.euid);
+  const setup = await readCheckSetup(dir, key);
   if (
     setup === undefined || setup.decisionCacheDir !== dir || setup.uid !== run.uid ||
     setup.euid !== run.euid || setup.policy.file !== policyFile ||

@@ -1,14 +1,12 @@
 /**
- * The ownership checks of trust inputs, with no heavy dependency so that the cached fast path
- * of `check` (policy/fast_check.ts) runs exactly the checks the full path runs
- * (policy/file_trust.ts re-exports everything here): OpenSSH-`StrictModes`-like checks of a
+ * The ownership checks of trust inputs, with no dependency (not even Deno's Node layer) so
+ * that the cached fast path of `check` (policy/fast_check.ts) runs exactly the checks the
+ * full path runs (policy/file_trust.ts re-exports everything here): OpenSSH-`StrictModes`-like checks of a
  * path and every folder above it ({@linkcode checkTrustedPath}), and the warnings of a run by
  * a user for themselves ({@linkcode trustFileWarnings}).
  *
  * @module
  */
-
-import { dirname, resolve } from "node:path";
 
 /** Why a path cannot be trusted. */
 export type TrustProblemKind =
@@ -43,10 +41,28 @@ export interface TrustProblem {
 
 const STICKY = 0o1000;
 
+/**
+ * `path` made absolute (against the current folder) and normal: no `.`, `..` or empty
+ * segment, as node:path `resolve` makes it (not imported: see the module's note).
+ */
+function absolutePath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of (path.startsWith("/") ? path : `${Deno.cwd()}/${path}`).split("/")) {
+    if (segment === "..") segments.pop();
+    else if (segment !== "" && segment !== ".") segments.push(segment);
+  }
+  return `/${segments.join("/")}`;
+}
+
+/** The folder holding an absolute, normal path (`/` for `/`). */
+function parentOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}
+
 /** `path` and every folder above it, up to `/`. */
 function chain(path: string): string[] {
   const paths = [path];
-  while (paths[paths.length - 1] !== "/") paths.push(dirname(paths[paths.length - 1]));
+  while (paths[paths.length - 1] !== "/") paths.push(parentOf(paths[paths.length - 1]));
   return paths;
 }
 
@@ -105,7 +121,7 @@ export async function checkTrustedPath(
   path: string,
   owners: number[],
 ): Promise<TrustProblem | undefined> {
-  const absolute = resolve(path);
+  const absolute = absolutePath(path);
   const problem = await checkChain(absolute, chain(absolute), owners);
   if (problem !== undefined) return problem;
   let real: string;
