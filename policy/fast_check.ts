@@ -39,12 +39,28 @@ export const FAST_SYSTEM_POLICY = "/etc/siftrust/policy.yaml";
 export const FAST_SYSTEM_CACHE_DIR = "/var/cache/siftrust";
 
 /**
- * The process's real and effective user IDs. The effective one comes from node:process, loaded
- * only here (Deno has no other way to it, and `/proc` needs every permission).
+ * The process's real and effective user IDs. Deno offers the effective one only through its
+ * Node layer (node:process `geteuid`), whose loading costs about as much as Deno's whole
+ * start-up, and `/proc` needs every permission; so it asks `/usr/bin/id -u` (POSIX: the
+ * effective user ID, which a child inherits), started with an empty environment, and uses
+ * node:process only when that fails.
  */
 export async function processUserIds(): Promise<{ uid: number; euid: number }> {
-  const { geteuid } = await import("node:process");
   const uid = Deno.uid() ?? 0;
+  try {
+    const { success, stdout } = await new Deno.Command("/usr/bin/id", {
+      args: ["-u"],
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const text = new TextDecoder().decode(stdout).trim();
+    if (success && /^\d+$/.test(text)) return { uid, euid: Number(text) };
+  } catch {
+    // not there, or not allowed: ask the Node layer
+  }
+  const { geteuid } = await import("node:process");
   return { uid, euid: geteuid?.() ?? uid };
 }
 
