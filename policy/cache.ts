@@ -230,8 +230,8 @@ export async function writeCached(
  * answer the full path would.
  */
 export interface CheckSetup {
-  /** The policy file as the run named it, and the SHA-256 of its contents. */
-  policy: { file: string; digest: string };
+  /** The policy file as the run named it, its real path, and the SHA-256 of its contents. */
+  policy: { file: string; path: string; digest: string };
   /** The real and effective user IDs. */
   uid: number;
   /** The effective user ID. */
@@ -257,14 +257,14 @@ export interface CheckSetup {
   decidingFiles: string[];
 }
 
-/** The name of a run's {@link CheckSetup}: policy file, its digest, the user IDs. */
+/** The name of a run's {@link CheckSetup}: the policy's real path, its digest, the user IDs. */
 export function checkSetupKey(
-  policyFile: string,
+  policyPath: string,
   policyDigest: string,
   uid: number,
   euid: number,
 ): Promise<string> {
-  return sha256Hex(JSON.stringify([FORMAT, "check-setup", policyFile, policyDigest, uid, euid]));
+  return sha256Hex(JSON.stringify([FORMAT, "check-setup", policyPath, policyDigest, uid, euid]));
 }
 
 /** The state of each file (SHA-256 of its contents, or `missing`), by path. */

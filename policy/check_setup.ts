@@ -34,7 +34,7 @@ export async function rememberCheckSetup(
     ? trustInputs(policy, resolution, { decisionCache: true, keyCache: keys.keyservers.length > 0 })
     : null;
   const setup: CheckSetup = {
-    policy: { file: policyFile, digest: policy.digest },
+    policy: { file: policyFile, path: policy.path, digest: policy.digest },
     uid: context.uid,
     euid: context.euid,
     env: Object.fromEntries(resolution.variables().map(({ name }) => [name, env(name) ?? null])),
@@ -49,6 +49,6 @@ export async function rememberCheckSetup(
     },
     decidingFiles: deciding,
   };
-  const key = await checkSetupKey(policyFile, policy.digest, context.uid, context.euid);
+  const key = await checkSetupKey(policy.path, policy.digest, context.uid, context.euid);
   await writeCheckSetup(locations.decisionCacheDir, key, setup);
 }

@@ -168,16 +168,16 @@ async function answer(run: FastCheckRun): Promise<FastCheckAnswer | undefined> {
   // nobody else can write it: then the set-up in it is the full path's.
   if (run.euid === 0 && await checkTrustedPath(dir, [0]) !== undefined) return undefined;
   const digest = await sha256Hex(await Deno.readFile(policyFile));
-  const key = await checkSetupKey(policyFile, digest, run.uid, run.euid);
+  // Key files are named relative to the policy's folder: the same bytes elsewhere are another
+  // policy.
+  const policyPath = await Deno.realPath(policyFile);
+  const key = await checkSetupKey(policyPath, digest, run.uid, run.euid);
   const setup = await readCheckSetup(dir, key);
-  if (
-    setup === undefined || setup.decisionCacheDir !== dir || setup.uid !== run.uid ||
-    setup.euid !== run.euid || setup.policy.file !== policyFile ||
-    setup.policy.digest !== digest || !sameEnvironment(setup, run.env) ||
-    !await sameFiles(setup)
-  ) {
-    return undefined;
-  }
+  const same = setup !== undefined && setup.decisionCacheDir === dir &&
+    setup.uid === run.uid && setup.euid === run.euid && setup.policy.file === policyFile &&
+    setup.policy.path === policyPath && setup.policy.digest === digest &&
+    sameEnvironment(setup, run.env);
+  if (!same || !await sameFiles(setup)) return undefined;
   const warnings = await setupWarnings(setup, run.euid);
   if (warnings === undefined) return undefined;
   const now = run.now ?? new Date();

@@ -227,6 +227,21 @@ Deno.test("fast path: every miss falls back to the full path", async (t) => {
     );
     await expectFull("keyring edited");
   });
+  await t.step("the same policy bytes in another folder (other key files)", async () => {
+    await warm();
+    await Deno.mkdir(`${l.dir}/other`);
+    await Deno.copyFile(l.policy, `${l.dir}/other/policy.yaml`);
+    await Deno.writeFile(`${l.dir}/other/keyring.gpg`, new Uint8Array());
+    const run = (cwd: string) =>
+      runCli(["check", "--policy", "policy.yaml", l.allowed], {
+        cwd,
+        env: { ...l.env, SIFTRUST_DEBUG_FASTPATH: "1" },
+      });
+    await run(l.dir);
+    ok(fast(await run(l.dir)), "the policy's own folder: the fast path");
+    const other = await run(`${l.dir}/other`);
+    ok(!fast(other), other.stderr);
+  });
   await t.step("an environment variable the resolution read changed", async () => {
     await warm();
     await expectFull("other keys folder", [l.allowed], { APPTAINER_KEYSDIR: `${l.dir}/k2` });
