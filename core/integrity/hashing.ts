@@ -3,11 +3,9 @@
  * file order, and fed to every digest algorithm asked of it at the same time — and to the
  * digest of its group's concatenated data, which legacy group signatures sign.
  *
- * Large work, while other work is being hashed, goes to the process's hashing pool
- * (core/integrity/hash_pool.ts): the image is still read here, from its one open file, but
- * hashed on a worker, so that several images are hashed on several cores at once. Small work,
- * and work that starts while nothing else is hashed (one `verify`, `sign`, or `check -j 1`),
- * is hashed inline: a worker's start and the hand-over of every chunk would only slow it.
+ * Large work goes to the process's hashing pool (core/integrity/hash_pool.ts): the image is
+ * still read here, from its one open file, but hashed on a worker, so that several images are
+ * hashed on several cores at once. Small work is hashed inline.
  *
  * @module
  */
@@ -24,15 +22,9 @@ export type ProgressCallback = (done: number, total: number) => void;
 /** Below this many bytes, hashing on a worker costs more than it saves: 8 MiB. */
 export const POOL_MIN_BYTES: number = 8 << 20;
 
-/** How many {@linkcode DigestPlan.run} calls are hashing now, in this process. */
-let hashing = 0;
-
 /** Where {@linkcode DigestPlan.run} hashes. */
 export interface HashingOptions {
-  /**
-   * The pool for large work; `false` hashes inline. Default: the process's shared pool, when
-   * other work is being hashed at the start; else inline.
-   */
+  /** The pool for large work; `false` hashes inline. Default: the process's shared pool. */
   pool?: HashPool | false;
   /** Work of at least this many bytes goes to the pool. Default {@linkcode POOL_MIN_BYTES}. */
   poolMinBytes?: number;
@@ -76,17 +68,11 @@ export class DigestPlan {
       this.#objects.has(d.id) || this.#groups.has(d.groupId)
     );
     const total = work.reduce((sum, d) => sum + d.size, 0);
-    const alone = options.pool === undefined && hashing === 0;
-    hashing++;
-    try {
-      if (options.pool !== false && !alone && total >= (options.poolMinBytes ?? POOL_MIN_BYTES)) {
-        const pool = options.pool ?? sharedHashPool();
-        await this.#runPooled(pool, image, work, total, onProgress);
-      } else {
-        await this.#runInline(image, work, total, onProgress);
-      }
-    } finally {
-      hashing--;
+    if (options.pool !== false && total >= (options.poolMinBytes ?? POOL_MIN_BYTES)) {
+      const pool = options.pool ?? sharedHashPool();
+      await this.#runPooled(pool, image, work, total, onProgress);
+    } else {
+      await this.#runInline(image, work, total, onProgress);
     }
   }
 
