@@ -11,10 +11,16 @@ import { SifError } from "../core/sif/errors.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
 
+/** How {@linkcode main} is called. */
+export interface MainOptions {
+  /** The caller has tried `check`'s fast path already (cli/bundle_entry.ts): do not again. */
+  fastPathTried?: boolean;
+}
+
 /** Runs siftrust with these arguments and returns the exit code. */
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], options: MainOptions = {}): Promise<number> {
   try {
-    if (args[0] === "check") {
+    if (args[0] === "check" && !options.fastPathTried) {
       const fast = await import("./fast_check.ts");
       const answer = await fast.tryFastCheck(args);
       if (answer !== undefined) return fast.printFastCheck(answer);
@@ -65,10 +71,20 @@ function internalError(error: unknown): number {
   return ExitCode.Internal;
 }
 
-if (import.meta.main) {
+/**
+ * Runs siftrust as a program: {@linkcode main}, then exits with its code; an unhandled
+ * rejection is an internal error. `failure` is an error a caller met before (it is reported).
+ */
+export async function runMain(
+  args: string[],
+  options: MainOptions & { failure?: unknown } = {},
+): Promise<never> {
   globalThis.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
     Deno.exit(internalError(event.reason));
   });
-  Deno.exit(await main(Deno.args));
+  if ("failure" in options) Deno.exit(report(options.failure));
+  Deno.exit(await main(args, options));
 }
+
+if (import.meta.main) await runMain(Deno.args);
