@@ -27,7 +27,7 @@ import {
   policyKeys,
   trustFileWarnings,
 } from "../../policy/mod.ts";
-import { type CliResult, runCli } from "../helpers/cli.ts";
+import { type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
 
@@ -298,4 +298,41 @@ Deno.test("fast path: its modules import no heavy package", async () => {
 Deno.test("fast path: its copies of the resolution's constants are the same", () => {
   assertEquals(FAST_SYSTEM_POLICY, SYSTEM_POLICY);
   assertEquals(FAST_SYSTEM_CACHE_DIR, SYSTEM_CACHE_DIR);
+});
+
+Deno.test("the two-file bundle (cli/bundle_entry.ts): the same answers, fast and full", async () => {
+  await using l = await lab();
+  const dist = `${l.dir}/dist`;
+  for (
+    const [file, entry] of [["siftrust-full.js", "main.ts"], ["siftrust.js", "bundle_entry.ts"]]
+  ) {
+    const built = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "--quiet", "--output", `${dist}/${file}`, `${REPO_ROOT}cli/${entry}`],
+      stderr: "piped",
+    }).output();
+    assertEquals(built.code, 0, new TextDecoder().decode(built.stderr));
+  }
+  const bundled = async (args: string[]): Promise<CliResult> => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", ...PERMISSIONS, `${dist}/siftrust.js`, ...args],
+      cwd: REPO_ROOT,
+      env: { NO_COLOR: "1", DENO_DIR, ...l.env, SIFTRUST_DEBUG_FASTPATH: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder();
+    return { code, stdout: text.decode(stdout), stderr: text.decode(stderr), stdoutBytes: stdout };
+  };
+  const images = [l.allowed, l.denied];
+  const first = await bundled(["check", "--policy", l.policy, ...images]);
+  ok(!fast(first), first.stderr);
+  const quick = await bundled(["check", "--policy", l.policy, ...images]);
+  ok(fast(quick), quick.stderr);
+  const fromSource = await check(l, ["-j2", ...images]);
+  assertEquals(plain(quick), plain(fromSource));
+  const version = await bundled(["--version"]);
+  assertEquals(version.code, 0, version.stderr);
+  const usage = await bundled(["check", "--bogus"]);
+  assertEquals(usage.code, 2, usage.stderr);
 });
