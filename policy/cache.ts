@@ -248,9 +248,13 @@ export interface CheckSetup {
   warnings: string[];
   /** An enforcing run's ownership checks; else null. */
   enforcing: {
+    /** The policy and key files checked (policy/trust_path.ts `TrustInputs`). */
     files: string[];
+    /** The cache folders checked. */
     caches: string[];
+    /** The owners trusted for the files. */
     owners: number[];
+    /** The owners trusted for the caches. */
     cacheOwners: number[];
   } | null;
   /** A run by a user for themselves: the files whose writers it warns about. */
