@@ -4,10 +4,10 @@
  * policy's bytes for their digest, finds the set-up the full path kept for that policy and
  * user (policy/check_setup.ts), confirms that every environment variable and file it depended
  * on is unchanged, runs the same ownership checks as the full path (policy/trust_path.ts), and
- * looks each image up by the key the full path uses (policy/cache.ts, from the image's one
- * open descriptor). Any miss, and any doubt, is `undefined`: the caller then takes the full
- * path, which gives the answer. This module imports only light modules (see
- * tests/cli/fast_check_test.ts).
+ * looks each image up by the key the full path uses (policy/cache.ts: the image's real path
+ * and identity). Any miss, and any doubt, is `undefined`: the caller then takes the full path,
+ * which gives the answer. This module imports only light modules, and not Deno's Node layer
+ * (see tests/cli/fast_check_test.ts).
  *
  * @module
  */

@@ -269,30 +269,36 @@ Deno.test("fast path: not kept when keyservers may come from discovery", async (
   ok(!fast(again), again.stderr);
 });
 
-Deno.test("fast path: its modules import no heavy package", async () => {
+Deno.test("fast path: its modules load no package, and not Deno's Node layer", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", `${REPO_ROOT}cli/fast_check.ts`],
     stdout: "piped",
   }).output();
   const info = JSON.parse(new TextDecoder().decode(out.stdout));
-  const modules = new Map<string, { dependencies?: { code?: { specifier: string } }[] }>(
+  type Dependency = { code?: { specifier: string }; isDynamic?: boolean };
+  const modules = new Map<string, { dependencies?: Dependency[] }>(
     info.modules.map((m: { specifier: string }) => [m.specifier, m]),
   );
-  // Follow only code imports: type imports are erased at run time.
-  const seen = new Set<string>();
-  const stack: string[] = [...info.roots];
+  // Follow code imports only (type imports are erased at run time); `dynamic` says whether a
+  // module is reached only through `import()` (loaded when that line runs).
+  const reached = new Map<string, boolean>();
+  const stack: [string, boolean][] = info.roots.map((r: string) => [r, false]);
   while (stack.length > 0) {
-    const specifier = info.redirects?.[stack.at(-1)!] ?? stack.at(-1)!;
-    stack.pop();
-    if (seen.has(specifier)) continue;
-    seen.add(specifier);
+    const [raw, dynamic] = stack.pop()!;
+    const specifier = info.redirects?.[raw] ?? raw;
+    if (reached.has(specifier) && (dynamic || !reached.get(specifier))) continue;
+    reached.set(specifier, dynamic);
     for (const dep of modules.get(specifier)?.dependencies ?? []) {
-      if (dep.code !== undefined) stack.push(dep.code.specifier);
+      if (dep.code !== undefined) {
+        stack.push([dep.code.specifier, dynamic || dep.isDynamic === true]);
+      }
     }
   }
-  const external = [...seen].filter((s) => !s.startsWith("file:"));
-  ok(seen.size > 5, `the graph was read: ${[...seen]}`);
+  ok(reached.size > 5, `the graph was read: ${[...reached.keys()]}`);
+  const external = [...reached.keys()].filter((s) => !s.startsWith("file:"));
   assertEquals(external.filter((s) => !s.startsWith("node:")), [], "no npm package");
+  const statically = external.filter((s) => !reached.get(s));
+  assertEquals(statically, [], "no node: module loaded at start");
 });
 
 Deno.test("fast path: its copies of the resolution's constants are the same", () => {
