@@ -219,7 +219,11 @@ interface RunCaches {
 
 /** Runs `siftrust ARGS…` under GNU time; `fresh` empties the decision cache first. */
 async function timeCheck(args: string[], caches: RunCaches, fresh: boolean): Promise<Sample> {
-  if (fresh) await Deno.remove(caches.home, { recursive: true }).catch(() => {});
+  if (fresh) {
+    await Deno.remove(caches.home, { recursive: true }).catch(() => {});
+    // Root's runs trust a cache only below a folder of their own (/tmp is anyone's).
+    await Deno.mkdir(caches.home, { mode: 0o700 });
+  }
   const command = await siftrustCommand(args);
   return await timeOnce(command.program, command.args, {
     // Root's runs keep their caches in SIFTRUST_CACHEDIR (else the system's), users' in XDG's.
