@@ -9,6 +9,7 @@
  * @module
  */
 
+import { admitSpeed } from "./admit_speed.ts";
 import { checkSpeed } from "./check_speed.ts";
 import { type BenchResult, GNU_TIME, humanSize, markdownTable } from "./measure.ts";
 import { parallelCheck } from "./parallel_check.ts";
@@ -22,6 +23,7 @@ const BENCHMARKS: { name: string; run: (runs: number) => Promise<BenchResult> }[
   { name: "verify_speed", run: verifySpeed },
   { name: "check_speed", run: checkSpeed },
   { name: "parallel_check", run: parallelCheck },
+  { name: "admit_speed", run: admitSpeed },
   { name: "startup", run: startup },
 ];
 

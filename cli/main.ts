@@ -1,36 +1,57 @@
 /**
  * The siftrust command-line entry point. Every failure ends in one line on stderr and a
  * documented exit code; an exception nobody expected ends in `internal error: …`, exit 70
- * (`SIFTRUST_DEBUG=1` adds the stack).
+ * (`SIFTRUST_DEBUG=1` adds the stack). A `check` whose decisions are all cached is answered
+ * by the fast path (cli/fast_check.ts) before commander and the commands are loaded.
  *
  * @module
  */
 
-import { CommanderError } from "@commander-js/extra-typings";
-import { SifError } from "../core/sif/mod.ts";
+import { SifError } from "../core/sif/errors.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
-import { buildProgram } from "./program.ts";
+
+/** How {@linkcode main} is called. */
+export interface MainOptions {
+  /** The caller has tried `check`'s fast path already (cli/bundle_entry.ts): do not again. */
+  fastPathTried?: boolean;
+}
 
 /** Runs siftrust with these arguments and returns the exit code. */
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], options: MainOptions = {}): Promise<number> {
   try {
-    await (await buildProgram(args)).parseAsync(args, { from: "user" });
-    return ExitCode.Ok;
+    if (args[0] === "check" && !options.fastPathTried) {
+      const fast = await import("./fast_check.ts");
+      const answer = await fast.tryFastCheck(args);
+      if (answer !== undefined) return fast.printFastCheck(answer);
+    }
+    const [{ buildProgram }, { CommanderError }] = await Promise.all([
+      import("./program.ts"),
+      import("@commander-js/extra-typings"),
+    ]);
+    try {
+      await (await buildProgram(args)).parseAsync(args, { from: "user" });
+      return ExitCode.Ok;
+    } catch (error) {
+      if (error instanceof CommanderError) return commanderExit(error);
+      throw error;
+    }
   } catch (error) {
     return report(error);
   }
 }
 
+/** The exit code of commander's own errors (help and --version are not errors). */
+function commanderExit(error: { exitCode: number; code: string }): number {
+  // Commander has printed the message already. A group called without a subcommand prints
+  // its help to stderr: say why.
+  if (error.exitCode === 0) return ExitCode.Ok;
+  if (error.code === "commander.help") log("error", "a subcommand is needed: see the list above");
+  return ExitCode.Usage;
+}
+
 /** Prints an error and returns its exit code. */
 function report(error: unknown): number {
-  if (error instanceof CommanderError) {
-    // Commander has printed the message already; help and --version are not errors. A group
-    // called without a subcommand prints its help to stderr: say why.
-    if (error.exitCode === 0) return ExitCode.Ok;
-    if (error.code === "commander.help") log("error", "a subcommand is needed: see the list above");
-    return ExitCode.Usage;
-  }
   if (error instanceof CliError) {
     if (error.message !== "") log("error", error.message);
     return error.exitCode;
@@ -50,10 +71,20 @@ function internalError(error: unknown): number {
   return ExitCode.Internal;
 }
 
-if (import.meta.main) {
+/**
+ * Runs siftrust as a program: {@linkcode main}, then exits with its code; an unhandled
+ * rejection is an internal error. `failure` is an error a caller met before (it is reported).
+ */
+export async function runMain(
+  args: string[],
+  options: MainOptions & { failure?: unknown } = {},
+): Promise<never> {
   globalThis.addEventListener("unhandledrejection", (event) => {
     event.preventDefault();
     Deno.exit(internalError(event.reason));
   });
-  Deno.exit(await main(Deno.args));
+  if ("failure" in options) Deno.exit(report(options.failure));
+  Deno.exit(await main(args, options));
 }
+
+if (import.meta.main) await runMain(Deno.args);

@@ -16,8 +16,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
-import { geteuid } from "node:process";
 import { writeFileAtomic } from "../core/files/atomic.ts";
 import type { ImageDecision } from "./decision.ts";
 
@@ -57,10 +55,21 @@ export interface CacheKey {
   changedAt: number;
 }
 
+/**
+ * The SHA-256 of bytes or text, in hex. Web Crypto rather than node:crypto: the fast path
+ * (policy/fast_check.ts) loads this module, and loading Deno's Node layer would cost it more
+ * than the rest of its work.
+ */
+export async function sha256Hex(data: Uint8Array<ArrayBuffer> | string): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** A key file's state: the SHA-256 of its contents, or `missing` when it cannot be read. */
 async function keyFileState(path: string): Promise<string> {
   try {
-    return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
+    return await sha256Hex(await Deno.readFile(path));
   } catch {
     return "missing";
   }
@@ -82,7 +91,7 @@ export async function cacheKey(
   const image = imageInfo ?? await Deno.stat(imagePath);
   const material = JSON.stringify([FORMAT, imagePath, identity(image), policyDigest, keyState]);
   const changedAt = image.ctime?.getTime() ?? image.mtime?.getTime() ?? 0;
-  return { key: createHash("sha256").update(material).digest("hex"), changedAt };
+  return { key: await sha256Hex(material), changedAt };
 }
 
 /** What the cache keeps for a check. */
@@ -157,7 +166,9 @@ export async function readCached(
   };
 }
 
-function effectiveUid(): number {
+async function effectiveUid(): Promise<number> {
+  // Loaded only to write: reading entries (the fast path) needs no Node layer.
+  const { geteuid } = await import("node:process");
   return geteuid?.() ?? Deno.uid() ?? 0;
 }
 
@@ -200,7 +211,7 @@ export async function writeCached(
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     const folder = await Deno.stat(dir);
     // A cache another user keeps (root's system cache, read by `exec` as a user) is read-only.
-    if (folder.uid !== null && folder.uid !== effectiveUid()) return undefined;
+    if (folder.uid !== null && folder.uid !== await effectiveUid()) return undefined;
     await writeFileAtomic(
       `${dir}/${key.key}.json`,
       new TextEncoder().encode(JSON.stringify({ format: FORMAT, key: key.key, ...check })),
@@ -210,5 +221,94 @@ export async function writeCached(
     return undefined;
   } catch (error) {
     return { kind: "unwritable", path: dir, detail: (error as Error).message };
+  }
+}
+
+/**
+ * What `check`'s cached fast path (policy/fast_check.ts) needs to know about a run without
+ * loading the policy, its keys or the configuration: written by the full path next to the
+ * decisions (policy/check_setup.ts), under a name made of the policy's path and digest and the
+ * run's user IDs. It holds only what those, the environment variables the resolution read and
+ * the files' contents decide, so that the fast path, having found them unchanged, reaches the
+ * answer the full path would.
+ */
+export interface CheckSetup {
+  /** The policy file as the run named it, its real path, and the SHA-256 of its contents. */
+  policy: { file: string; path: string; digest: string };
+  /** The real and effective user IDs. */
+  uid: number;
+  /** The effective user ID. */
+  euid: number;
+  /** Every environment variable the resolution read, and its value (null: unset). */
+  env: Record<string, string | null>;
+  /** The decision cache folder. */
+  decisionCacheDir: string;
+  /** The key files of the cache key, in order (policy/keys.ts `PolicyKeys.files`). */
+  keyFiles: string[];
+  /** Files the set-up read (keyrings, key files, configuration): their state ({@link cacheKey}). */
+  inputs: Record<string, string>;
+  /** The key warnings of the run (keys skipped, keyserver configuration), in order. */
+  warnings: string[];
+  /** An enforcing run's ownership checks; else null. */
+  enforcing: {
+    /** The policy and key files checked (policy/trust_path.ts `TrustInputs`). */
+    files: string[];
+    /** The cache folders checked. */
+    caches: string[];
+    /** The owners trusted for the files. */
+    owners: number[];
+    /** The owners trusted for the caches. */
+    cacheOwners: number[];
+  } | null;
+  /** A run by a user for themselves: the files whose writers it warns about. */
+  decidingFiles: string[];
+}
+
+/** The name of a run's {@link CheckSetup}: the policy's real path, its digest, the user IDs. */
+export function checkSetupKey(
+  policyPath: string,
+  policyDigest: string,
+  uid: number,
+  euid: number,
+): Promise<string> {
+  return sha256Hex(JSON.stringify([FORMAT, "check-setup", policyPath, policyDigest, uid, euid]));
+}
+
+/** The state of each file (SHA-256 of its contents, or `missing`), by path. */
+export async function fileStates(paths: string[]): Promise<Record<string, string>> {
+  const states = await Promise.all(paths.map(async (path) => [path, await keyFileState(path)]));
+  return Object.fromEntries(states);
+}
+
+/** Reads a run's set-up; anything missing, unreadable or malformed is undefined. */
+export async function readCheckSetup(dir: string, key: string): Promise<CheckSetup | undefined> {
+  try {
+    const entry = JSON.parse(await Deno.readTextFile(`${dir}/setup-${key}.json`));
+    if (entry?.format !== FORMAT || entry?.key !== key || typeof entry.setup !== "object") {
+      return undefined;
+    }
+    return entry.setup as CheckSetup;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Keeps a run's set-up, unless the same one is kept already. Like the decisions, it is kept
+ * only in a folder the effective user owns; failures are silent (the decisions report them).
+ */
+export async function writeCheckSetup(dir: string, key: string, setup: CheckSetup): Promise<void> {
+  const text = JSON.stringify({ format: FORMAT, key, setup });
+  try {
+    if (await Deno.readTextFile(`${dir}/setup-${key}.json`).catch(() => "") === text) return;
+    const folder = await Deno.stat(dir);
+    if (folder.uid !== null && folder.uid !== await effectiveUid()) return;
+    await writeFileAtomic(
+      `${dir}/setup-${key}.json`,
+      new TextEncoder().encode(text),
+      (folder.mode ?? 0o700) & 0o644,
+    );
+  } catch {
+    // The fast path misses, and the full path answers.
   }
 }

@@ -8,126 +8,18 @@
  * @module
  */
 
-import { dirname, resolve } from "node:path";
 import type { EnvReader, Resolution } from "../core/config/mod.ts";
 import { keyringLocations } from "../core/keys/mod.ts";
 import { dsseSignerFiles } from "./dsse_signers.ts";
 import type { Policy } from "./model.ts";
+import {
+  createRootCaches,
+  type TrustInputs,
+  type TrustProblem,
+  untrustedInput,
+} from "./trust_path.ts";
 
-/** Why a path cannot be trusted. */
-export type TrustProblemKind =
-  /** Its owner is not one the run trusts. */
-  | "owner"
-  /** Its group can write it. */
-  | "group-writable"
-  /** Anyone can write it. */
-  | "other-writable"
-  /** A folder above it has an owner the run does not trust. */
-  | "parent-owner"
-  /** A folder above it can be written by its group (and is not sticky above a trusted child). */
-  | "parent-group-writable"
-  /** A folder above it can be written by anyone (and is not sticky above a trusted child). */
-  | "parent-other-writable"
-  /** It or a folder above it cannot be examined. */
-  | "unreadable";
-
-/** A path that an enforcing run cannot trust. */
-export interface TrustProblem {
-  /** Why. */
-  kind: TrustProblemKind;
-  /** The input that was checked. */
-  input: string;
-  /** The path at fault: the input or a folder above it. */
-  path: string;
-  /** The owner of `path`, when the kind is about its owner. */
-  uid: number | null;
-  /** The owners the run trusts for this input. */
-  owners: number[];
-}
-
-const STICKY = 0o1000;
-
-/** `path` and every folder above it, up to `/`. */
-function chain(path: string): string[] {
-  const paths = [path];
-  while (paths[paths.length - 1] !== "/") paths.push(dirname(paths[paths.length - 1]));
-  return paths;
-}
-
-/** Checks one chain of paths (the input first, `/` last). */
-async function checkChain(
-  input: string,
-  paths: string[],
-  owners: number[],
-): Promise<TrustProblem | undefined> {
-  // Whether the entry below the current folder exists and has an owner the run trusts.
-  let trustedBelow = false;
-  // Missing entries (the input, and folders that do not exist yet) are skipped: the first
-  // existing folder above them decides who could create them.
-  let existing = false;
-  for (const [i, path] of paths.entries()) {
-    const parent = i > 0;
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.lstat(path);
-    } catch (error) {
-      const absent = error instanceof Deno.errors.NotFound ||
-        error instanceof Deno.errors.NotADirectory;
-      if (absent && !existing) continue;
-      return { kind: "unreadable", input, path, uid: null, owners };
-    }
-    existing = true;
-    const uid = info.uid ?? 0;
-    if (!owners.includes(uid)) {
-      return { kind: parent ? "parent-owner" : "owner", input, path, uid, owners };
-    }
-    const mode = info.mode ?? 0;
-    // A symbolic link's own mode means nothing; its target's chain is checked on its own.
-    if (!info.isSymlink) {
-      const stickyAboveTrusted = parent && (mode & STICKY) !== 0 && trustedBelow;
-      if ((mode & 0o002) !== 0 && !stickyAboveTrusted) {
-        const kind = parent ? "parent-other-writable" : "other-writable";
-        return { kind, input, path, uid, owners };
-      }
-      if ((mode & 0o020) !== 0 && !stickyAboveTrusted) {
-        const kind = parent ? "parent-group-writable" : "group-writable";
-        return { kind, input, path, uid, owners };
-      }
-    }
-    trustedBelow = true;
-  }
-  return undefined;
-}
-
-/**
- * Whether an enforcing run may trust `path`: it (when it exists) and every folder above it
- * must be owned by one of `owners` and not writable by group or others; a sticky folder that
- * others can write (such as `/tmp`) is accepted above an entry with a trusted owner. When the
- * path goes through a symbolic link, the chain of its real path is checked too.
- */
-export async function checkTrustedPath(
-  path: string,
-  owners: number[],
-): Promise<TrustProblem | undefined> {
-  const absolute = resolve(path);
-  const problem = await checkChain(absolute, chain(absolute), owners);
-  if (problem !== undefined) return problem;
-  let real: string;
-  try {
-    real = await Deno.realPath(absolute);
-  } catch {
-    return undefined;
-  }
-  return real === absolute ? undefined : await checkChain(absolute, chain(real), owners);
-}
-
-/** The trust inputs of a run, and which owners each may have. */
-export interface TrustInputs {
-  /** The policy, its key files, and (with `keys.local`) the global and the user's keyrings. */
-  files: string[];
-  /** The cache folders the run uses. */
-  caches: string[];
-}
+export * from "./trust_path.ts";
 
 /** The trust inputs of a policy's run: see {@linkcode TrustInputs}. */
 export function trustInputs(
@@ -150,26 +42,6 @@ export function trustInputs(
 }
 
 /**
- * The first trust input of an enforcing run that it cannot trust (see
- * {@linkcode checkTrustedPath}; caches with the resolution's cache owners), or undefined.
- */
-export async function untrustedInput(
-  inputs: TrustInputs,
-  resolution: Resolution,
-): Promise<TrustProblem | undefined> {
-  const { owners, cacheOwners } = resolution.enforcement;
-  for (const path of inputs.files) {
-    const problem = await checkTrustedPath(path, owners);
-    if (problem !== undefined) return problem;
-  }
-  for (const path of inputs.caches) {
-    const problem = await checkTrustedPath(path, cacheOwners);
-    if (problem !== undefined) return problem;
-  }
-  return undefined;
-}
-
-/**
  * The ownership checks of an enforcing run: the first input it cannot trust, or undefined.
  * When all pass, a root run creates its missing cache folders (mode 0755, so that `exec` run
  * by a user can read what root's runs keep); other runs leave them to whoever writes them.
@@ -181,25 +53,8 @@ export async function enforceTrustInputs(
 ): Promise<TrustProblem | undefined> {
   const inputs = trustInputs(policy, resolution, use);
   const problem = await untrustedInput(inputs, resolution);
-  if (problem !== undefined || resolution.context.euid !== 0) return problem;
-  for (const dir of inputs.caches) {
-    // A folder that cannot be made is reported when the cache is used (policy/cache.ts).
-    await Deno.mkdir(dir, { recursive: true, mode: 0o755 }).catch(() => undefined);
-  }
-  return undefined;
-}
-
-/** Who besides root can write a file (`anyone`, `its group`, `its owner, uid N`), if anyone. */
-export function writersBesidesRoot(info: Deno.FileInfo): string | undefined {
-  const mode = info.mode;
-  if (mode === null) return undefined;
-  if ((mode & 0o002) !== 0) return "anyone can write it";
-  if ((mode & 0o020) !== 0) return "its group can write it";
-  // An owner other than root can always give itself write access (chmod u+w).
-  if (info.uid !== null && info.uid !== 0) {
-    return `its owner, uid ${info.uid}, can write it`;
-  }
-  return undefined;
+  if (problem === undefined) await createRootCaches(inputs.caches, resolution.context.euid);
+  return problem;
 }
 
 /**
@@ -209,27 +64,4 @@ export function writersBesidesRoot(info: Deno.FileInfo): string | undefined {
 export function decidingFiles(policy: Policy, env: EnvReader): string[] {
   const global = policy.keys.local ? [keyringLocations(env).globalKeyring] : [];
   return [policy.path, ...policy.keys.files, ...dsseSignerFiles(policy), ...global];
-}
-
-/**
- * Warnings for the existing files among `paths` that others than root can write. Missing
- * files are left to whoever reads them.
- */
-export async function trustFileWarnings(paths: string[]): Promise<string[]> {
-  const warnings: string[] = [];
-  for (const path of paths) {
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(path);
-    } catch {
-      continue;
-    }
-    const who = writersBesidesRoot(info);
-    if (who !== undefined) {
-      warnings.push(
-        `${path}: ${who}, and whoever can change it decides what runs: make it owned by root, mode 0644 (chmod go-w)`,
-      );
-    }
-  }
-  return warnings;
 }

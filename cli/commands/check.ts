@@ -6,6 +6,7 @@
  */
 
 import { type Command, Option } from "@commander-js/extra-typings";
+import { rememberCheckSetup } from "../../policy/check_setup.ts";
 import type { CheckContext } from "../../policy/mod.ts";
 import { auditCheck } from "../audit_log.ts";
 import { checkAll } from "../check_all.ts";
@@ -71,6 +72,7 @@ export function registerCheck(program: Command): void {
             : decisionLine(result.decision, result.cached),
         );
       });
+      if (options.cache) await rememberCheckSetup(policy, keys);
       if (options.json) {
         printJson({
           policy: { path: policy.path, digest: policy.digest, mode: policy.mode },

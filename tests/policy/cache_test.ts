@@ -104,7 +104,9 @@ const cachedFlags = (c: Checked) => c.results.map((r) => r.cached);
 /** The names of the cache's entries. */
 async function entryNames(folder: string): Promise<string[]> {
   try {
-    return (await Array.fromAsync(Deno.readDir(folder))).map((e) => e.name).sort();
+    // `setup-*` files are the fast path's (policy/check_setup.ts), not decisions.
+    return (await Array.fromAsync(Deno.readDir(folder))).map((e) => e.name)
+      .filter((name) => !name.startsWith("setup-")).sort();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
     throw error;

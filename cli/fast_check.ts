@@ -1,0 +1,85 @@
+/**
+ * `check`'s cached fast path on the command line (policy/fast_check.ts): for the plain forms
+ * `check [--policy FILE] [-j N] IMAGE…` whose every image the cache holds, the same output and
+ * exit code as the full path, without loading commander, the policy parser or OpenPGP.
+ * Anything else is left to the full path. `SIFTRUST_DEBUG_FASTPATH=1` adds a line on stderr
+ * when the fast path answered (for tests and benchmarks).
+ *
+ * @module
+ */
+
+import { fastCheck, type FastCheckAnswer, processUserIds } from "../policy/fast_check.ts";
+import { decisionExitCode } from "./exit.ts";
+import { log, print } from "./output.ts";
+import { decisionLine } from "./render/check_text.ts";
+
+/** What the command line asked, in the plain forms the fast path serves. */
+interface PlainCheck {
+  policyFile?: string;
+  images: string[];
+}
+
+/** A whole number from 1 up, as `check -j` takes it. */
+function validJobs(value: string | undefined): boolean {
+  const jobs = Number(value);
+  return value !== undefined && Number.isInteger(jobs) && jobs >= 1;
+}
+
+/** `check [--policy FILE] [-j N] IMAGE…`, or undefined for any other form. */
+function plainCheck(args: string[]): PlainCheck | undefined {
+  if (args[0] !== "check") return undefined;
+  const images: string[] = [];
+  let policyFile: string | undefined;
+  for (let i = 1; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--policy" && i + 1 < args.length && policyFile === undefined) {
+      policyFile = args[++i];
+    } else if (arg.startsWith("--policy=") && policyFile === undefined) {
+      policyFile = arg.slice("--policy=".length);
+    } else if (arg === "-j" || arg === "--jobs") {
+      if (!validJobs(args[++i])) return undefined;
+    } else if (arg.startsWith("--jobs=")) {
+      if (!validJobs(arg.slice("--jobs=".length))) return undefined;
+    } else if (arg.startsWith("-") || /[*?[]/.test(arg)) {
+      return undefined;
+    } else {
+      images.push(arg);
+    }
+  }
+  if (images.length === 0 || policyFile === "" || policyFile?.startsWith("-")) return undefined;
+  return { policyFile, images };
+}
+
+/**
+ * The fast path's answer for these arguments, or undefined: then run the full path. It prints
+ * nothing; {@linkcode printFastCheck} does.
+ */
+export async function tryFastCheck(args: string[]): Promise<FastCheckAnswer | undefined> {
+  const plain = plainCheck(args);
+  if (plain === undefined) return undefined;
+  const env = Deno.env.toObject();
+  // An audit record, and the progress line of several images on a terminal: the full path.
+  if (env.SIFTRUST_AUDIT_LOG !== undefined) return undefined;
+  if (new Set(plain.images).size > 1 && Deno.stderr.isTerminal()) return undefined;
+  const ids = await processUserIds();
+  return await fastCheck({ policyFile: plain.policyFile, images: plain.images, env, ...ids });
+}
+
+/** Prints the answer as `check` does, and returns the exit code. */
+export function printFastCheck(answer: FastCheckAnswer): number {
+  for (const warning of answer.warnings) log("warning", warning);
+  for (const check of answer.checks) print(decisionLine(check.decision, true));
+  const decisions = answer.checks.map((c) => c.decision);
+  if (decisions.length > 1) {
+    const count = (d: string) => decisions.filter((r) => r.decision === d).length;
+    print(
+      `${decisions.length} images: ${count("allow")} allowed, ${count("deny")} denied, ${
+        count("error")
+      } not readable\n`,
+    );
+  }
+  if (Deno.env.get("SIFTRUST_DEBUG_FASTPATH") === "1") {
+    log("info", `fast path: ${decisions.length} cached decisions`);
+  }
+  return Math.max(0, ...decisions.map(decisionExitCode));
+}
