@@ -35,6 +35,7 @@ import {
   type Target,
   timeOnce,
 } from "./measure.ts";
+import { wrapKey } from "../core/keys/pgp_key.ts";
 
 /** Where this benchmark keeps its files. */
 const DIR = `${REPO_ROOT}bench/data/admit`;
@@ -97,7 +98,7 @@ async function signedImage(bytes: number, key: openpgp.PrivateKey): Promise<stri
   })).close();
   {
     using image = await SifImage.open(partial, { write: true });
-    await signImage(image, { kind: "pgp", key });
+    await signImage(image, { kind: "pgp", key: wrapKey(key) });
   }
   await Deno.rename(partial, path);
   return path;

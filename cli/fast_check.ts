@@ -11,7 +11,7 @@
 import { fastCheck, type FastCheckAnswer, processUserIds } from "../policy/fast_check.ts";
 import { decisionExitCode } from "./exit.ts";
 import { log, print } from "./output.ts";
-import { decisionLine } from "./render/check_text.ts";
+import { decisionLine, summaryLine } from "./render/check_text.ts";
 
 /** What the command line asked, in the plain forms the fast path serves. */
 interface PlainCheck {
@@ -71,12 +71,7 @@ export function printFastCheck(answer: FastCheckAnswer): number {
   for (const check of answer.checks) print(decisionLine(check.decision, true));
   const decisions = answer.checks.map((c) => c.decision);
   if (decisions.length > 1) {
-    const count = (d: string) => decisions.filter((r) => r.decision === d).length;
-    print(
-      `${decisions.length} images: ${count("allow")} allowed, ${count("deny")} denied, ${
-        count("error")
-      } not readable\n`,
-    );
+    print(summaryLine(decisions));
   }
   if (Deno.env.get("SIFTRUST_DEBUG_FASTPATH") === "1") {
     log("info", `fast path: ${decisions.length} cached decisions`);

@@ -87,3 +87,4 @@ export type { ExecPlan, RunAs } from "./exec_plan.ts";
 export type { TrustInputs, TrustProblemKind } from "./file_trust.ts";
 export type { ExecRefusal } from "./exec_plan.ts";
 export type { CertificateStatus } from "./dsse_signers.ts";
+export type { TrustOwners } from "./trust_path.ts";

@@ -14,7 +14,7 @@ import { CliError, decisionExitCode, usageError } from "../exit.ts";
 import { expandImages } from "../images.ts";
 import { log, print, printJson } from "../output.ts";
 import { loadPolicyAndKeys, policyOption } from "../policy_loading.ts";
-import { decisionJson, decisionLine, explainText } from "../render/check_text.ts";
+import { decisionJson, decisionLine, explainText, summaryLine } from "../render/check_text.ts";
 import { cacheProblemText } from "../render/decision_words.ts";
 
 /** Adds `check` to the program. */
@@ -80,15 +80,7 @@ export function registerCheck(program: Command): void {
           ...(problems.length > 0 ? { notSearched: problems } : {}),
         });
       } else if (results.length > 1 || problems.length > 0) {
-        const count = (d: string) => results.filter((r) => r.decision.decision === d).length;
-        const unsearched = problems.length > 0
-          ? `; ${problems.length} not searched (see above)`
-          : "";
-        print(
-          `${results.length} images: ${count("allow")} allowed, ${count("deny")} denied, ${
-            count("error")
-          } not readable${unsearched}\n`,
-        );
+        print(summaryLine(results.map((r) => r.decision), problems.length));
       }
       const code = Math.max(exitCode, ...results.map((r) => decisionExitCode(r.decision)));
       if (code !== 0) throw new CliError("", code);

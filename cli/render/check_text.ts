@@ -110,3 +110,15 @@ export function decisionJson(decision: ImageDecision, cached: boolean): Record<s
     cached,
   };
 }
+
+/**
+ * The closing line of a check of several images: how many were allowed, denied and not
+ * readable, and how many arguments could not be searched.
+ */
+export function summaryLine(decisions: readonly ImageDecision[], notSearched = 0): string {
+  const count = (d: string) => decisions.filter((r) => r.decision === d).length;
+  const unsearched = notSearched > 0 ? `; ${notSearched} not searched (see above)` : "";
+  return `${decisions.length} images: ${count("allow")} allowed, ${count("deny")} denied, ${
+    count("error")
+  } not readable${unsearched}\n`;
+}

@@ -30,6 +30,7 @@ import {
 import { type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
+import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 const FAST = "INFO:    fast path:";
 
@@ -50,7 +51,7 @@ async function makeImage(path: string, signed: boolean): Promise<string> {
   })).close();
   if (signed) {
     using image = await SifImage.open(path, { write: true });
-    await signImage(image, { kind: "pgp", key: alice });
+    await signImage(image, { kind: "pgp", key: wrapKey(alice) });
   }
   return path;
 }
