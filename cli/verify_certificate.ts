@@ -8,14 +8,8 @@
 
 import type { KeyObject } from "node:crypto";
 import { type Command, Option, type OptionValues } from "@commander-js/extra-typings";
-import {
-  type CertificateInfo,
-  loadCertificates,
-  ocspOverHttp,
-  type OcspPost,
-  verifyCertificate,
-  X509Error,
-} from "../core/x509/mod.ts";
+import type { CertificateInfo, OcspPost } from "../core/x509/mod.ts";
+import { ocspOverHttp } from "../core/x509/ocsp_http.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
 
@@ -75,13 +69,17 @@ export async function certificateKey(
 ): Promise<KeyObject | undefined> {
   if (options.certificate === undefined) return undefined;
   log("info", `Verifying image with key material from certificate '${options.certificate}'`);
+  // Loaded only here: its ASN.1 libraries take longer to load than the rest of verify.
+  const x509 = await import("../core/x509/mod.ts");
+  const { X509Error } = x509;
+  const load = (what: string, path: string | undefined) => loadFile(x509, what, path);
   const [leaf] = await load("Failed to load certificate", options.certificate);
   const intermediates = options.certificateIntermediates === undefined
     ? []
     : await load("Failed to load intermediate certificates", options.certificateIntermediates);
   const roots = await load("Failed to load root certificates", options.certificateRoots);
   try {
-    const trusted = await verifyCertificate({
+    const trusted = await x509.verifyCertificate({
       leaf,
       intermediates,
       roots,
@@ -102,7 +100,11 @@ export async function certificateKey(
 }
 
 /** The certificates of `path` (the system roots when undefined), or a CliError after `what`. */
-async function load(what: string, path: string | undefined): Promise<CertificateInfo[]> {
+async function loadFile(
+  { loadCertificates, X509Error }: typeof import("../core/x509/mod.ts"),
+  what: string,
+  path: string | undefined,
+): Promise<CertificateInfo[]> {
   try {
     return await loadCertificates(path);
   } catch (error) {

@@ -17,16 +17,10 @@ import {
   readPemPublicKey,
   type SignatureCheck,
 } from "../core/integrity/mod.ts";
-import {
-  type CertificateInfo,
-  type Crl,
-  loadCertificates,
-  loadCrls,
-  type OcspPost,
-  verifyCertificate,
-  X509Error,
-  type X509ErrorKind,
-} from "../core/x509/mod.ts";
+import type { CertificateInfo, Crl, OcspPost, X509ErrorKind } from "../core/x509/mod.ts";
+
+/** core/x509, loaded only for a policy with certificate signers (its ASN.1 libraries are large). */
+type X509Module = typeof import("../core/x509/mod.ts");
 import type {
   CertificateVerdict,
   Hint,
@@ -103,10 +97,13 @@ export async function loadDsseSigners(
   policy: Policy,
   options: DsseSignerOptions,
 ): Promise<DsseSigners> {
+  const x509: X509Module | undefined = policy.signers.some((s) => s.certificate !== undefined)
+    ? await import("../core/x509/mod.ts")
+    : undefined;
   const certificates = new Map<string, Promise<CertificateInfo[]>>();
   const readCertificates = (signer: Signer, path: string) => {
     if (!certificates.has(path)) {
-      certificates.set(path, fileContent(signer, path, loadCertificates));
+      certificates.set(path, fileContent(signer, path, x509!.loadCertificates, x509));
     }
     return certificates.get(path)!;
   };
@@ -127,9 +124,12 @@ export async function loadDsseSigners(
         ? []
         : await readCertificates(signer, spec.intermediates);
       const crls = await Promise.all(
-        spec.crls.map((path) => fileContent(signer, path, async () => (await loadCrls([path]))[0])),
+        spec.crls.map((path) =>
+          fileContent(signer, path, async () => (await x509!.loadCrls([path]))[0], x509)
+        ),
       );
       const status = await certificateStatus(
+        x509!,
         leaf,
         { roots, intermediates, crls },
         spec.ocsp,
@@ -162,17 +162,21 @@ export async function loadDsseSigners(
   return { keys, files: dsseSignerFiles(policy) };
 }
 
-/** Reads a signer's file with `read`, turning failures into a {@linkcode SignerKeyError}. */
+/**
+ * Reads a signer's file with `read`, turning failures into a {@linkcode SignerKeyError}
+ * (`x509`: when loaded, its errors are the file's fault too).
+ */
 async function fileContent<T>(
   signer: Signer,
   path: string,
   read: (path: string) => Promise<T>,
+  x509?: X509Module,
 ): Promise<T> {
   try {
     return await read(path);
   } catch (error) {
     const where = `signer ${signer.name}: ${path}`;
-    if (error instanceof X509Error || error instanceof DsseError) {
+    if ((x509 !== undefined && error instanceof x509.X509Error) || error instanceof DsseError) {
       throw new SignerKeyError("invalid", `${where}: ${error.message}`, { cause: error });
     }
     if (error instanceof Deno.errors.NotFound) {
@@ -188,13 +192,14 @@ async function fileContent<T>(
 
 /** Verifies a certificate signer's chain now; a refusal is a status, not an error. */
 async function certificateStatus(
+  x509: X509Module,
   leaf: CertificateInfo,
   pools: { roots: CertificateInfo[]; intermediates: CertificateInfo[]; crls: Crl[] },
   ocsp: boolean,
   options: DsseSignerOptions,
 ): Promise<CertificateStatus> {
   try {
-    const trusted = await verifyCertificate({
+    const trusted = await x509.verifyCertificate({
       leaf,
       intermediates: pools.intermediates,
       roots: pools.roots,
@@ -212,7 +217,7 @@ async function certificateStatus(
       ocsp,
     };
   } catch (error) {
-    if (!(error instanceof X509Error)) throw error;
+    if (!(error instanceof x509.X509Error)) throw error;
     return {
       subject: leaf.subject,
       problem: { kind: error.kind, detail: error.message },

@@ -24,7 +24,7 @@ import {
   loadKeySet,
   type SkippedKeyNotice,
 } from "../core/keys/mod.ts";
-import { ocspOverHttp } from "../core/x509/mod.ts";
+import { ocspOverHttp } from "../core/x509/ocsp_http.ts";
 import {
   type DsseSignerOptions,
   type DsseSigners,

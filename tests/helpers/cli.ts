@@ -6,6 +6,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { REPO_ROOT } from "./peers.ts";
 
 /** What a CLI run printed and how it ended. */
@@ -27,8 +28,11 @@ export interface CliOptions {
   cwd?: string;
 }
 
-/** The CLI entry the tests run: `SIFTRUST_CLI` (e.g. the bundle), else cli/main.ts. */
-export const CLI_ENTRY: string = Deno.env.get("SIFTRUST_CLI") ?? `${REPO_ROOT}cli/main.ts`;
+/**
+ * The CLI entry the tests run: `SIFTRUST_CLI` (e.g. the bundle), else cli/main.ts; a relative
+ * path is taken from the repository, whatever folder a test runs the CLI in.
+ */
+export const CLI_ENTRY: string = resolve(REPO_ROOT, Deno.env.get("SIFTRUST_CLI") ?? "cli/main.ts");
 
 /**
  * Deno's cache, pinned: tests give the CLI a throw-away HOME, which would otherwise send
