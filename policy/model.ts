@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { PolicyTrust } from "../core/config/mod.ts";
 import type {
   CertificateEntry,
   PolicyFile,
@@ -83,17 +84,13 @@ export interface Policy {
   mode: "enforce" | "warn";
   /** The declared signers. */
   signers: Signer[];
-  /** Where keys come from. */
-  keys: {
-    /** Keyring files, resolved against the policy's folder. */
-    files: string[];
-    local: boolean;
-    /** Ordered keyservers; undefined means the remote's. */
-    keyservers?: { uri: string; insecure?: boolean }[];
-    offline: boolean;
-  };
+  /**
+   * Where keys come from: keyring files (resolved against the policy's folder), the local
+   * keyrings, ordered keyservers (undefined: the remote's), offline.
+   */
+  keys: PolicyTrust["keys"];
   /** The remote whose keyservers to use, if the policy names one. */
-  remote?: { name: string; uri: string; exclusive: boolean };
+  remote?: PolicyTrust["remote"];
   /** The top-level requirement (rule `default`). */
   require: Requirement;
   /** Path rules, first match wins. */
