@@ -14,20 +14,11 @@
  */
 
 import * as openpgp from "openpgp";
-import { signImage } from "../core/integrity/mod.ts";
-import {
-  createImage,
-  DataType,
-  FsType,
-  partitionExtra,
-  PartType,
-  SifImage,
-} from "../core/sif/mod.ts";
+import { DataType, SifImage } from "../core/sif/mod.ts";
 import {
   type BenchResult,
   humanSize,
   type Measurement,
-  patternData,
   REPO_ROOT,
   type Sample,
   siftrustCommand,
@@ -35,7 +26,7 @@ import {
   type Target,
   timeOnce,
 } from "./measure.ts";
-import { wrapKey } from "../core/keys/pgp_key.ts";
+import { makeSignedImage, writeBenchPolicy } from "./fixtures.ts";
 
 /** Where this benchmark keeps its files. */
 const DIR = `${REPO_ROOT}bench/data/admit`;
@@ -85,42 +76,7 @@ async function signedImage(bytes: number, key: openpgp.PrivateKey): Promise<stri
   } catch {
     // made below
   }
-  console.log(`creating ${path} (${humanSize(bytes)} partition)…`);
-  const partial = `${path}.tmp`;
-  (await createImage(partial, {
-    deterministic: true,
-    objects: [{
-      dataType: DataType.Partition,
-      data: patternData(bytes, 0x2545f491),
-      name: "bench-rootfs.squashfs",
-      extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-    }],
-  })).close();
-  {
-    using image = await SifImage.open(partial, { write: true });
-    await signImage(image, { kind: "pgp", key: wrapKey(key) });
-  }
-  await Deno.rename(partial, path);
-  return path;
-}
-
-async function writePolicy(fingerprint: string): Promise<string> {
-  const path = `${DIR}/policy.yaml`;
-  await Deno.writeTextFile(
-    path,
-    [
-      "# admit benchmark policy (made by bench/admit_speed.ts)",
-      "version: 1",
-      "signers:",
-      `  bench:\n    fingerprint: "${fingerprint}"`,
-      "keys:",
-      "  files: [key.pub.asc]",
-      "  local: false",
-      "  offline: true",
-      "",
-    ].join("\n"),
-    { mode: 0o644 },
-  );
+  await makeSignedImage(path, bytes, 0x2545f491, key);
   return path;
 }
 
@@ -153,7 +109,7 @@ export async function admitSpeed(runs: number): Promise<BenchResult> {
   const bytes = partitionBytes();
   const { key, fingerprint } = await benchKey();
   const image = await signedImage(bytes, key);
-  const policy = await writePolicy(fingerprint);
+  const policy = await writeBenchPolicy(DIR, fingerprint, "admit_speed");
   const imageBytes = (await Deno.stat(image)).size;
   const library = `${DIR}/library`;
   const plain = `${DIR}/cp-target`;

@@ -46,6 +46,7 @@ import {
   timeOnce,
 } from "./measure.ts";
 import { wrapKey } from "../core/keys/pgp_key.ts";
+import { writeBenchPolicy } from "./fixtures.ts";
 
 /** Where this benchmark keeps its files. */
 const DIR = `${REPO_ROOT}bench/data/check-speed`;
@@ -177,26 +178,6 @@ async function ensureSigned(
 // ------------------------------------------------------------------------------------------
 // measuring
 
-/** The policy: the bench key's signer, its key from a file, offline. */
-async function writePolicy(key: BenchKey): Promise<string> {
-  const path = `${DIR}/policy.yaml`;
-  await Deno.writeTextFile(
-    path,
-    [
-      "# check_speed benchmark policy (made by bench/check_speed.ts)",
-      "version: 1",
-      "signers:",
-      `  bench:\n    fingerprint: "${key.fingerprint}"`,
-      "keys:",
-      "  files: [key.pub.asc]",
-      "  local: false",
-      "  offline: true",
-      "",
-    ].join("\n"),
-  );
-  return path;
-}
-
 /**
  * Deno's own cache folder. It must be named to the runs: Deno would otherwise place it under
  * the `XDG_CACHE_HOME` given to siftrust, and fetch and compile the program's modules again.
@@ -274,7 +255,7 @@ export async function checkSpeed(runs: number): Promise<BenchResult> {
     await ensureSigned(small, SMALL_BYTES, key),
     await ensureSigned(big, BIG_BYTES, key, await verifyBaseUsable() ? VERIFY_BASE : undefined),
   ];
-  const policy = await writePolicy(key);
+  const policy = await writeBenchPolicy(DIR, key.fingerprint, "check_speed");
   const cacheHome = await Deno.makeTempDir({ prefix: "siftrust-bench-cache-" });
   const caches: RunCaches = { home: cacheHome, denoDir: await denoDir() };
   const copiesDir = `${DIR}/copies`;

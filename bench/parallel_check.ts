@@ -16,21 +16,12 @@
  */
 
 import * as openpgp from "openpgp";
-import {
-  createImage,
-  DataType,
-  FsType,
-  partitionExtra,
-  PartType,
-  SifImage,
-} from "../core/sif/mod.ts";
-import { signImage } from "../core/integrity/mod.ts";
+import { DataType, SifImage } from "../core/sif/mod.ts";
 import {
   type BenchResult,
   humanSize,
   type Measurement,
   median,
-  patternData,
   REPO_ROOT,
   type Sample,
   siftrustCommand,
@@ -38,7 +29,7 @@ import {
   type Target,
   timeOnce,
 } from "./measure.ts";
-import { wrapKey } from "../core/keys/pgp_key.ts";
+import { makeSignedImage, writeBenchPolicy } from "./fixtures.ts";
 
 /** Where this benchmark keeps its files. */
 const DIR = `${REPO_ROOT}bench/data/parallel-check`;
@@ -94,41 +85,7 @@ async function isSigned(path: string, bytes: number): Promise<boolean> {
 async function signedImage(bytes: number, key: openpgp.PrivateKey): Promise<string> {
   const path = `${DIR}/signed-${bytes}.sif`;
   if (await isSigned(path, bytes)) return path;
-  console.log(`creating ${path} (${humanSize(bytes)} partition)…`);
-  const partial = `${path}.tmp`;
-  (await createImage(partial, {
-    deterministic: true,
-    objects: [{
-      dataType: DataType.Partition,
-      data: patternData(bytes, 0x6d2b79f5),
-      name: "bench-rootfs.squashfs",
-      extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-    }],
-  })).close();
-  {
-    using image = await SifImage.open(partial, { write: true });
-    await signImage(image, { kind: "pgp", key: wrapKey(key) });
-  }
-  await Deno.rename(partial, path);
-  return path;
-}
-
-async function writePolicy(fingerprint: string): Promise<string> {
-  const path = `${DIR}/policy.yaml`;
-  await Deno.writeTextFile(
-    path,
-    [
-      "# parallel_check benchmark policy (made by bench/parallel_check.ts)",
-      "version: 1",
-      "signers:",
-      `  bench:\n    fingerprint: "${fingerprint}"`,
-      "keys:",
-      "  files: [key.pub.asc]",
-      "  local: false",
-      "  offline: true",
-      "",
-    ].join("\n"),
-  );
+  await makeSignedImage(path, bytes, 0x6d2b79f5, key);
   return path;
 }
 
@@ -160,7 +117,7 @@ export async function parallelCheck(runs: number): Promise<BenchResult> {
   await Deno.mkdir(DIR, { recursive: true });
   const { key, fingerprint } = await benchKey();
   const base = await signedImage(bytes, key);
-  const policy = await writePolicy(fingerprint);
+  const policy = await writeBenchPolicy(DIR, fingerprint, "parallel_check");
   const cacheHome = await Deno.makeTempDir({ prefix: "siftrust-bench-cache-" });
   const env = { XDG_CACHE_HOME: cacheHome, DENO_DIR: await denoDir() };
   const copiesDir = `${DIR}/copies`;
