@@ -13,7 +13,7 @@
  * @module
  */
 
-import * as openpgp from "openpgp";
+import type * as openpgp from "openpgp";
 import { DataType, SifImage } from "../core/sif/mod.ts";
 import {
   type BenchResult,
@@ -26,7 +26,7 @@ import {
   type Target,
   timeOnce,
 } from "./measure.ts";
-import { makeSignedImage, writeBenchPolicy } from "./fixtures.ts";
+import { benchKey, makeSignedImage, writeBenchPolicy } from "./fixtures.ts";
 
 /** Where this benchmark keeps its files. */
 const DIR = `${REPO_ROOT}bench/data/admit`;
@@ -40,26 +40,6 @@ function partitionBytes(): number {
     throw new Error(`SIFTRUST_BENCH_ADMIT_MIB must be a positive integer, not "${text}"`);
   }
   return mib * 1024 ** 2;
-}
-
-/** The throw-away signing key, kept in DIR so that the signed image stays valid. */
-async function benchKey(): Promise<{ key: openpgp.PrivateKey; fingerprint: string }> {
-  const secretFile = `${DIR}/key.sec.asc`;
-  let key: openpgp.PrivateKey;
-  try {
-    key = await openpgp.readPrivateKey({ armoredKey: await Deno.readTextFile(secretFile) });
-  } catch {
-    const made = await openpgp.generateKey({
-      type: "ecc",
-      curve: "ed25519Legacy",
-      userIDs: [{ name: "siftrust admit bench (throw-away)" }],
-      format: "object",
-    });
-    key = made.privateKey;
-    await Deno.writeTextFile(secretFile, key.armor(), { mode: 0o600 });
-  }
-  await Deno.writeTextFile(`${DIR}/key.pub.asc`, key.toPublic().armor(), { mode: 0o644 });
-  return { key, fingerprint: key.getFingerprint().toUpperCase() };
 }
 
 /** The signed image of `bytes`, made (and signed in-process) unless a former run left it. */
@@ -107,7 +87,7 @@ export async function admitSpeed(runs: number): Promise<BenchResult> {
   await Deno.mkdir(DIR, { recursive: true, mode: 0o755 });
   await Deno.chmod(DIR, 0o755);
   const bytes = partitionBytes();
-  const { key, fingerprint } = await benchKey();
+  const { key, fingerprint } = await benchKey(DIR, "admit");
   const image = await signedImage(bytes, key);
   const policy = await writeBenchPolicy(DIR, fingerprint, "admit_speed");
   const imageBytes = (await Deno.stat(image)).size;

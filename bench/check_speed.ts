@@ -18,7 +18,6 @@
  * @module
  */
 
-import * as openpgp from "openpgp";
 import {
   createImage,
   DataType,
@@ -46,7 +45,7 @@ import {
   timeOnce,
 } from "./measure.ts";
 import { wrapKey } from "../core/keys/pgp_key.ts";
-import { writeBenchPolicy } from "./fixtures.ts";
+import { type BenchKey, benchKey, writeBenchPolicy } from "./fixtures.ts";
 
 /** Where this benchmark keeps its files. */
 const DIR = `${REPO_ROOT}bench/data/check-speed`;
@@ -69,36 +68,8 @@ const MIN_CACHED_RUNS = 10;
 /** The chunk partitions are written from. */
 const CHUNK_BYTES = 4 * 1024 ** 2;
 
-interface BenchKey {
-  key: openpgp.PrivateKey;
-  fingerprint: string;
-  publicFile: string;
-}
-
 // ------------------------------------------------------------------------------------------
 // files
-
-/** The throw-away signing key: kept in DIR so that the images stay valid between runs. */
-async function benchKey(): Promise<BenchKey> {
-  const secretFile = `${DIR}/key.sec.asc`;
-  const publicFile = `${DIR}/key.pub.asc`;
-  let key: openpgp.PrivateKey;
-  try {
-    key = await openpgp.readPrivateKey({ armoredKey: await Deno.readTextFile(secretFile) });
-    await Deno.stat(publicFile);
-  } catch {
-    const made = await openpgp.generateKey({
-      type: "ecc",
-      curve: "ed25519Legacy",
-      userIDs: [{ name: "siftrust check_speed bench (throw-away)" }],
-      format: "object",
-    });
-    key = made.privateKey;
-    await Deno.writeTextFile(secretFile, key.armor(), { mode: 0o600 });
-    await Deno.writeTextFile(publicFile, key.toPublic().armor());
-  }
-  return { key, fingerprint: key.getFingerprint().toUpperCase(), publicFile };
-}
 
 /** Whether `path` is an image with a partition of `bytes`, signed by `fingerprint`. */
 async function isSignedImage(path: string, bytes: number, fingerprint: string): Promise<boolean> {
@@ -248,7 +219,7 @@ function ms(value: number): string {
 /** Runs the benchmark: `runs` measured runs per case (at least 10 for the cached 4 GiB one). */
 export async function checkSpeed(runs: number): Promise<BenchResult> {
   await Deno.mkdir(DIR, { recursive: true });
-  const key = await benchKey();
+  const key = await benchKey(DIR, "check_speed");
   const small = `${DIR}/signed-64mib.sif`;
   const big = `${DIR}/signed-4gib.sif`;
   const setup = [

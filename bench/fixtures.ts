@@ -1,11 +1,11 @@
 /**
- * What several benchmarks set up the same way: a deterministic signed image, and an offline
- * policy that trusts the benchmark key from `key.pub.asc` beside it.
+ * What several benchmarks set up the same way: a throw-away signing key, a deterministic signed
+ * image, and an offline policy that trusts that key from `key.pub.asc` beside it.
  *
  * @module
  */
 
-import type * as openpgp from "openpgp";
+import * as openpgp from "openpgp";
 import { signImage } from "../core/integrity/mod.ts";
 import { wrapKey } from "../core/keys/pgp_key.ts";
 import {
@@ -72,4 +72,38 @@ export async function writeBenchPolicy(
     { mode: 0o644 },
   );
   return path;
+}
+
+/** A benchmark's throw-away signing key, and where its public key is. */
+export interface BenchKey {
+  /** The secret key. */
+  key: openpgp.PrivateKey;
+  /** Its fingerprint, upper-case hex. */
+  fingerprint: string;
+  /** `DIR/key.pub.asc`. */
+  publicFile: string;
+}
+
+/**
+ * The throw-away Ed25519 key of the benchmark `by`, kept in `DIR/key.sec.asc` so that images
+ * signed by a former run stay valid; its public key is (re)written to `DIR/key.pub.asc`.
+ */
+export async function benchKey(dir: string, by: string): Promise<BenchKey> {
+  const secretFile = `${dir}/key.sec.asc`;
+  const publicFile = `${dir}/key.pub.asc`;
+  let key: openpgp.PrivateKey;
+  try {
+    key = await openpgp.readPrivateKey({ armoredKey: await Deno.readTextFile(secretFile) });
+  } catch {
+    const made = await openpgp.generateKey({
+      type: "ecc",
+      curve: "ed25519Legacy",
+      userIDs: [{ name: `siftrust ${by} bench (throw-away)` }],
+      format: "object",
+    });
+    key = made.privateKey;
+    await Deno.writeTextFile(secretFile, key.armor(), { mode: 0o600 });
+  }
+  await Deno.writeTextFile(publicFile, key.toPublic().armor(), { mode: 0o644 });
+  return { key, fingerprint: key.getFingerprint().toUpperCase(), publicFile };
 }

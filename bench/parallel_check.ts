@@ -15,7 +15,7 @@
  * @module
  */
 
-import * as openpgp from "openpgp";
+import type * as openpgp from "openpgp";
 import { DataType, SifImage } from "../core/sif/mod.ts";
 import {
   type BenchResult,
@@ -29,7 +29,7 @@ import {
   type Target,
   timeOnce,
 } from "./measure.ts";
-import { makeSignedImage, writeBenchPolicy } from "./fixtures.ts";
+import { benchKey, makeSignedImage, writeBenchPolicy } from "./fixtures.ts";
 
 /** Where this benchmark keeps its files. */
 const DIR = `${REPO_ROOT}bench/data/parallel-check`;
@@ -48,26 +48,6 @@ function positiveFromEnv(name: string, fallback: number): number {
     throw new Error(`${name} must be a positive integer, not "${text}"`);
   }
   return value;
-}
-
-/** The throw-away signing key, kept in DIR so that the signed image stays valid. */
-async function benchKey(): Promise<{ key: openpgp.PrivateKey; fingerprint: string }> {
-  const secretFile = `${DIR}/key.sec.asc`;
-  let key: openpgp.PrivateKey;
-  try {
-    key = await openpgp.readPrivateKey({ armoredKey: await Deno.readTextFile(secretFile) });
-  } catch {
-    const made = await openpgp.generateKey({
-      type: "ecc",
-      curve: "ed25519Legacy",
-      userIDs: [{ name: "siftrust parallel_check bench (throw-away)" }],
-      format: "object",
-    });
-    key = made.privateKey;
-    await Deno.writeTextFile(secretFile, key.armor(), { mode: 0o600 });
-  }
-  await Deno.writeTextFile(`${DIR}/key.pub.asc`, key.toPublic().armor());
-  return { key, fingerprint: key.getFingerprint().toUpperCase() };
 }
 
 /** Whether `path` is an image with a partition of `bytes` and a signature object. */
@@ -115,7 +95,7 @@ export async function parallelCheck(runs: number): Promise<BenchResult> {
   const count = positiveFromEnv("SIFTRUST_BENCH_PARALLEL_IMAGES", 6);
   const bytes = positiveFromEnv("SIFTRUST_BENCH_PARALLEL_MIB", 256) * 1024 ** 2;
   await Deno.mkdir(DIR, { recursive: true });
-  const { key, fingerprint } = await benchKey();
+  const { key, fingerprint } = await benchKey(DIR, "parallel_check");
   const base = await signedImage(bytes, key);
   const policy = await writeBenchPolicy(DIR, fingerprint, "parallel_check");
   const cacheHome = await Deno.makeTempDir({ prefix: "siftrust-bench-cache-" });
