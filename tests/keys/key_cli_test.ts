@@ -22,14 +22,7 @@ import { findKey, parseKeyring, readKeyringFile } from "../../core/keys/mod.ts";
 import { keyringBytes } from "../../core/keys/store.ts";
 import { openpgpKey } from "../../core/keys/pgp_key.ts";
 import { signImage } from "../../core/integrity/mod.ts";
-import {
-  createImage,
-  DataType,
-  FsType,
-  partitionExtra,
-  PartType,
-  SifImage,
-} from "../../core/sif/mod.ts";
+import { DataType, SifImage } from "../../core/sif/mod.ts";
 import { type CliResult, runCli } from "../helpers/cli.ts";
 import {
   GpgHome,
@@ -42,6 +35,7 @@ import {
 import { existsSync, peerTest } from "../helpers/peers.ts";
 import { runCliAsNobody } from "../helpers/unprivileged.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
+import { buildImage } from "../helpers/images.ts";
 
 // ------------------------------------------------------------------------------------------
 // Fixture: a gpg home that makes the keys, one that reads what siftrust makes, scratch space.
@@ -227,21 +221,6 @@ async function list(user: UserDirs, args: string[] = []): Promise<Listed[]> {
   return listed(result.stdout);
 }
 
-/** A small image with one object group. */
-async function smallImage(path: string): Promise<string> {
-  (await createImage(path, {
-    objects: [
-      { dataType: DataType.Deffile, data: new TextEncoder().encode("Bootstrap: scratch\n") },
-      {
-        dataType: DataType.Partition,
-        data: new Uint8Array(4096).fill(7),
-        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-      },
-    ],
-  })).close();
-  return path;
-}
-
 async function signatureIds(image: string): Promise<number[]> {
   using sif = await SifImage.open(image);
   return sif.descriptors.filter((d) => d.dataType === DataType.Signature).map((d) => d.id);
@@ -418,7 +397,9 @@ peerTest(
       assertEquals(imported(pubImport.status).map((i) => i.fingerprint), [fingerprint]);
 
       // gpg verifies the signature siftrust makes with it.
-      const image = await smallImage(join(base.home, "image.sif"));
+      const image = await buildImage(join(base.home, "image.sif"), {
+        partition: new Uint8Array(4096).fill(7),
+      });
       succeeded(await cli(user, ["sign", image]));
       const verified = await verifyJson(user, image);
       assertEquals([verified.code, verified.signers], [0, [fingerprint]], verified.result.stderr);
@@ -480,7 +461,9 @@ Deno.test("key newpair -P (or SIFTRUST_NEW_PASSPHRASE) encrypts the secret key; 
     }
     ok((await secretKey(none)).isDecrypted(), "-P '' leaves it unencrypted");
 
-    const image = await smallImage(join(root, "image.sif"));
+    const image = await buildImage(join(root, "image.sif"), {
+      partition: new Uint8Array(4096).fill(7),
+    });
     const before = await Deno.readFile(image);
     failedWith(
       await cli(withFlag, ["sign", image]),
@@ -707,7 +690,9 @@ peerTest("gpg's usable keys sign and verify; the subkey's signature names its pr
   await eachLimited(kinds, 2, async (kind) => {
     const { key } = await f.material(kind);
     const user = await f.importedUser(kind);
-    const image = await smallImage(f.path(`${kind}.sif`));
+    const image = await buildImage(f.path(`${kind}.sif`), {
+      partition: new Uint8Array(4096).fill(7),
+    });
     if (kind === "passphrase") {
       failedWith(await cli(user, ["sign", image]), 4, /no passphrase on stdin/);
       failedWith(
@@ -745,7 +730,9 @@ peerTest(
     for (const kind of ["expired", "revoked"] as const) {
       const { key } = await f.material(kind);
       const user = await f.importedUser(kind);
-      const image = await smallImage(f.path(`${kind}.sif`));
+      const image = await buildImage(f.path(`${kind}.sif`), {
+        partition: new Uint8Array(4096).fill(7),
+      });
       const before = await Deno.readFile(image);
       failedWith(
         await cli(user, ["sign", image]),
@@ -762,7 +749,9 @@ peerTest(
     const expiredKey = openpgpKey(
       (await parseKeyring(await Deno.readFile(expired.secBin))).keys[0].key,
     ) as openpgp.PrivateKey;
-    const oldImage = await smallImage(f.path("signed-when-valid.sif"));
+    const oldImage = await buildImage(f.path("signed-when-valid.sif"), {
+      partition: new Uint8Array(4096).fill(7),
+    });
     {
       using sif = await SifImage.open(oldImage, { write: true });
       await signImage(sif, { kind: "pgp", key: wrapKey(expiredKey) }, {
@@ -783,7 +772,9 @@ peerTest(
       revoked.key.beforeRevocation!.secretKey,
     ]);
     succeeded(earlyImport);
-    const revokedImage = await smallImage(f.path("signed-before-revocation.sif"));
+    const revokedImage = await buildImage(f.path("signed-before-revocation.sif"), {
+      partition: new Uint8Array(4096).fill(7),
+    });
     succeeded(await cli(early, ["sign", revokedImage]));
     const beforeRevocation = await verifyJson(early, revokedImage);
     assertEquals(beforeRevocation.code, 0, "valid against the key as it was");
@@ -804,7 +795,9 @@ peerTest(
   async () => {
     const f = await fixture();
     const locked = await f.material("passphrase");
-    const image = await smallImage(f.path("new-password.sif"));
+    const image = await buildImage(f.path("new-password.sif"), {
+      partition: new Uint8Array(4096).fill(7),
+    });
 
     // Wrong old passphrase: exit 4, nothing written. No passphrase and no terminal: exit 2.
     const refused = await f.user();
@@ -939,7 +932,9 @@ peerTest(
       [rsa.key.fingerprint, locked.key.fingerprint],
     );
     for (const [index, material] of [[0, rsa], [1, locked]] as const) {
-      const image = await smallImage(f.path(`after-remove-${index}.sif`));
+      const image = await buildImage(f.path(`after-remove-${index}.sif`), {
+        partition: new Uint8Array(4096).fill(7),
+      });
       succeeded(
         await cli(user, ["sign", "--keyidx", String(index), image], {
           SIFTRUST_PASSPHRASE: KEY_PASSPHRASE,
@@ -1183,7 +1178,9 @@ peerTest(
 
     // verify finds the signer in the global keyring.
     const signer = await f.importedUser("rsa2048");
-    const image = await smallImage(f.path("global.sif"));
+    const image = await buildImage(f.path("global.sif"), {
+      partition: new Uint8Array(4096).fill(7),
+    });
     succeeded(await cli(signer, ["sign", image]));
     const verified = await verifyJson(user, image);
     assertEquals([verified.code, verified.signers], [0, [key.fingerprint]], verified.result.stderr);
@@ -1425,7 +1422,9 @@ Deno.test("a keyring holding keys openpgp.js cannot parse: listed with a warning
     ok(indexOfBytes(after, UNKNOWN_ALGORITHM_KEY) >= 0 && indexOfBytes(after, V3_KEY) >= 0);
 
     // Signing and verifying still work around them (with the warning).
-    const image = await smallImage(join(root, "image.sif"));
+    const image = await buildImage(join(root, "image.sif"), {
+      partition: new Uint8Array(4096).fill(7),
+    });
     succeeded(await cli(user, ["sign", image]));
     const verified = await verifyJson(user, image);
     assertEquals(verified.signers, [good2.getFingerprint().toUpperCase()]);

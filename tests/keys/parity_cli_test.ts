@@ -10,16 +10,10 @@ import { join } from "node:path";
 import * as openpgp from "openpgp";
 import { readKeyringFile } from "../../core/keys/mod.ts";
 import { openpgpKey } from "../../core/keys/pgp_key.ts";
-import {
-  createImage,
-  DataType,
-  FsType,
-  partitionExtra,
-  PartType,
-  SifImage,
-} from "../../core/sif/mod.ts";
+import { DataType, SifImage } from "../../core/sif/mod.ts";
 import { runCli } from "../helpers/cli.ts";
 import { type UserDirs, userDirs } from "../helpers/gpg.ts";
+import { buildImage } from "../helpers/images.ts";
 
 async function withUser(fn: (user: UserDirs, root: string) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "siftrust-parity-" });
@@ -36,20 +30,6 @@ const cli = (user: UserDirs, args: string[], stdin?: string, env: Record<string,
 /** `key newpair` of a small Ed25519 key, its answers piped: name, email, comment, passphrase twice. */
 const newpair = (user: UserDirs, answers: string, args: string[] = []) =>
   cli(user, ["key", "newpair", "--key-type", "ed25519", ...args], answers);
-
-async function image(path: string): Promise<string> {
-  (await createImage(path, {
-    objects: [
-      { dataType: DataType.Deffile, data: new TextEncoder().encode("Bootstrap: scratch\n") },
-      {
-        dataType: DataType.Partition,
-        data: new Uint8Array(4096).fill(3),
-        extra: partitionExtra(FsType.Squashfs, PartType.PrimarySystem, "amd64"),
-      },
-    ],
-  })).close();
-  return path;
-}
 
 const secretKeys = async (user: UserDirs) =>
   (await readKeyringFile(join(user.keysDir, "pgp-secret"))).keys.map(({ key }) => key);
@@ -191,7 +171,9 @@ Deno.test("sign and verify: the deprecated --id, --groupid and --all print Appta
   await withUser(async (user, root) => {
     const made = await newpair(user, "Dep\ndep@example.org\n\n\n\ny\n");
     assertEquals(made.code, 0, made.stderr);
-    const path = await image(join(root, "image.sif"));
+    const path = await buildImage(join(root, "image.sif"), {
+      partition: new Uint8Array(4096).fill(3),
+    });
     const notice = (flag: string, advice: string) =>
       `WARNING: Flag --${flag} has been deprecated, ${advice}\n`;
     const signed = await cli(user, ["sign", "--groupid", "1", "--all", path]);
@@ -222,7 +204,9 @@ Deno.test("verify --json-format apptainer prints Apptainer's document; --json ke
     const made = await newpair(user, "Json <b> & co\njson@example.org\n\n\n\ny\n");
     assertEquals(made.code, 0, made.stderr);
     const [key] = await secretKeys(user);
-    const path = await image(join(root, "image.sif"));
+    const path = await buildImage(join(root, "image.sif"), {
+      partition: new Uint8Array(4096).fill(3),
+    });
     assertEquals((await cli(user, ["sign", path])).code, 0);
 
     const apptainer = await cli(user, ["verify", "--local", "--json-format", "apptainer", path]);
@@ -269,7 +253,9 @@ Deno.test("verify --json-format apptainer prints Apptainer's document; --json ke
     );
 
     // Unsigned: no signature examined, `null` entries.
-    const unsigned = await image(join(root, "unsigned.sif"));
+    const unsigned = await buildImage(join(root, "unsigned.sif"), {
+      partition: new Uint8Array(4096).fill(3),
+    });
     const none = await cli(user, ["verify", "--local", "--json-format", "apptainer", unsigned]);
     assertEquals([none.code, none.stdout], [1, '{\n  "Signatures": 0,\n  "SignerKeys": null\n}\n']);
   });
