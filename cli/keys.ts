@@ -27,7 +27,7 @@ import {
   loadKeySet,
 } from "../core/keys/mod.ts";
 import { RemoteKeyFinder, type RemoteKeyWarning } from "../core/keyserver/mod.ts";
-import { untrustedInput } from "../policy/mod.ts";
+import { untrustedInput } from "../policy/trust_path.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
 import { untrustedText } from "./render/untrusted_text.ts";

@@ -6,26 +6,16 @@
  */
 
 import { type Command, Option } from "@commander-js/extra-typings";
-import * as openpgp from "openpgp";
-import {
-  DsseError,
-  readPemPrivateKey,
-  signImage,
-  type SigningKey,
-  TaskError,
-} from "../../core/integrity/mod.ts";
-import { type SigningKeyProblem, signingKeyProblem } from "../../core/integrity/signing_key.ts";
-import { KeyringError, type PgpKey, readKeyringFile } from "../../core/keys/mod.ts";
-import { openpgpKey, wrapKey } from "../../core/keys/pgp_key.ts";
+// Signing's own module, not the integrity barrel: OpenPGP loads with the key
+// (cli/signing_key.ts), while the image is hashed.
+import { signImage } from "../../core/integrity/sign.ts";
+import { TaskError } from "../../core/integrity/tasks.ts";
 import { SifImage } from "../../core/sif/mod.ts";
-import { CliError, ExitCode, usageError } from "../exit.ts";
-import { locations } from "../keys.ts";
-import { log, print } from "../output.ts";
+import { CliError, ExitCode } from "../exit.ts";
+import { log } from "../output.ts";
 import { hashingProgress } from "../progress.ts";
-import { type PassphraseSource, passphraseSource, withPassphrase } from "../passphrase.ts";
-import { answer } from "../prompt.ts";
-import { keyPickerText } from "../render/keys_text.ts";
-import { parseId, readPemFile } from "../arguments.ts";
+import { passphraseSource } from "../passphrase.ts";
+import { parseId } from "../arguments.ts";
 
 /** The deprecated flags of Apptainer's `sign`, and its advice for each. */
 const DEPRECATED_FLAGS = [
@@ -76,21 +66,29 @@ export function registerSign(program: Command): void {
         groups: groupId === undefined ? [] : [parseId(groupId, "--group-id")],
       };
       const passphrases = passphraseSource(options.passphraseFile);
-      let key: SigningKey;
-      if (options.key !== undefined) {
-        log("info", `Signing image with key material from '${options.key}'`);
-        key = { kind: "dsse", key: await pemSigningKey(options.key, passphrases) };
-      } else {
-        log("info", "Signing image with PGP key material");
-        const chosen = await choosePgpKey(options.keyidx);
-        const unlocked = await unlock(chosen, passphrases);
-        await ensureCanSign(unlocked);
-        key = { kind: "pgp", key: wrapKey(unlocked) };
-      }
-      using image = await SifImage.open(path, { write: true });
-      const progress = hashingProgress(image.fileSize);
+      log(
+        "info",
+        options.key === undefined
+          ? "Signing image with PGP key material"
+          : `Signing image with key material from '${options.key}'`,
+      );
+      // The key is made ready (keyring, OpenPGP, passphrase) while the image is hashed.
+      const keying = import("../signing_key.ts").then(({ signingKey }) =>
+        signingKey(options, passphrases)
+      );
+      keying.catch(() => undefined);
+      // No progress is shown before the key is ready: it would cross a passphrase prompt.
+      let keyReady = false;
+      keying.then(() => keyReady = true, () => undefined);
+      let progress: ReturnType<typeof hashingProgress> | undefined;
+      using image = await keyFirst(keying, () => SifImage.open(path, { write: true }));
+      const onProgress = (done: number, total: number) => {
+        if (!keyReady) return;
+        progress ??= hashingProgress(image.fileSize);
+        progress.onProgress?.(done, total);
+      };
       try {
-        await signImage(image, key, { ...request, onProgress: progress.onProgress });
+        await keyFirst(keying, () => signImage(image, keying, { ...request, onProgress }));
       } catch (error) {
         if (error instanceof TaskError) {
           throw new CliError(
@@ -100,113 +98,21 @@ export function registerSign(program: Command): void {
         }
         throw error;
       } finally {
-        progress.done();
+        progress?.done();
       }
       log("info", `Signature created and applied to image '${path}'`);
     });
 }
 
-async function pemSigningKey(path: string, passphrases: PassphraseSource) {
-  const pem = await readPemFile(path);
-  try {
-    return readPemPrivateKey(pem);
-  } catch (error) {
-    if (!(error instanceof DsseError)) throw error;
-    if (error.kind !== "passphrase-needed") throw usageError(`${path}: ${error.message}`);
-  }
-  return await withPassphrase(passphrases, path, (passphrase) => {
-    try {
-      return Promise.resolve(readPemPrivateKey(pem, passphrase));
-    } catch {
-      return Promise.resolve(undefined);
-    }
-  });
-}
-
 /**
- * The secret key to sign with: the only one, the `--keyidx`th, or the user's choice (typed,
- * or the next line of a stdin that is not a terminal).
+ * Runs `step`; when it fails, a failure of getting the key, which comes first for the user (as
+ * its prompts do), is reported instead.
  */
-async function choosePgpKey(keyidx: string | undefined): Promise<openpgp.PrivateKey> {
-  const { secretKeyring } = locations();
-  let keys: PgpKey[];
+async function keyFirst<T>(keying: Promise<unknown>, step: () => Promise<T>): Promise<T> {
   try {
-    const keyring = await readKeyringFile(secretKeyring);
-    keys = keyring.keys.map(({ key }) => key).filter((key) => key.secret);
+    return await step();
   } catch (error) {
-    if (error instanceof KeyringError) {
-      throw new CliError(`${error.message}: fix or replace the keyring file`, ExitCode.Usage);
-    }
+    await keying;
     throw error;
   }
-  if (keys.length === 0) {
-    throw new CliError(
-      `Failed to sign container: keyring is empty: ${secretKeyring} holds no secret key; ` +
-        "create one with `siftrust key newpair` or import one with `siftrust key import`",
-      ExitCode.KeyUnavailable,
-    );
-  }
-  if (keyidx !== undefined) {
-    const index = /^[0-9]+$/.test(keyidx) ? Number(keyidx) : NaN;
-    if (!(index < keys.length)) {
-      throw new CliError(
-        `Failed to sign container: index out of range: --keyidx ${keyidx}, the keyring holds ${keys.length} keys (0 to ${
-          keys.length - 1
-        })`,
-        ExitCode.Usage,
-      );
-    }
-    return privateKey(keys[index]);
-  }
-  if (keys.length === 1) return privateKey(keys[0]);
-  print(keyPickerText(keys.map((key) => key.info)));
-  const choice = await answer("Enter # of private key to use : ");
-  const index = /^[0-9]+$/.test(choice) ? Number(choice) : NaN;
-  if (!(index < keys.length)) {
-    throw usageError(
-      `Failed to sign container: invalid choice "${choice}": give a key number from 0 to ${
-        keys.length - 1
-      }`,
-    );
-  }
-  return privateKey(keys[index]);
-}
-
-const privateKey = (key: PgpKey) => openpgpKey(key) as openpgp.PrivateKey;
-
-async function unlock(
-  key: openpgp.PrivateKey,
-  passphrases: PassphraseSource,
-): Promise<openpgp.PrivateKey> {
-  if (key.isDecrypted()) return key;
-  return await withPassphrase(
-    passphrases,
-    `key ${key.getFingerprint().toUpperCase()}`,
-    async (passphrase) => {
-      try {
-        return await openpgp.decryptKey({ privateKey: key, passphrase });
-      } catch {
-        return undefined;
-      }
-    },
-  );
-}
-
-/** Why a key cannot sign, for a person. */
-const SIGNING_KEY_PROBLEMS: Record<SigningKeyProblem, string> = {
-  revoked: "the key is revoked",
-  expired: "the key has expired",
-  "no-signing-key": "it has no valid signing key or subkey",
-};
-
-/** A revoked or expired key, or one with no signing (sub)key, cannot sign. */
-async function ensureCanSign(key: openpgp.PrivateKey): Promise<void> {
-  const problem = await signingKeyProblem(key);
-  if (problem === undefined) return;
-  throw new CliError(
-    `key ${key.getFingerprint().toUpperCase()} cannot sign: ${
-      SIGNING_KEY_PROBLEMS[problem]
-    }; choose another key with --keyidx`,
-    ExitCode.KeyUnavailable,
-  );
 }

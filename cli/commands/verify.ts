@@ -6,16 +6,15 @@
  */
 
 import { type Command, Option } from "@commander-js/extra-typings";
-import {
-  readPemPublicKey,
-  type TaskRequest,
-  type VerifyEvent,
-  verifyImage,
-  type VerifyReport,
-} from "../../core/integrity/mod.ts";
+// The verification's own modules, not the integrity barrel: signing and OpenPGP load only
+// when needed, while the image is hashed (core/integrity/analyze.ts).
+import { readPemPublicKey } from "../../core/integrity/dsse.ts";
+import type { VerifyEvent } from "../../core/integrity/outcome.ts";
+import type { TaskRequest } from "../../core/integrity/tasks.ts";
+import { verifyImage, type VerifyReport } from "../../core/integrity/verify.ts";
 import { primaryPartition, SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
-import { type VerificationFinder, verificationFinder } from "../keys.ts";
+import type { VerificationFinder } from "../keys.ts";
 import { log, print, printJson } from "../output.ts";
 import { hashingProgress } from "../progress.ts";
 import { addCertificateOptions, certificateKey } from "../verify_certificate.ts";
@@ -96,13 +95,14 @@ export function registerVerify(program: Command): void {
             : `Verifying image with key material from '${options.key}'`,
         );
       }
-      const finder = dsseKey === undefined
-        ? await verificationFinder(options.keyring, {
-          local: options.local === true,
-          url: options.url,
-        })
-        : undefined;
-      using image = await SifImage.open(path);
+      // Keys load (keyrings, configuration, OpenPGP) while the image is opened and hashed.
+      const finding = dsseKey === undefined
+        ? import("../keys.ts").then(({ verificationFinder }) =>
+          verificationFinder(options.keyring, { local: options.local === true, url: options.url })
+        )
+        : Promise.resolve(undefined);
+      finding.catch(() => undefined);
+      using image = await openAfter(finding, path);
       const request = taskRequest(image, {
         sifId: sifId === undefined ? undefined : parseId(sifId, "--sif-id"),
         groupId: groupId === undefined ? undefined : parseId(groupId, "--group-id"),
@@ -112,7 +112,7 @@ export function registerVerify(program: Command): void {
       const progress = hashingProgress(image.fileSize);
       const report = await verifyImage(image, {
         ...request,
-        keys: finder?.keys,
+        keys: finding.then((finder) => finder?.keys),
         dsseKeys: dsseKey === undefined ? undefined : [dsseKey],
         onProgress: progress.onProgress,
       });
@@ -120,8 +120,18 @@ export function registerVerify(program: Command): void {
       if (json === "siftrust") printJson(verifyJson(path, report));
       else if (json === "apptainer") print(apptainerVerifyJson(report, image.descriptors));
       else printEvents(report.outcome.events);
-      await finish(path, report, json !== undefined, finder);
+      await finish(path, report, json !== undefined, await finding);
     });
+}
+
+/** Opens the image; a failure to find keys, which came first, is reported before its own. */
+async function openAfter(finding: Promise<unknown>, path: string): Promise<SifImage> {
+  try {
+    return await SifImage.open(path);
+  } catch (error) {
+    await finding;
+    throw error;
+  }
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -1,7 +1,9 @@
 /**
  * Checking every signature of an image once: who signed it (authenticity) and whether the
  * image still matches what was signed (integrity). Integrity needs no key: the signed
- * metadata is readable without one. All object data is hashed in a single pass.
+ * metadata is readable without one. All object data is hashed in a single pass, which starts
+ * before the first signature is authenticated: keys are found (and OpenPGP is loaded) while
+ * the data is hashed.
  *
  * @module
  */
@@ -28,7 +30,7 @@ import {
   minIdsByGroup,
   minIdsByRawGroup,
 } from "./metadata.ts";
-import { type Signer, verifyClearsigned } from "./pgp.ts";
+import type { Signer } from "./pgp.ts";
 import type { SignatureObject } from "./signatures.ts";
 import type { KnownDigests } from "./stream_digests.ts";
 
@@ -113,8 +115,11 @@ export interface SignatureCheck {
 
 /** Options of {@linkcode analyzeSignatures}. */
 export interface AnalyzeOptions {
-  /** Where OpenPGP keys are looked up; none means no PGP key material at all. */
-  keys?: KeyFinder;
+  /**
+   * Where OpenPGP keys are looked up; none means no PGP key material at all. A promise (of a
+   * finder, or of none) is awaited while the data is hashed, so keys may load meanwhile.
+   */
+  keys?: KeyFinder | Promise<KeyFinder | undefined>;
   /** Public keys for DSSE signatures. */
   dsseKeys?: KeyObject[];
   /** The time keys must be valid at (default now). */
@@ -149,19 +154,26 @@ export async function analyzeSignatures(
       id: d.id,
       target,
       legacy,
+      authenticity: "unrecognized",
       objects: [],
       missing: [],
       integrity: "not-checked",
-      ...await authenticate(signature, legacy, options),
     };
-    if (check.signer !== undefined && signature.format !== "dsse") {
-      check.fingerprintMatches = check.signer.fingerprint === signature.fingerprint;
-    }
     if (legacy) planLegacy(image, check, plan);
     else planMetadata(image, check, minIds, plan);
     checks.push(check);
   }
-  await plan.run(image, options.onProgress, { known: options.knownDigests });
+  const hashing = plan.run(image, options.onProgress, { known: options.knownDigests });
+  // A failed authentication must not leave the hashing's failure unhandled.
+  hashing.catch(() => undefined);
+  const keys = await options.keys;
+  for (const check of checks) {
+    Object.assign(check, await authenticate(check.signature, check.legacy, keys, options));
+    if (check.signer !== undefined && check.signature.format !== "dsse") {
+      check.fingerprintMatches = check.signer.fingerprint === check.signature.fingerprint;
+    }
+  }
+  await hashing;
   for (const check of checks) judgeIntegrity(image, check, plan);
   return checks;
 }
@@ -174,16 +186,19 @@ type Authentication = Pick<
 async function authenticate(
   signature: SignatureObject,
   legacy: boolean,
+  keys: KeyFinder | undefined,
   options: AnalyzeOptions,
 ): Promise<Authentication> {
   if (signature.block !== undefined) {
-    if (options.keys === undefined) {
+    if (keys === undefined) {
       return {
         authenticity: "no-key-material",
         authenticityError: "key material not provided for PGP clear-sign signature",
       };
     }
-    const result = await verifyClearsigned(signature.block, options.keys, options.now);
+    // OpenPGP is loaded only for OpenPGP signatures (and while the data is hashed).
+    const { verifyClearsigned } = await import("./pgp.ts");
+    const result = await verifyClearsigned(signature.block, keys, options.now);
     return {
       authenticity: result.status,
       authenticityError: result.error,

@@ -1,9 +1,12 @@
 /**
  * A pool of hashing workers, so that images checked at the same time (`check -j N`) are hashed
  * on as many cores. A job names byte ranges, the hashes each range feeds, and how to read
- * them; the pool reads the ranges in order on the calling thread (from the image's one open
- * descriptor, through the caller's `read`), and a worker hashes each chunk while the next one
- * is read. Each job runs on one worker; jobs wait when every worker is busy.
+ * them. When the job names the file it reads ({@linkcode HashJob.file}), its worker opens that
+ * very file (same device and inode) and reads and hashes it on its own core, so that reading
+ * is spread over the cores too and the calling thread stays free. Otherwise, or when the worker
+ * cannot (./hash_worker.ts), the pool reads the ranges in order on the calling thread (through
+ * the caller's `read`) and a worker hashes each chunk while the next one is read. Each job runs
+ * on one worker; jobs wait when every worker is busy.
  *
  * Workers start when a job needs one and stop when the pool has been idle for a moment
  * (`idleMs`), or at {@linkcode HashPool.close}, so that a program exits promptly.
@@ -11,6 +14,7 @@
  * @module
  */
 
+import type { SameFile } from "../sif/image.ts";
 import { type FromWorker, HASH_WORKER_SOURCE, type ToWorker } from "./hash_worker.ts";
 
 /** Why a pool job failed: its worker failed or stopped, or the pool was closed. */
@@ -45,6 +49,11 @@ export interface HashJob {
   hashes: string[];
   /** The ranges, in the order they are read and fed. */
   ranges: HashRange[];
+  /**
+   * The file the ranges are in, for the worker to read itself. `read` is used instead when
+   * there is none, or when the worker cannot open it as that file or reads it short.
+   */
+  file?: SameFile;
   /** Fills `into` with the bytes at `offset`, or rejects. */
   read(offset: number, into: Uint8Array): Promise<void>;
   /** Called as chunks are hashed, with each chunk's length. */
@@ -153,6 +162,46 @@ export class HashPool implements Disposable {
   async #run(slot: Slot, id: number, job: HashJob): Promise<string[]> {
     const total = job.ranges.reduce((sum, r) => sum + r.size, 0);
     const chunkSize = Math.max(1, Math.min(this.#chunkSize, total));
+    if (job.file !== undefined) {
+      const hex = await this.#runInWorker(slot, id, job, job.file, chunkSize);
+      if (hex !== undefined) return hex;
+      id = this.#nextJob++;
+    }
+    return await this.#runFed(slot, id, job, chunkSize);
+  }
+
+  /** The job read and hashed by the worker; undefined when it answers that it cannot. */
+  #runInWorker(
+    slot: Slot,
+    id: number,
+    job: HashJob,
+    file: SameFile,
+    chunkSize: number,
+  ): Promise<string[] | undefined> {
+    return new Promise((resolve, reject) => {
+      slot.onFailure = reject;
+      slot.onMessage = (message) => {
+        if (message.job !== id) return;
+        if (message.type === "progress") job.onHashed?.(message.bytes);
+        else if (message.type === "digests") resolve(message.hex);
+        else if (message.type === "unread") resolve(undefined);
+        else if (message.type === "failed") {
+          reject(new HashPoolError("worker", `hashing failed: ${message.message}`));
+        }
+      };
+      const ranges = job.ranges.map(({ offset, size, sinks }) => ({ offset, size, sinks }));
+      const message: ToWorker = {
+        type: "begin",
+        job: id,
+        hashes: job.hashes,
+        reading: { file, ranges, chunkSize },
+      };
+      slot.worker.postMessage(message);
+    });
+  }
+
+  /** The job read here, each chunk handed to the worker to hash. */
+  async #runFed(slot: Slot, id: number, job: HashJob, chunkSize: number): Promise<string[]> {
     const free: ArrayBuffer[] = [];
     let allocated = 0;
     let failure: Error | undefined;
@@ -174,7 +223,7 @@ export class HashPool implements Disposable {
         wake?.();
       } else if (message.type === "digests") {
         settle?.resolve(message.hex);
-      } else {
+      } else if (message.type === "failed") {
         fail(new HashPoolError("worker", `hashing failed: ${message.message}`));
       }
     };

@@ -8,17 +8,45 @@
  * function is therefore self-contained: it uses nothing from this module's scope, and gets
  * node:crypto's `createHash` as an argument.
  *
- * The worker only hashes. Deno gives each worker its own table of node:fs descriptors, so a
- * worker cannot read the descriptor the image was opened as; the pool reads it on the main
- * thread and hands the worker each chunk (its buffer transferred, not copied), and the worker
- * hands the buffer back once hashed.
+ * A worker reads the image itself when it can. Deno gives each thread its own table of
+ * descriptors, so a worker cannot read the descriptor the image was opened as; instead it opens
+ * the same file anew (the kernel's `/proc/self/fd/N` of that descriptor, see
+ * `SifImage.sameFile`) and reads and hashes every range there, on its own core. It refuses a
+ * file whose device and inode differ from the image's, and any read that comes up short, by
+ * answering `unread`: the pool then reads the ranges on the calling thread and hands the worker
+ * each chunk (its buffer transferred, not copied), and the worker hands the buffer back once
+ * hashed. Either way the digests are of the bytes of the one file the image was opened as.
  *
  * @module
  */
 
 import type { Hash } from "node:crypto";
+import type { SameFile } from "../sif/image.ts";
 
-/** Pool → worker: start a job with one hash per entry of `hashes` (node:crypto names). */
+/** A byte range a worker reads itself, and the indexes of the job's hashes it feeds. */
+export interface WorkerRange {
+  /** Where the range starts. */
+  offset: number;
+  /** Its length in bytes. */
+  size: number;
+  /** Indexes into the job's hashes. */
+  sinks: number[];
+}
+
+/** What a worker reads itself: the file, its ranges in order, and the chunk size. */
+export interface WorkerReading {
+  /** The file (refused unless its device and inode are these: see `SifImage.sameFile`). */
+  file: SameFile;
+  /** The ranges, read and fed in order. */
+  ranges: WorkerRange[];
+  /** Bytes read at a time. */
+  chunkSize: number;
+}
+
+/**
+ * Pool → worker: start a job with one hash per entry of `hashes` (node:crypto names); with
+ * `reading`, the worker reads the data itself, else the pool sends it.
+ */
 export interface BeginMessage {
   /** The kind of message. */
   type: "begin";
@@ -26,6 +54,8 @@ export interface BeginMessage {
   job: number;
   /** node:crypto hash names, one hash each. */
   hashes: string[];
+  /** The file and ranges to read and hash in the worker. */
+  reading?: WorkerReading;
 }
 
 /** Pool → worker: feed `chunk` to the job's hashes numbered `sinks`, then send it back. */
@@ -69,6 +99,27 @@ export interface HashedMessage {
   chunk: Uint8Array;
 }
 
+/** Worker → pool: this many more bytes were read and hashed in the worker. */
+export interface ProgressMessage {
+  /** The kind of message. */
+  type: "progress";
+  /** The job the message is about. */
+  job: number;
+  /** How many bytes. */
+  bytes: number;
+}
+
+/**
+ * Worker → pool: the worker could not read the job's file itself (not there, another file, a
+ * short read); the job's hashes are dropped, and the pool sends the data instead.
+ */
+export interface UnreadMessage {
+  /** The kind of message. */
+  type: "unread";
+  /** The job the message is about. */
+  job: number;
+}
+
 /** Worker → pool: the job's digests, in lower-case hex, in the order of its `hashes`. */
 export interface DigestsMessage {
   /** The kind of message. */
@@ -90,7 +141,12 @@ export interface FailedMessage {
 }
 
 /** What a worker sends the pool. */
-export type FromWorker = HashedMessage | DigestsMessage | FailedMessage;
+export type FromWorker =
+  | HashedMessage
+  | ProgressMessage
+  | UnreadMessage
+  | DigestsMessage
+  | FailedMessage;
 
 /** The part of a worker's global scope the worker code uses. */
 export interface WorkerScope {
@@ -100,13 +156,18 @@ export interface WorkerScope {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
 }
 
+/** The part of an open file the worker code reads with (that of `Deno.FsFile`). */
+export type WorkerFile = Pick<Deno.FsFile, "statSync" | "seekSync" | "readSync" | "close">;
+
 /**
- * The worker's code: answers the pool's messages on `scope`. Self-contained (see the module
- * documentation): it must not refer to anything outside its own body.
+ * The worker's code: answers the pool's messages on `scope`. `openFile` opens a path
+ * read-only in this thread. Self-contained (see the module documentation): it must not refer to
+ * anything outside its own body.
  */
 export function hashWorkerMain(
   scope: WorkerScope,
   createHash: (name: string) => Hash,
+  openFile: (path: string) => WorkerFile,
 ): void {
   const jobs = new Map<number, Hash[]>();
   const fail = (job: number, error: unknown) => {
@@ -114,12 +175,57 @@ export function hashWorkerMain(
     const message = error instanceof Error ? error.message : String(error);
     scope.postMessage({ type: "failed", job, message });
   };
+  /** Reads and hashes the ranges; false when the file is not the one, or is cut short. */
+  const readAndHash = (job: number, hashes: Hash[], reading: WorkerReading): boolean => {
+    let file: WorkerFile;
+    try {
+      file = openFile(reading.file.path);
+    } catch {
+      return false;
+    }
+    try {
+      const info = file.statSync();
+      if (!info.isFile || info.dev !== reading.file.dev || info.ino !== reading.file.ino) {
+        return false;
+      }
+      // A file already too short is read by the pool (its error names the place), before
+      // any progress is reported.
+      if (reading.ranges.some((range) => range.offset + range.size > info.size)) return false;
+      const buffer = new Uint8Array(reading.chunkSize);
+      for (const range of reading.ranges) {
+        file.seekSync(range.offset, Deno.SeekMode.Start);
+        for (let done = 0; done < range.size;) {
+          const chunk = buffer.subarray(0, Math.min(buffer.length, range.size - done));
+          for (let filled = 0; filled < chunk.length;) {
+            const n = file.readSync(chunk.subarray(filled));
+            if (n === null || n === 0) return false;
+            filled += n;
+          }
+          for (const sink of range.sinks) hashes[sink].update(chunk);
+          done += chunk.length;
+          scope.postMessage({ type: "progress", job, bytes: chunk.length });
+        }
+      }
+      return true;
+    } catch {
+      return false;
+    } finally {
+      file.close();
+    }
+  };
   scope.onmessage = (event) => {
     const message = event.data;
     const job = message.job;
     try {
       if (message.type === "begin") {
-        jobs.set(job, message.hashes.map((name) => createHash(name)));
+        const hashes = message.hashes.map((name) => createHash(name));
+        if (message.reading === undefined) {
+          jobs.set(job, hashes);
+        } else if (readAndHash(job, hashes, message.reading)) {
+          scope.postMessage({ type: "digests", job, hex: hashes.map((h) => h.digest("hex")) });
+        } else {
+          scope.postMessage({ type: "unread", job });
+        }
       } else if (message.type === "data") {
         const hashes = jobs.get(job);
         if (hashes !== undefined) {
@@ -143,6 +249,9 @@ export function hashWorkerMain(
   };
 }
 
-/** The worker's module source: node:crypto, and {@linkcode hashWorkerMain} run on `self`. */
+/**
+ * The worker's module source: node:crypto, and {@linkcode hashWorkerMain} run on `self`, opening
+ * files read-only with `Deno.openSync`.
+ */
 export const HASH_WORKER_SOURCE: string =
-  `import { createHash } from "node:crypto";\n(${hashWorkerMain.toString()})(self, createHash);\n`;
+  `import { createHash } from "node:crypto";\n(${hashWorkerMain.toString()})(self, createHash, (path) => Deno.openSync(path));\n`;

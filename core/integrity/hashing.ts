@@ -3,9 +3,10 @@
  * file order, and fed to every digest algorithm asked of it at the same time — and to the
  * digest of its group's concatenated data, which legacy group signatures sign.
  *
- * Large work goes to the process's hashing pool (core/integrity/hash_pool.ts): the image is
- * still read here, from its one open file, but hashed on a worker, so that several images are
- * hashed on several cores at once. Small work is hashed inline.
+ * Large work goes to the process's hashing pool (core/integrity/hash_pool.ts): a worker reads
+ * the image's very file (the same device and inode, `SifImage.sameFile`) and hashes it on a core
+ * of its own, so that several images are read and hashed on several cores at once; when it
+ * cannot, the image is read here and only hashed on the worker. Small work is hashed inline.
  *
  * @module
  */
@@ -157,6 +158,7 @@ export class DigestPlan {
     const hex = await pool.hash({
       hashes,
       ranges,
+      file: image.sameFile(),
       read: (offset, into) => image.readInto(offset, into),
       onHashed: (bytes) => {
         done += bytes;

@@ -27,8 +27,7 @@ import {
   minIdsByGroup,
   minIdsByRawGroup,
 } from "./metadata.ts";
-import { signCleartext } from "./pgp.ts";
-import { openpgpKey, type PgpKey } from "../keys/pgp_key.ts";
+import type { PgpKey } from "../keys/pgp_key.ts";
 import { groupObjects, TaskError } from "./tasks.ts";
 
 /**
@@ -60,44 +59,63 @@ interface SignatureJob {
 /**
  * Signs an image opened for writing, and returns the new signature objects. Fails (with a
  * TaskError in the reference's words) before writing anything when the request does not fit
- * the image.
+ * the image. `key` may be a promise: the data is hashed while it settles, and nothing is
+ * written if it rejects.
  */
 export async function signImage(
   image: SifImage,
-  key: SigningKey,
+  key: SigningKey | Promise<SigningKey>,
   request: SignRequest = {},
 ): Promise<Descriptor[]> {
   const jobs = signatureJobs(image, request);
   const plan = new DigestPlan();
   for (const job of jobs) for (const d of job.objects) plan.needObject(d.id, "sha256");
-  await plan.run(image, request.onProgress);
-  const fingerprint = key.kind === "pgp"
-    ? privateKey(key.key).keyPacket.getFingerprintBytes() ?? undefined
-    : undefined;
+  // The data is hashed while the key is made ready (a keyring read, a passphrase typed).
+  const hashing = plan.run(image, request.onProgress);
+  hashing.catch(() => undefined);
+  const signingKey = await key;
+  await hashing;
   const documents = jobs.map((job) => encodeMetadata(metadataOf(image, job, plan)));
+  const sign = await signer(signingKey, request.date);
   const added: Descriptor[] = [];
   for (const [i, job] of jobs.entries()) {
-    const data = key.kind === "pgp"
-      ? new TextEncoder().encode(
-        await signCleartext(documents[i], privateKey(key.key), { date: request.date }),
-      )
-      : signEnvelope(new TextEncoder().encode(documents[i]), key.key);
     added.push(
       await appendObject(image, {
         dataType: DataType.Signature,
-        data,
+        data: await sign.data(documents[i]),
         groupId: 0,
         link: { id: job.group, isGroup: true },
-        extra: signatureExtra(HashType.SHA256, fingerprint),
+        extra: signatureExtra(HashType.SHA256, sign.fingerprint),
       }),
     );
   }
   return added;
 }
 
-/** The openpgp.js private key inside a secret {@linkcode PgpKey}. */
-function privateKey(key: PgpKey): openpgp.PrivateKey {
-  return openpgpKey(key) as openpgp.PrivateKey;
+/** How a key signs a metadata document, and the fingerprint its descriptors carry. */
+interface DocumentSigner {
+  fingerprint?: Uint8Array;
+  data(document: string): Promise<Uint8Array>;
+}
+
+/** The signer of a key; OpenPGP's modules load only for an OpenPGP key. */
+async function signer(key: SigningKey, date: Date | undefined): Promise<DocumentSigner> {
+  if (key.kind === "dsse") {
+    return {
+      data: (document) =>
+        Promise.resolve(signEnvelope(new TextEncoder().encode(document), key.key)),
+    };
+  }
+  const [{ signCleartext }, { openpgpKey }] = await Promise.all([
+    import("./pgp.ts"),
+    import("../keys/pgp_key.ts"),
+  ]);
+  const secret = openpgpKey(key.key) as openpgp.PrivateKey;
+  return {
+    fingerprint: secret.keyPacket.getFingerprintBytes() ?? undefined,
+    data: async (document) =>
+      new TextEncoder().encode(await signCleartext(document, secret, { date })),
+  };
 }
 
 /** The signatures to make, in the reference's order: groups as asked, then objects by group. */

@@ -41,6 +41,7 @@ export class SifImage implements Disposable {
   #header: SifHeader;
   #descriptors: Descriptor[];
   #fileSize: number;
+  #identity: FileIdentity;
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -55,6 +56,7 @@ export class SifImage implements Disposable {
     this.#header = loaded.header;
     this.#descriptors = loaded.descriptors;
     this.#fileSize = loaded.fileSize;
+    this.#identity = loaded.identity;
   }
 
   /**
@@ -100,6 +102,24 @@ export class SifImage implements Disposable {
   /** The file size in bytes, as last read. */
   get fileSize(): number {
     return this.#fileSize;
+  }
+
+  /**
+   * Where another thread may open this very file to read it (a hashing worker: Deno's
+   * descriptors are per thread), and the device and inode it must have: the kernel's
+   * `/proc/self/fd/N` of a descriptor the image was read from, else the path it was opened by.
+   * Undefined when the file's inode is unknown. A reader must check the device and inode.
+   */
+  sameFile(): SameFile | undefined {
+    const { dev, ino } = this.#identity;
+    if (ino === null) return undefined;
+    const file = this.#file;
+    const path = file instanceof DescriptorHandle
+      ? `/proc/self/fd/${file.fd}`
+      : this.path.startsWith("/")
+      ? this.path
+      : `${Deno.cwd()}/${this.path}`;
+    return { path, dev, ino };
   }
 
   /** The descriptor with this object ID, or undefined. */
@@ -183,6 +203,7 @@ export class SifImage implements Disposable {
     this.#header = loaded.header;
     this.#descriptors = loaded.descriptors;
     this.#fileSize = loaded.fileSize;
+    this.#identity = loaded.identity;
   }
 
   /** Closes the file. */
@@ -206,10 +227,27 @@ export class SifImage implements Disposable {
   }
 }
 
+/** A file's device and inode, by `fstat` (the inode null where the platform has none). */
+interface FileIdentity {
+  dev: number;
+  ino: number | null;
+}
+
+/** Where another thread may open an image's file, and what it must be (see `sameFile`). */
+export interface SameFile {
+  /** A path of the very file. */
+  path: string;
+  /** Its device. */
+  dev: number;
+  /** Its inode. */
+  ino: number;
+}
+
 interface Loaded {
   header: SifHeader;
   descriptors: Descriptor[];
   fileSize: number;
+  identity: FileIdentity;
 }
 
 async function openRegularFile(path: string, write: boolean): Promise<Deno.FsFile> {
@@ -271,14 +309,15 @@ async function readFully(
 }
 
 async function load(file: FileHandle, path: string): Promise<Loaded> {
-  const fileSize = (await file.stat()).size;
+  const info = await file.stat();
+  const fileSize = info.size;
   const head = new Uint8Array(Math.min(HEADER_SIZE, fileSize));
   await readFully(file, 0, head, path);
   const header = decodeHeader(head, fileSize, path);
   const table = await readDescriptorTable(file, header, fileSize, path);
   const descriptors = decodeUsed(table, path);
   checkPlacement(descriptors, header, fileSize, path);
-  return { header, descriptors, fileSize };
+  return { header, descriptors, fileSize, identity: { dev: info.dev, ino: info.ino } };
 }
 
 async function readDescriptorTable(

@@ -51,7 +51,7 @@ export {
   type SignatureInfo,
   signatureInfo,
 } from "./extra.ts";
-export { CHUNK_SIZE, type OpenOptions, SifImage } from "./image.ts";
+export { CHUNK_SIZE, type OpenOptions, type SameFile, SifImage } from "./image.ts";
 export { descriptorInfo, type FileHandle } from "./handle.ts";
 export { appendObject, type AppendOptions, type ObjectInput } from "./append.ts";
 export { createImage, type CreateOptions } from "./create.ts";

@@ -392,7 +392,7 @@ Deno.test("a bad descriptor, a short read or a worker's failure is a typed error
 Deno.test("the worker's code answers the pool's messages (run in this thread)", () => {
   const sent: FromWorker[] = [];
   const scope: WorkerScope = { onmessage: null, postMessage: (message) => sent.push(message) };
-  hashWorkerMain(scope, createHash);
+  hashWorkerMain(scope, createHash, (path) => Deno.openSync(path));
   const send = (message: ToWorker) =>
     scope.onmessage!(new MessageEvent("message", { data: message }));
   const a = bytes(1000, random(11));
@@ -416,4 +416,89 @@ Deno.test("the worker's code answers the pool's messages (run in this thread)", 
   send({ type: "end", job: 2 });
   send({ type: "begin", job: 3, hashes: ["no-such-hash"] });
   assertEquals(sent.map((m) => [m.type, m.job]), [["failed", 3]]);
+});
+
+Deno.test("a worker reads the image's very file itself, and answers unread when it cannot", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "siftrust-hash-pool-" });
+  try {
+    const path = `${dir}/data.bin`;
+    const data = bytes(300_000, random(21));
+    await Deno.writeFile(path, data);
+    const info = await Deno.stat(path);
+    const sent: FromWorker[] = [];
+    const scope: WorkerScope = { onmessage: null, postMessage: (message) => sent.push(message) };
+    hashWorkerMain(scope, createHash, (p) => Deno.openSync(p));
+    const begin = (job: number, file: { path: string; dev: number; ino: number }) =>
+      scope.onmessage!(
+        new MessageEvent("message", {
+          data: {
+            type: "begin",
+            job,
+            hashes: ["sha256", "sha384"],
+            reading: {
+              file,
+              chunkSize: 65536,
+              ranges: [
+                { offset: 1000, size: 200_000, sinks: [0, 1] },
+                { offset: 250_000, size: 50_000, sinks: [1] },
+              ],
+            },
+          } satisfies ToWorker,
+        }),
+      );
+    const same = { path, dev: info.dev, ino: info.ino! };
+    begin(1, same);
+    const progress = sent.filter((m) => m.type === "progress");
+    assertEquals(progress.reduce((sum, m) => sum + (m as { bytes: number }).bytes, 0), 250_000);
+    assertEquals(sent.at(-1), {
+      type: "digests",
+      job: 1,
+      hex: [
+        createHash("sha256").update(data.subarray(1000, 201_000)).digest("hex"),
+        createHash("sha384").update(data.subarray(1000, 201_000))
+          .update(data.subarray(250_000, 300_000)).digest("hex"),
+      ],
+    });
+    // Another inode at that path, no file at all, or a range past the end: the pool must read.
+    sent.length = 0;
+    begin(2, { ...same, ino: same.ino + 1 });
+    begin(3, { ...same, path: `${dir}/missing` });
+    await Deno.truncate(path, 260_000);
+    begin(4, same);
+    assertEquals(sent.map((m) => [m.type, m.job]), [["unread", 2], ["unread", 3], ["unread", 4]]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the pool lets the worker read the image, and reads itself when the worker cannot", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "siftrust-hash-pool-" });
+  using pool = new HashPool({ size: 1, chunkSize: 8192 });
+  try {
+    const path = `${dir}/data.bin`;
+    const data = bytes(100_000, random(31));
+    await Deno.writeFile(path, data);
+    const info = await Deno.stat(path);
+    let reads = 0;
+    let hashed = 0;
+    const job = (ino: number) => ({
+      hashes: ["sha256"],
+      ranges: [{ offset: 10, size: 90_000, sinks: [0] }],
+      file: { path, dev: info.dev, ino },
+      read: (offset: number, into: Uint8Array) => {
+        reads++;
+        return Promise.resolve(into.set(data.subarray(offset, offset + into.length)));
+      },
+      onHashed: (n: number) => void (hashed += n),
+    });
+    const expected = [createHash("sha256").update(data.subarray(10, 90_010)).digest("hex")];
+    assertEquals(await pool.hash(job(info.ino!)), expected);
+    assertEquals([reads, hashed], [0, 90_000]);
+    hashed = 0;
+    assertEquals(await pool.hash(job(info.ino! + 1)), expected);
+    ok(reads > 0);
+    assertEquals(hashed, 90_000);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
