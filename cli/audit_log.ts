@@ -6,13 +6,10 @@
  */
 
 import { Option } from "@commander-js/extra-typings";
-import {
-  appendAudit,
-  auditContext,
-  auditRecord,
-  type CheckResult,
-  type Policy,
-} from "../policy/mod.ts";
+import { appendAudit, auditRecord } from "../policy/audit.ts";
+import { auditContext } from "../policy/audit_context.ts";
+import type { CheckResult } from "../policy/check.ts";
+import type { Policy } from "../policy/model.ts";
 import { CliError, ExitCode } from "./exit.ts";
 
 /** Appends the record of a check to the log at `path`, with who and where it was made. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type CheckContext, checkImage, type CheckResult } from "../policy/mod.ts";
+import { type CheckContext, checkImage, type CheckResult } from "../policy/check.ts";
 
 /** Checks images `jobs` at a time, reporting each as it is decided, in input order. */
 export async function checkAll(

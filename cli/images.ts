@@ -8,7 +8,7 @@
  * @module
  */
 
-import { expandImageSet, type ImageSetProblem } from "../policy/mod.ts";
+import { expandImageSet, type ImageSetProblem } from "../policy/image_set.ts";
 import { ExitCode, usageError } from "./exit.ts";
 import { displayText } from "./output.ts";
 

@@ -10,17 +10,10 @@
 import { Option } from "@commander-js/extra-typings";
 import { resolveRun, SYSTEM_POLICY } from "../core/config/mod.ts";
 import { useProxySettings } from "../core/http/mod.ts";
-import {
-  decidingFiles,
-  enforceTrustInputs,
-  loadPolicy,
-  type Policy,
-  PolicyError,
-  type PolicyKeys,
-  policyKeys,
-  PolicyKeysError,
-  trustFileWarnings,
-} from "../policy/mod.ts";
+import { decidingFiles, enforceTrustInputs, trustFileWarnings } from "../policy/file_trust.ts";
+import { type PolicyKeys, policyKeys, PolicyKeysError } from "../policy/keys.ts";
+import { loadPolicy, PolicyError } from "../policy/load.ts";
+import type { Policy } from "../policy/model.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { remoteKeyFinder, runContext } from "./keys.ts";
 import { log } from "./output.ts";

@@ -194,10 +194,19 @@ export class HashPool implements Disposable {
         type: "begin",
         job: id,
         hashes: job.hashes,
-        reading: { file, ranges, chunkSize },
+        reading: { file, ranges, chunkSize, readAhead: this.#readAhead() },
       };
       slot.worker.postMessage(message);
     });
+  }
+
+  /**
+   * Whether a job starting now should read ahead: only while fewer jobs run than there are
+   * CPUs, so that the reading has a CPU of its own.
+   */
+  #readAhead(): boolean {
+    const busy = this.#slots.filter((slot) => slot.busy).length;
+    return busy < (navigator.hardwareConcurrency || 1);
   }
 
   /** The job read here, each chunk handed to the worker to hash. */

@@ -41,6 +41,11 @@ export interface WorkerReading {
   ranges: WorkerRange[];
   /** Bytes read at a time. */
   chunkSize: number;
+  /**
+   * Read the next chunk while this one is hashed (when a CPU is free for it); else read and
+   * hash in turn, which is faster when every CPU is hashing.
+   */
+  readAhead: boolean;
 }
 
 /**
@@ -157,7 +162,10 @@ export interface WorkerScope {
 }
 
 /** The part of an open file the worker code reads with (that of `Deno.FsFile`). */
-export type WorkerFile = Pick<Deno.FsFile, "statSync" | "seekSync" | "readSync" | "close">;
+export type WorkerFile = Pick<
+  Deno.FsFile,
+  "statSync" | "seekSync" | "read" | "readSync" | "close"
+>;
 
 /**
  * The worker's code: answers the pool's messages on `scope`. `openFile` opens a path
@@ -175,8 +183,15 @@ export function hashWorkerMain(
     const message = error instanceof Error ? error.message : String(error);
     scope.postMessage({ type: "failed", job, message });
   };
-  /** Reads and hashes the ranges; false when the file is not the one, or is cut short. */
-  const readAndHash = (job: number, hashes: Hash[], reading: WorkerReading): boolean => {
+  /**
+   * Reads and hashes the ranges; false when the file is not the one, or is cut short. With
+   * `readAhead`, the next chunk is read (on Deno's I/O threads) while this one is hashed.
+   */
+  const readAndHash = async (
+    job: number,
+    hashes: Hash[],
+    reading: WorkerReading,
+  ): Promise<boolean> => {
     let file: WorkerFile;
     try {
       file = openFile(reading.file.path);
@@ -191,20 +206,37 @@ export function hashWorkerMain(
       // A file already too short is read by the pool (its error names the place), before
       // any progress is reported.
       if (reading.ranges.some((range) => range.offset + range.size > info.size)) return false;
-      const buffer = new Uint8Array(reading.chunkSize);
-      for (const range of reading.ranges) {
-        file.seekSync(range.offset, Deno.SeekMode.Start);
-        for (let done = 0; done < range.size;) {
-          const chunk = buffer.subarray(0, Math.min(buffer.length, range.size - done));
-          for (let filled = 0; filled < chunk.length;) {
-            const n = file.readSync(chunk.subarray(filled));
-            if (n === null || n === 0) return false;
-            filled += n;
-          }
-          for (const sink of range.sinks) hashes[sink].update(chunk);
-          done += chunk.length;
-          scope.postMessage({ type: "progress", job, bytes: chunk.length });
+      const chunks: { offset: number; length: number; sinks: number[] }[] = [];
+      for (const { offset, size, sinks } of reading.ranges) {
+        for (let done = 0; done < size; done += reading.chunkSize) {
+          chunks.push({
+            offset: offset + done,
+            length: Math.min(reading.chunkSize, size - done),
+            sinks,
+          });
         }
+      }
+      const buffers = [new Uint8Array(reading.chunkSize), new Uint8Array(reading.chunkSize)];
+      /** Fills chunk `i`'s buffer; one read is in flight at a time, so the seek is its own. */
+      const fill = async (i: number): Promise<Uint8Array | undefined> => {
+        const chunk = chunks[i];
+        const view = buffers[i % 2].subarray(0, chunk.length);
+        file.seekSync(chunk.offset, Deno.SeekMode.Start);
+        for (let filled = 0; filled < view.length;) {
+          const rest = view.subarray(filled);
+          const n = reading.readAhead ? await file.read(rest) : file.readSync(rest);
+          if (n === null || n === 0) return undefined;
+          filled += n;
+        }
+        return view;
+      };
+      let next = chunks.length > 0 ? fill(0) : undefined;
+      for (let i = 0; next !== undefined; i++) {
+        const view = await next;
+        if (view === undefined) return false;
+        next = i + 1 < chunks.length ? fill(i + 1) : undefined;
+        for (const sink of chunks[i].sinks) hashes[sink].update(view);
+        scope.postMessage({ type: "progress", job, bytes: view.length });
       }
       return true;
     } catch {
@@ -221,10 +253,14 @@ export function hashWorkerMain(
         const hashes = message.hashes.map((name) => createHash(name));
         if (message.reading === undefined) {
           jobs.set(job, hashes);
-        } else if (readAndHash(job, hashes, message.reading)) {
-          scope.postMessage({ type: "digests", job, hex: hashes.map((h) => h.digest("hex")) });
         } else {
-          scope.postMessage({ type: "unread", job });
+          readAndHash(job, hashes, message.reading).then((read) =>
+            scope.postMessage(
+              read
+                ? { type: "digests", job, hex: hashes.map((h) => h.digest("hex")) }
+                : { type: "unread", job },
+            )
+          ).catch((error) => fail(job, error));
         }
       } else if (message.type === "data") {
         const hashes = jobs.get(job);

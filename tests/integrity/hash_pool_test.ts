@@ -428,7 +428,12 @@ Deno.test("a worker reads the image's very file itself, and answers unread when 
     const sent: FromWorker[] = [];
     const scope: WorkerScope = { onmessage: null, postMessage: (message) => sent.push(message) };
     hashWorkerMain(scope, createHash, (p) => Deno.openSync(p));
-    const begin = (job: number, file: { path: string; dev: number; ino: number }) =>
+    /** Starts a job, and waits for the worker's last word on it. */
+    const begin = async (
+      job: number,
+      file: { path: string; dev: number; ino: number },
+      readAhead = true,
+    ) => {
       scope.onmessage!(
         new MessageEvent("message", {
           data: {
@@ -438,6 +443,7 @@ Deno.test("a worker reads the image's very file itself, and answers unread when 
             reading: {
               file,
               chunkSize: 65536,
+              readAhead,
               ranges: [
                 { offset: 1000, size: 200_000, sinks: [0, 1] },
                 { offset: 250_000, size: 50_000, sinks: [1] },
@@ -446,25 +452,30 @@ Deno.test("a worker reads the image's very file itself, and answers unread when 
           } satisfies ToWorker,
         }),
       );
+      while (!sent.some((m) => m.job === job && (m.type === "digests" || m.type === "unread"))) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    };
     const same = { path, dev: info.dev, ino: info.ino! };
-    begin(1, same);
-    const progress = sent.filter((m) => m.type === "progress");
-    assertEquals(progress.reduce((sum, m) => sum + (m as { bytes: number }).bytes, 0), 250_000);
-    assertEquals(sent.at(-1), {
-      type: "digests",
-      job: 1,
-      hex: [
-        createHash("sha256").update(data.subarray(1000, 201_000)).digest("hex"),
-        createHash("sha384").update(data.subarray(1000, 201_000))
-          .update(data.subarray(250_000, 300_000)).digest("hex"),
-      ],
-    });
+    const hex = [
+      createHash("sha256").update(data.subarray(1000, 201_000)).digest("hex"),
+      createHash("sha384").update(data.subarray(1000, 201_000))
+        .update(data.subarray(250_000, 300_000)).digest("hex"),
+    ];
+    // Reading ahead of the hashing, and reading and hashing in turn, hash the same bytes.
+    for (const readAhead of [true, false]) {
+      sent.length = 0;
+      await begin(1, same, readAhead);
+      const progress = sent.filter((m) => m.type === "progress");
+      assertEquals(progress.reduce((sum, m) => sum + (m as { bytes: number }).bytes, 0), 250_000);
+      assertEquals(sent.at(-1), { type: "digests", job: 1, hex });
+    }
     // Another inode at that path, no file at all, or a range past the end: the pool must read.
     sent.length = 0;
-    begin(2, { ...same, ino: same.ino + 1 });
-    begin(3, { ...same, path: `${dir}/missing` });
+    await begin(2, { ...same, ino: same.ino + 1 });
+    await begin(3, { ...same, path: `${dir}/missing` });
     await Deno.truncate(path, 260_000);
-    begin(4, same);
+    await begin(4, same);
     assertEquals(sent.map((m) => [m.type, m.job]), [["unread", 2], ["unread", 3], ["unread", 4]]);
   } finally {
     await Deno.remove(dir, { recursive: true });
