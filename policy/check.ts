@@ -71,7 +71,7 @@ export interface OpenedImage extends OpenImageFile {
 
 /**
  * Checks one image. It is opened once ({@linkcode openImageOnce}): the path rules match is the
- * kernel's path of the open descriptor, and the cache key, the bytes hashed and the decision
+ * resolved path, checked to name the open file, and the cache key, the bytes hashed and the decision
  * all come from that descriptor. `opened` is an image the caller already holds open (as
  * `siftrust exec` does, to run exactly the file it checked); the caller closes it.
  */

@@ -6,16 +6,18 @@
  * `new Worker(new URL(…))` would load: its code is {@linkcode hashWorkerMain}, turned into
  * source text ({@linkcode HASH_WORKER_SOURCE}) that the pool starts from a Blob URL. That
  * function is therefore self-contained: it uses nothing from this module's scope, and gets
- * node:crypto's `createHash` as an argument.
+ * node:crypto's `createHash` and a file opener ({@linkcode nodeFileOpener}) as arguments.
  *
  * A worker reads the image itself when it can. Deno gives each thread its own table of
- * descriptors, so a worker cannot read the descriptor the image was opened as; instead it opens
- * the same file anew (the kernel's `/proc/self/fd/N` of that descriptor, see
- * `SifImage.sameFile`) and reads and hashes every range there, on its own core. It refuses a
- * file whose device and inode differ from the image's, and any read that comes up short, by
- * answering `unread`: the pool then reads the ranges on the calling thread and hands the worker
- * each chunk (its buffer transferred, not copied), and the worker hands the buffer back once
- * hashed. Either way the digests are of the bytes of the one file the image was opened as.
+ * descriptors, so a worker cannot read the descriptor the image was opened as, and opening its
+ * `/proc/self/fd/N` needs Deno's `--allow-all`. Instead the worker opens the file's resolved
+ * path (`SifImage.sameFile`), as the image was opened (`O_NOFOLLOW |
+ * O_NONBLOCK`), and reads and hashes every range there, on its own core, only if `fstat` gives
+ * a regular file of the image's device and inode, long enough. Otherwise (the path renamed or
+ * replaced meanwhile, a read that comes up short) it answers `unread`: the pool then reads the
+ * ranges on the calling thread and hands the worker each chunk (its buffer transferred, not
+ * copied), and the worker hands the buffer back once hashed. Either way the digests are of the
+ * bytes of the one file the image was opened as.
  *
  * @module
  */
@@ -161,11 +163,73 @@ export interface WorkerScope {
   postMessage(message: FromWorker, transfer?: Transferable[]): void;
 }
 
-/** The part of an open file the worker code reads with (that of `Deno.FsFile`). */
-export type WorkerFile = Pick<
-  Deno.FsFile,
-  "statSync" | "seekSync" | "read" | "readSync" | "close"
->;
+/** A file a worker opened: what `fstat` says of it, positioned reads, and closing. */
+export interface WorkerFile {
+  /** `fstat` of the open file: its type, device, inode and size. */
+  stat(): { isFile: boolean; dev: number; ino: number; size: number };
+  /** Reads into `buffer` from `position`; the number of bytes read (0 at the end). */
+  readSync(buffer: Uint8Array, position: number): number;
+  /** The same, on the runtime's I/O threads. */
+  read(buffer: Uint8Array, position: number): Promise<number>;
+  /** Closes it. */
+  close(): void;
+}
+
+/** The node:fs functions {@linkcode nodeFileOpener} uses. */
+export interface NodeFs {
+  /** node:fs `openSync`. */
+  openSync(path: string, flags: number): number;
+  /** node:fs `fstatSync`. */
+  fstatSync(fd: number): { isFile(): boolean; dev: number; ino: number; size: number };
+  /** node:fs `readSync`. */
+  readSync(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): number;
+  /** node:fs `read`. */
+  read(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (error: Error | null, bytesRead: number) => void,
+  ): void;
+  /** node:fs `closeSync`. */
+  closeSync(fd: number): void;
+  /** node:fs `constants` (the open flags). */
+  constants: { O_RDONLY: number; O_NOFOLLOW: number; O_NONBLOCK: number };
+}
+
+/**
+ * How a worker opens a file: with node:fs, read-only, not following a last symbolic link and
+ * never blocking (a FIFO swapped in opens at once, and is then refused as not a file), as the
+ * image itself was opened (core/sif/open_fd.ts). Self-contained, as {@linkcode hashWorkerMain}.
+ */
+export function nodeFileOpener(fs: NodeFs): (path: string) => WorkerFile {
+  return (path) => {
+    const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+    const fd = fs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    return {
+      stat() {
+        const s = fs.fstatSync(fd);
+        return { isFile: s.isFile(), dev: s.dev, ino: s.ino, size: s.size };
+      },
+      readSync: (buffer, position) => fs.readSync(fd, buffer, 0, buffer.length, position),
+      read: (buffer, position) =>
+        new Promise((resolve, reject) =>
+          fs.read(fd, buffer, 0, buffer.length, position, (error, n) => {
+            if (error === null) resolve(n);
+            else reject(error);
+          })
+        ),
+      close: () => fs.closeSync(fd),
+    };
+  };
+}
 
 /**
  * The worker's code: answers the pool's messages on `scope`. `openFile` opens a path
@@ -199,7 +263,7 @@ export function hashWorkerMain(
       return false;
     }
     try {
-      const info = file.statSync();
+      const info = file.stat();
       if (!info.isFile || info.dev !== reading.file.dev || info.ino !== reading.file.ino) {
         return false;
       }
@@ -217,15 +281,15 @@ export function hashWorkerMain(
         }
       }
       const buffers = [new Uint8Array(reading.chunkSize), new Uint8Array(reading.chunkSize)];
-      /** Fills chunk `i`'s buffer; one read is in flight at a time, so the seek is its own. */
+      /** Fills chunk `i`'s buffer, or gives undefined at an early end of the file. */
       const fill = async (i: number): Promise<Uint8Array | undefined> => {
         const chunk = chunks[i];
         const view = buffers[i % 2].subarray(0, chunk.length);
-        file.seekSync(chunk.offset, Deno.SeekMode.Start);
         for (let filled = 0; filled < view.length;) {
           const rest = view.subarray(filled);
-          const n = reading.readAhead ? await file.read(rest) : file.readSync(rest);
-          if (n === null || n === 0) return undefined;
+          const at = chunk.offset + filled;
+          const n = reading.readAhead ? await file.read(rest, at) : file.readSync(rest, at);
+          if (n === 0) return undefined;
           filled += n;
         }
         return view;
@@ -287,7 +351,9 @@ export function hashWorkerMain(
 
 /**
  * The worker's module source: node:crypto, and {@linkcode hashWorkerMain} run on `self`, opening
- * files read-only with `Deno.openSync`.
+ * files with {@linkcode nodeFileOpener}.
  */
-export const HASH_WORKER_SOURCE: string =
-  `import { createHash } from "node:crypto";\n(${hashWorkerMain.toString()})(self, createHash, (path) => Deno.openSync(path));\n`;
+export const HASH_WORKER_SOURCE: string = `import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+(${hashWorkerMain.toString()})(self, createHash, (${nodeFileOpener.toString()})(fs));
+`;

@@ -158,7 +158,7 @@ export class DigestPlan {
     const hex = await pool.hash({
       hashes,
       ranges,
-      file: image.sameFile(),
+      file: await image.sameFile(),
       read: (offset, into) => image.readInto(offset, into),
       onHashed: (bytes) => {
         done += bytes;

@@ -30,11 +30,6 @@ export class DescriptorHandle implements FileHandle {
     this.#owned = owned;
   }
 
-  /** The descriptor read from. */
-  get fd(): number {
-    return this.#fd;
-  }
-
   seek(offset: number | bigint, whence: Deno.SeekMode): Promise<number> {
     if (whence !== Deno.SeekMode.Start) throw new TypeError("only absolute seeks are supported");
     this.#position = Number(offset);

@@ -42,6 +42,8 @@ export class SifImage implements Disposable {
   #descriptors: Descriptor[];
   #fileSize: number;
   #identity: FileIdentity;
+  /** An absolute path of the file, for {@linkcode SifImage.sameFile}. */
+  #filePath: string;
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -49,8 +51,10 @@ export class SifImage implements Disposable {
     file: FileHandle,
     writable: boolean,
     loaded: Loaded,
+    filePath: string,
   ) {
     this.path = path;
+    this.#filePath = filePath.startsWith("/") ? filePath : `${Deno.cwd()}/${filePath}`;
     this.#file = file;
     this.writable = writable;
     this.#header = loaded.header;
@@ -68,11 +72,17 @@ export class SifImage implements Disposable {
   static async open(path: string, options: OpenOptions = {}): Promise<SifImage> {
     const writable = options.write ?? false;
     // Read-only: opened once, never blocking on a FIFO, a regular file by fstat (./open_fd.ts).
-    const file = writable
-      ? await openRegularFile(path, writable)
-      : new DescriptorHandle(openRegularFd(path).fd, true);
+    let file: FileHandle;
+    let filePath = path;
+    if (writable) {
+      file = await openRegularFile(path, writable);
+    } else {
+      const opened = openRegularFd(path);
+      file = new DescriptorHandle(opened.fd, true);
+      filePath = opened.realPath;
+    }
     try {
-      return new SifImage(path, file, writable, await load(file, path));
+      return new SifImage(path, file, writable, await load(file, path), filePath);
     } catch (error) {
       file.close();
       throw error;
@@ -86,7 +96,7 @@ export class SifImage implements Disposable {
   static async fromDescriptor(fd: number, name: string): Promise<SifImage> {
     const handle = new DescriptorHandle(fd);
     if (!descriptorInfo(fd).isFile) throw new SifError("unreadable", "is not a regular file", name);
-    return new SifImage(name, handle, false, await load(handle, name));
+    return new SifImage(name, handle, false, await load(handle, name), name);
   }
 
   /** The global header, as last read. */
@@ -106,20 +116,22 @@ export class SifImage implements Disposable {
 
   /**
    * Where another thread may open this very file to read it (a hashing worker: Deno's
-   * descriptors are per thread), and the device and inode it must have: the kernel's
-   * `/proc/self/fd/N` of a descriptor the image was read from, else the path it was opened by.
-   * Undefined when the file's inode is unknown. A reader must check the device and inode.
+   * descriptors are per thread), and the device and inode it must have: the resolved path it
+   * was opened by (or the name it was read from a descriptor as). Undefined when the image's
+   * own file is closed or is not the file it was opened as, or its inode is unknown. While the
+   * image stays open its inode cannot be reused, but the path may lead elsewhere by the time it
+   * is opened: a reader must check the device and inode.
    */
-  sameFile(): SameFile | undefined {
+  async sameFile(): Promise<SameFile | undefined> {
     const { dev, ino } = this.#identity;
     if (ino === null) return undefined;
-    const file = this.#file;
-    const path = file instanceof DescriptorHandle
-      ? `/proc/self/fd/${file.fd}`
-      : this.path.startsWith("/")
-      ? this.path
-      : `${Deno.cwd()}/${this.path}`;
-    return { path, dev, ino };
+    try {
+      const now = await this.#file.stat();
+      if (now.dev !== dev || now.ino !== ino) return undefined;
+    } catch {
+      return undefined;
+    }
+    return { path: this.#filePath, dev, ino };
   }
 
   /** The descriptor with this object ID, or undefined. */

@@ -1,12 +1,12 @@
 /**
  * Opening an image file's descriptor without races (see ./open_once.ts): resolve the path, open
- * it with `O_NOFOLLOW | O_NONBLOCK`, require a regular file by `fstat`, and name it by the
- * kernel's path of the descriptor.
+ * it with `O_NOFOLLOW | O_NONBLOCK`, require a regular file by `fstat`, and require that the
+ * resolved path still names that file (same device and inode by `lstat`) once it is open.
  *
  * @module
  */
 
-import { closeSync, constants, openSync, readlinkSync } from "node:fs";
+import { closeSync, constants, openSync } from "node:fs";
 import { SifError } from "./errors.ts";
 import { descriptorInfo } from "./handle.ts";
 
@@ -23,11 +23,11 @@ export class OpenImageError extends SifError {
   }
 }
 
-/** A regular file open read-only: its descriptor, the kernel's path of it, and its `fstat`. */
+/** A regular file open read-only: its descriptor, its resolved path, and its `fstat`. */
 export interface RegularFd {
   /** The read-only descriptor; the caller closes it. */
   readonly fd: number;
-  /** The absolute path the kernel reports for the descriptor. */
+  /** The absolute path, symlinks resolved, that still named the file once it was open. */
   readonly realPath: string;
   /** `fstat` of the descriptor, taken right after opening. */
   readonly info: Deno.FileInfo;
@@ -58,20 +58,28 @@ export function openRegularFd(path: string): RegularFd {
     if (!info.isFile) {
       throw new OpenImageError(`is not a regular file (${fileType(info)})`, path, false);
     }
-    return { fd, realPath: kernelPath(fd) ?? resolved, info };
+    if (!namesFile(resolved, info)) {
+      // A folder on the way or the file itself was swapped between resolving and opening.
+      throw new OpenImageError("changed while it was opened", path, false);
+    }
+    return { fd, realPath: resolved, info };
   } catch (error) {
     closeSync(fd);
     throw error;
   }
 }
 
-/** The kernel's path of an open descriptor, or undefined without `/proc`. */
-function kernelPath(fd: number): string | undefined {
+/**
+ * Whether `path` names the file `info` describes (device and inode by `lstat`), now that it is
+ * open: then the path and the bytes belong together, as the kernel's own path of the
+ * descriptor would say (`/proc/self/fd/N`, which Deno lets only `--allow-all` read).
+ */
+function namesFile(path: string, info: Deno.FileInfo): boolean {
   try {
-    const link = readlinkSync(`/proc/self/fd/${fd}`);
-    return link.startsWith("/") ? link : undefined;
+    const now = Deno.lstatSync(path);
+    return now.dev === info.dev && now.ino === info.ino;
   } catch {
-    return undefined;
+    return false;
   }
 }
 

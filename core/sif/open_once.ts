@@ -2,9 +2,10 @@
  * Opening an image once, so that nothing can be swapped between deciding and reading: the
  * path is resolved, opened without following a last symlink (`O_NOFOLLOW`) and without
  * blocking (`O_NONBLOCK`: a FIFO swapped in cannot hang the caller), and must be a regular
- * file by `fstat` of the descriptor. The path rules match is the one the kernel reports for
- * the open descriptor (`/proc/self/fd/N`), so a folder renamed or exchanged between resolving
- * and opening cannot pair one file's path with another file's bytes.
+ * file by `fstat` of the descriptor. The path rules match is the resolved path, and it must
+ * still name the open file (same device and inode) after the open, so a folder renamed or
+ * exchanged between resolving and opening cannot pair one file's path with another file's
+ * bytes: the open is refused instead.
  *
  * @module
  */
@@ -15,7 +16,7 @@ import { openRegularFd, type RegularFd } from "./open_fd.ts";
 
 export { OpenImageError } from "./open_fd.ts";
 
-/** An image file open for reading: its descriptor, the kernel's path of it, and its `fstat`. */
+/** An image file open for reading: its descriptor, its resolved path, and its `fstat`. */
 export interface OpenImageFile extends RegularFd, Disposable {
   /** Reads it as a SIF image (the descriptor stays open). */
   image(): Promise<SifImage>;

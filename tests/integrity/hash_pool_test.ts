@@ -8,6 +8,7 @@
 
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
 import { closeSync, ftruncateSync, openSync } from "node:fs";
 import * as openpgp from "openpgp";
 import {
@@ -26,6 +27,7 @@ import { HashPool, HashPoolError } from "../../core/integrity/hash_pool.ts";
 import {
   type FromWorker,
   hashWorkerMain,
+  nodeFileOpener,
   type ToWorker,
   type WorkerScope,
 } from "../../core/integrity/hash_worker.ts";
@@ -392,7 +394,7 @@ Deno.test("a bad descriptor, a short read or a worker's failure is a typed error
 Deno.test("the worker's code answers the pool's messages (run in this thread)", () => {
   const sent: FromWorker[] = [];
   const scope: WorkerScope = { onmessage: null, postMessage: (message) => sent.push(message) };
-  hashWorkerMain(scope, createHash, (path) => Deno.openSync(path));
+  hashWorkerMain(scope, createHash, nodeFileOpener(fs));
   const send = (message: ToWorker) =>
     scope.onmessage!(new MessageEvent("message", { data: message }));
   const a = bytes(1000, random(11));
@@ -427,7 +429,7 @@ Deno.test("a worker reads the image's very file itself, and answers unread when 
     const info = await Deno.stat(path);
     const sent: FromWorker[] = [];
     const scope: WorkerScope = { onmessage: null, postMessage: (message) => sent.push(message) };
-    hashWorkerMain(scope, createHash, (p) => Deno.openSync(p));
+    hashWorkerMain(scope, createHash, nodeFileOpener(fs));
     /** Starts a job, and waits for the worker's last word on it. */
     const begin = async (
       job: number,
@@ -470,13 +472,23 @@ Deno.test("a worker reads the image's very file itself, and answers unread when 
       assertEquals(progress.reduce((sum, m) => sum + (m as { bytes: number }).bytes, 0), 250_000);
       assertEquals(sent.at(-1), { type: "digests", job: 1, hex });
     }
-    // Another inode at that path, no file at all, or a range past the end: the pool must read.
+    // Another inode at that path, no file at all, a symbolic link to the very file (not
+    // followed), a FIFO (opened without blocking, then refused), or a range past the end: the
+    // pool must read.
     sent.length = 0;
     await begin(2, { ...same, ino: same.ino + 1 });
     await begin(3, { ...same, path: `${dir}/missing` });
+    await Deno.symlink(path, `${dir}/link`);
+    await begin(4, { ...same, path: `${dir}/link` });
+    const fifo = new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).outputSync();
+    ok(fifo.success);
+    await begin(5, { ...same, path: `${dir}/fifo` });
     await Deno.truncate(path, 260_000);
-    await begin(4, same);
-    assertEquals(sent.map((m) => [m.type, m.job]), [["unread", 2], ["unread", 3], ["unread", 4]]);
+    await begin(6, same);
+    assertEquals(
+      sent.map((m) => [m.type, m.job]),
+      [2, 3, 4, 5, 6].map((job) => ["unread", job]),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -58,8 +58,8 @@ Deno.test({
     while (Date.now() < end) {
       const result = await check(`${l.user}/x/img.sif`);
       seen[result.decision.decision]++;
-      // The decision names the path the bytes were read from (the kernel's path of the open
-      // file): x or y, never a mix.
+      // The decision names the path the bytes were read from (the resolved path, checked to
+      // name the open file): x or y, never a mix.
       assert.match(result.decision.image, /\/user\/[xy]\/img\.sif$/);
     }
     const count = await exchanges(swapper);
