@@ -76,6 +76,8 @@ export class SifImage implements Disposable {
     let filePath = path;
     if (writable) {
       file = await openRegularFile(path, writable);
+      // A symbolic link resolved, for sameFile's readers (which do not follow one).
+      filePath = await Deno.realPath(path).catch(() => path);
     } else {
       const opened = openRegularFd(path);
       file = new DescriptorHandle(opened.fd, true);
