@@ -4,7 +4,9 @@
  * load touches all of them alike). On a machine with at least 2 CPUs, `-j 2` must be at least
  * 1.7× faster than `-j 1`: the images are hashed on worker threads (core/integrity/hash_pool.ts),
  * one per CPU. A scaling table gives each N's speed-up and throughput, beside reading the same
- * files with `cat` (the I/O yardstick: hashing cannot go faster than the files are read).
+ * files with `cat` (the I/O yardstick: hashing cannot go faster than the files are read). The
+ * hashing pool is also timed alone, in this process: one job against two with each worker
+ * reading and hashing in turn, and a lone job reading ahead (the default when a CPU is free).
  *
  * Everything lives in `bench/data/parallel-check/` (git-ignored): a throw-away Ed25519 key
  * made with openpgp.js and the signed image (both kept for later runs), and its copies (made
@@ -16,6 +18,7 @@
  */
 
 import type * as openpgp from "openpgp";
+import { HashPool } from "../core/integrity/hash_pool.ts";
 import { DataType, SifImage } from "../core/sif/mod.ts";
 import {
   type BenchResult,
@@ -90,6 +93,44 @@ function scaling(rows: { jobs: number; seconds: number }[], totalBytes: number):
     ).join(", ");
 }
 
+/**
+ * The pool alone, in this process: the median seconds to hash the partitions of `paths` with
+ * `jobs` jobs at a time on a pool of `jobs` workers, reading ahead or not (`runs` rounds).
+ */
+async function poolSeconds(
+  paths: string[],
+  jobs: number,
+  readAhead: boolean,
+  runs: number,
+): Promise<number> {
+  const images = await Promise.all(paths.map((path) => SifImage.open(path)));
+  using pool = new HashPool({ size: jobs, readAhead, idleMs: 10_000 });
+  try {
+    const times: number[] = [];
+    // Round 0 starts the workers, and is not counted.
+    for (let round = 0; round <= runs; round++) {
+      const queue = [...images];
+      const start = performance.now();
+      await Promise.all(Array.from({ length: jobs }, async () => {
+        for (let image = queue.shift(); image !== undefined; image = queue.shift()) {
+          const d = image.descriptors.find((d) => d.dataType === DataType.Partition)!;
+          const file = await image.sameFile();
+          await pool.hash({
+            hashes: ["sha256"],
+            ranges: [{ offset: d.offset, size: d.size, sinks: [0] }],
+            file,
+            read: (offset, into) => image.readInto(offset, into),
+          });
+        }
+      }));
+      if (round > 0) times.push((performance.now() - start) / 1000);
+    }
+    return median(times);
+  } finally {
+    for (const image of images) image.close();
+  }
+}
+
 /** Runs the benchmark: one warm-up round, then `runs` rounds of every `-j`. */
 export async function parallelCheck(runs: number): Promise<BenchResult> {
   const count = positiveFromEnv("SIFTRUST_BENCH_PARALLEL_IMAGES", 6);
@@ -138,6 +179,13 @@ export async function parallelCheck(runs: number): Promise<BenchResult> {
       for (const jobs of JOBS) samples.get(jobs)!.push(await check(jobs));
     }
 
+    // The pool alone: one job against two, each worker reading and hashing in turn (one CPU
+    // per job); and a lone job reading ahead on the second CPU (the default for a lone job).
+    const inTurn = [
+      await poolSeconds(copies, 1, false, runs),
+      await poolSeconds(copies, 2, false, runs),
+    ];
+    const lone = await poolSeconds(copies, 1, true, runs);
     const seconds = (list: Sample[]) => median(list.map((s) => s.wallSeconds));
     const rows = JOBS.map((jobs) => ({ jobs, seconds: seconds(samples.get(jobs)!) }));
     const label = `${count} × ${humanSize(fileBytes)} signed`;
@@ -184,6 +232,13 @@ export async function parallelCheck(runs: number): Promise<BenchResult> {
         `then ${runs} rounds, each running \`cat\` and every -j in turn`,
         ...(cpus >= 2 ? [] : [`only ${cpus} CPU: the -j 2 target is not checked`]),
         scaling(rows, totalBytes),
+        `the hashing pool alone (in-process, ${runs} rounds, medians): reading and hashing in ` +
+        `turn, 1 job ${inTurn[0].toFixed(2)} s, 2 jobs ${inTurn[1].toFixed(2)} s (${
+          (inTurn[0] / inTurn[1]).toFixed(2)
+        }× faster); a lone job reading ahead on the second CPU (the default) ${
+          lone.toFixed(2)
+        } s, so 2 jobs are ${(lone / inTurn[1]).toFixed(2)}× faster than it. \`-j 1\` uses ` +
+        "both CPUs already (one hashes, one reads), which caps what `-j 2` can add",
         `reading alone (\`cat\`, the I/O yardstick): ${
           (totalBytes / 1024 ** 2 / seconds(catSamples)).toFixed(0)
         } MiB/s; ` +

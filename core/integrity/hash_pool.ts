@@ -70,6 +70,12 @@ export interface HashPoolOptions {
   chunkSize?: number;
   /** Chunk buffers per job: one being read, the others queued or being hashed. Default 3. */
   buffersPerJob?: number;
+  /**
+   * Whether a worker reading a file reads its next chunk while it hashes one. Default: while
+   * fewer jobs run than there are CPUs, so that the reading has a CPU of its own (when every CPU
+   * hashes, reading and hashing in turn is as fast).
+   */
+  readAhead?: boolean;
 }
 
 interface Slot {
@@ -95,6 +101,7 @@ export class HashPool implements Disposable {
   readonly #idleMs: number;
   readonly #chunkSize: number;
   readonly #buffersPerJob: number;
+  readonly #readAheadOption: boolean | undefined;
   #slots: Slot[] = [];
   #waiters: { resolve: (slot: Slot) => void; reject: (error: Error) => void }[] = [];
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -109,6 +116,7 @@ export class HashPool implements Disposable {
     this.#idleMs = options.idleMs ?? 100;
     this.#chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
     this.#buffersPerJob = Math.max(2, options.buffersPerJob ?? 3);
+    this.#readAheadOption = options.readAhead;
   }
 
   /** The most workers this pool runs at once. */
@@ -200,11 +208,9 @@ export class HashPool implements Disposable {
     });
   }
 
-  /**
-   * Whether a job starting now should read ahead: only while fewer jobs run than there are
-   * CPUs, so that the reading has a CPU of its own.
-   */
+  /** Whether a job starting now reads ahead (see {@linkcode HashPoolOptions.readAhead}). */
   #readAhead(): boolean {
+    if (this.#readAheadOption !== undefined) return this.#readAheadOption;
     const busy = this.#slots.filter((slot) => slot.busy).length;
     return busy < (navigator.hardwareConcurrency || 1);
   }
