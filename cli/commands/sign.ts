@@ -8,7 +8,7 @@
 import { type Command, Option } from "@commander-js/extra-typings";
 // Signing's own module, not the integrity barrel: OpenPGP loads with the key
 // (cli/signing_key.ts), while the image is hashed.
-import { signImage } from "../../core/integrity/sign.ts";
+import { signImage, type SigningKey } from "../../core/integrity/sign.ts";
 import { TaskError } from "../../core/integrity/tasks.ts";
 import { SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
@@ -73,22 +73,24 @@ export function registerSign(program: Command): void {
           : `Signing image with key material from '${options.key}'`,
       );
       // The key is made ready (keyring, OpenPGP, passphrase) while the image is hashed.
-      const keying = import("../signing_key.ts").then(({ signingKey }) =>
-        signingKey(options, passphrases)
-      );
-      keying.catch(() => undefined);
+      let keying: Promise<SigningKey> | undefined;
       // No progress is shown before the key is ready: it would cross a passphrase prompt.
       let keyReady = false;
-      keying.then(() => keyReady = true, () => undefined);
+      const getKey = () =>
+        keying ??= import("../signing_key.ts").then(async ({ signingKey }) => {
+          const key = await signingKey(options, passphrases);
+          keyReady = true;
+          return key;
+        });
       let progress: ReturnType<typeof hashingProgress> | undefined;
-      using image = await keyFirst(keying, () => SifImage.open(path, { write: true }));
+      using image = await keyFirst(getKey, () => SifImage.open(path, { write: true }));
       const onProgress = (done: number, total: number) => {
         if (!keyReady) return;
         progress ??= hashingProgress(image.fileSize);
         progress.onProgress?.(done, total);
       };
       try {
-        await keyFirst(keying, () => signImage(image, keying, { ...request, onProgress }));
+        await keyFirst(getKey, () => signImage(image, getKey, { ...request, onProgress }));
       } catch (error) {
         if (error instanceof TaskError) {
           throw new CliError(
@@ -108,11 +110,11 @@ export function registerSign(program: Command): void {
  * Runs `step`; when it fails, a failure of getting the key, which comes first for the user (as
  * its prompts do), is reported instead.
  */
-async function keyFirst<T>(keying: Promise<unknown>, step: () => Promise<T>): Promise<T> {
+async function keyFirst<T>(getKey: () => Promise<unknown>, step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (error) {
-    await keying;
+    await getKey();
     throw error;
   }
 }

@@ -95,14 +95,18 @@ export function registerVerify(program: Command): void {
             : `Verifying image with key material from '${options.key}'`,
         );
       }
-      // Keys load (keyrings, configuration, OpenPGP) while the image is opened and hashed.
-      const finding = dsseKey === undefined
-        ? import("../keys.ts").then(({ verificationFinder }) =>
-          verificationFinder(options.keyring, { local: options.local === true, url: options.url })
-        )
-        : Promise.resolve(undefined);
-      finding.catch(() => undefined);
-      using image = await openAfter(finding, path);
+      // Keys load (keyrings, configuration, OpenPGP) once the image is being hashed.
+      let finding: Promise<VerificationFinder | undefined> | undefined;
+      const find = () =>
+        finding ??= dsseKey === undefined
+          ? import("../keys.ts").then(({ verificationFinder }) =>
+            verificationFinder(options.keyring, {
+              local: options.local === true,
+              url: options.url,
+            })
+          )
+          : Promise.resolve(undefined);
+      using image = await openAfter(find, path);
       const request = taskRequest(image, {
         sifId: sifId === undefined ? undefined : parseId(sifId, "--sif-id"),
         groupId: groupId === undefined ? undefined : parseId(groupId, "--group-id"),
@@ -112,7 +116,7 @@ export function registerVerify(program: Command): void {
       const progress = hashingProgress(image.fileSize);
       const report = await verifyImage(image, {
         ...request,
-        keys: finding.then((finder) => finder?.keys),
+        keys: async () => (await find())?.keys,
         dsseKeys: dsseKey === undefined ? undefined : [dsseKey],
         onProgress: progress.onProgress,
       });
@@ -120,16 +124,19 @@ export function registerVerify(program: Command): void {
       if (json === "siftrust") printJson(verifyJson(path, report));
       else if (json === "apptainer") print(apptainerVerifyJson(report, image.descriptors));
       else printEvents(report.outcome.events);
-      await finish(path, report, json !== undefined, await finding);
+      await finish(path, report, json !== undefined, await find());
     });
 }
 
-/** Opens the image; a failure to find keys, which came first, is reported before its own. */
-async function openAfter(finding: Promise<unknown>, path: string): Promise<SifImage> {
+/**
+ * Opens the image; when that fails, a failure to find keys, which comes first for the user, is
+ * reported instead.
+ */
+async function openAfter(find: () => Promise<unknown>, path: string): Promise<SifImage> {
   try {
     return await SifImage.open(path);
   } catch (error) {
-    await finding;
+    await find();
     throw error;
   }
 }

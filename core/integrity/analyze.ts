@@ -116,10 +116,10 @@ export interface SignatureCheck {
 /** Options of {@linkcode analyzeSignatures}. */
 export interface AnalyzeOptions {
   /**
-   * Where OpenPGP keys are looked up; none means no PGP key material at all. A promise (of a
-   * finder, or of none) is awaited while the data is hashed, so keys may load meanwhile.
+   * Where OpenPGP keys are looked up; none means no PGP key material at all. A function (giving
+   * a finder, or none) is called once the hashing is under way, so that keys load meanwhile.
    */
-  keys?: KeyFinder | Promise<KeyFinder | undefined>;
+  keys?: KeyFinder | (() => Promise<KeyFinder | undefined>);
   /** Public keys for DSSE signatures. */
   dsseKeys?: KeyObject[];
   /** The time keys must be valid at (default now). */
@@ -163,17 +163,16 @@ export async function analyzeSignatures(
     else planMetadata(image, check, minIds, plan);
     checks.push(check);
   }
-  const hashing = plan.run(image, options.onProgress, { known: options.knownDigests });
-  // A failed authentication must not leave the hashing's failure unhandled.
-  hashing.catch(() => undefined);
-  const keys = await options.keys;
-  for (const check of checks) {
-    Object.assign(check, await authenticate(check.signature, check.legacy, keys, options));
-    if (check.signer !== undefined && check.signature.format !== "dsse") {
-      check.fingerprintMatches = check.signer.fingerprint === check.signature.fingerprint;
+  // The signatures are authenticated (keys found, OpenPGP loaded) while the data is hashed.
+  await plan.runWhile(image, options.onProgress, { known: options.knownDigests }, async () => {
+    const keys = typeof options.keys === "function" ? await options.keys() : options.keys;
+    for (const check of checks) {
+      Object.assign(check, await authenticate(check.signature, check.legacy, keys, options));
+      if (check.signer !== undefined && check.signature.format !== "dsse") {
+        check.fingerprintMatches = check.signer.fingerprint === check.signature.fingerprint;
+      }
     }
-  }
-  await hashing;
+  });
   for (const check of checks) judgeIntegrity(image, check, plan);
   return checks;
 }

@@ -58,6 +58,8 @@ export interface HashJob {
   read(offset: number, into: Uint8Array): Promise<void>;
   /** Called as chunks are hashed, with each chunk's length. */
   onHashed?: (bytes: number) => void;
+  /** Called once, when a worker has the job (before its first byte is hashed). */
+  onStarted?: () => void;
 }
 
 /** How a pool is sized. */
@@ -173,7 +175,9 @@ export class HashPool implements Disposable {
     if (job.file !== undefined) {
       const hex = await this.#runInWorker(slot, id, job, job.file, chunkSize);
       if (hex !== undefined) return hex;
+      // The worker could not read the file: the job starts again, fed from here.
       id = this.#nextJob++;
+      job = { ...job, onStarted: undefined };
     }
     return await this.#runFed(slot, id, job, chunkSize);
   }
@@ -205,6 +209,7 @@ export class HashPool implements Disposable {
         reading: { file, ranges, chunkSize, readAhead: this.#readAhead() },
       };
       slot.worker.postMessage(message);
+      job.onStarted?.();
     });
   }
 
@@ -259,6 +264,7 @@ export class HashPool implements Disposable {
       slot.worker.postMessage(message, transfer);
 
     post({ type: "begin", job: id, hashes: job.hashes });
+    job.onStarted?.();
     try {
       for (const range of job.ranges) {
         for (let done = 0; done < range.size;) {

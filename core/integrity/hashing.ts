@@ -34,6 +34,12 @@ export interface HashingOptions {
    * cover everything asked for, no data is read.
    */
   known?: KnownDigests;
+  /**
+   * Called once, as soon as the hashing is under way (a worker has the work), or at once when
+   * there is nothing to hash or it is hashed here: the caller may then load what it needs
+   * meanwhile without delaying the start.
+   */
+  onStarted?: () => void;
 }
 
 /** The digests a verification needs, computed in one pass. */
@@ -64,17 +70,42 @@ export class DigestPlan {
     onProgress?: ProgressCallback,
     options: HashingOptions = {},
   ): Promise<void> {
-    if (options.known !== undefined && this.#useKnown(options.known)) return;
+    if (options.known !== undefined && this.#useKnown(options.known)) {
+      options.onStarted?.();
+      return;
+    }
     const work = image.descriptors.filter((d) =>
       this.#objects.has(d.id) || this.#groups.has(d.groupId)
     );
     const total = work.reduce((sum, d) => sum + d.size, 0);
     if (options.pool !== false && total >= (options.poolMinBytes ?? POOL_MIN_BYTES)) {
       const pool = options.pool ?? sharedHashPool();
-      await this.#runPooled(pool, image, work, total, onProgress);
+      await this.#runPooled(pool, image, work, total, onProgress, options.onStarted);
     } else {
+      options.onStarted?.();
       await this.#runInline(image, work, total, onProgress);
     }
+  }
+
+  /**
+   * {@linkcode DigestPlan.run}, and `meanwhile` called as soon as the hashing is under way (to
+   * load keys while the data is hashed); returns what `meanwhile` gives once both are done. A
+   * failure of `meanwhile` is thrown before one of the hashing.
+   */
+  async runWhile<T>(
+    image: SifImage,
+    onProgress: ProgressCallback | undefined,
+    options: HashingOptions,
+    meanwhile: () => Promise<T>,
+  ): Promise<T> {
+    let started!: () => void;
+    const underWay = new Promise<void>((resolve) => started = resolve);
+    const hashing = this.run(image, onProgress, { ...options, onStarted: started });
+    hashing.catch(() => undefined);
+    await Promise.race([underWay, hashing]);
+    const result = await meanwhile();
+    await hashing;
+    return result;
   }
 
   /** Takes every digest asked for from `known`, if it has them all (else takes none). */
@@ -132,7 +163,8 @@ export class DigestPlan {
     image: SifImage,
     work: Descriptor[],
     total: number,
-    onProgress?: ProgressCallback,
+    onProgress: ProgressCallback | undefined,
+    onStarted: (() => void) | undefined,
   ): Promise<void> {
     const hashes: string[] = [];
     const results: { digests: Map<string, string>; key: string }[] = [];
@@ -160,6 +192,7 @@ export class DigestPlan {
       ranges,
       file: await image.sameFile(),
       read: (offset, into) => image.readInto(offset, into),
+      onStarted,
       onHashed: (bytes) => {
         done += bytes;
         onProgress?.(done, total);

@@ -59,22 +59,24 @@ interface SignatureJob {
 /**
  * Signs an image opened for writing, and returns the new signature objects. Fails (with a
  * TaskError in the reference's words) before writing anything when the request does not fit
- * the image. `key` may be a promise: the data is hashed while it settles, and nothing is
- * written if it rejects.
+ * the image. `key` may be a function giving the key: it is called once the hashing is under
+ * way, so that the key is made ready meanwhile, and nothing is written if it fails.
  */
 export async function signImage(
   image: SifImage,
-  key: SigningKey | Promise<SigningKey>,
+  key: SigningKey | (() => Promise<SigningKey>),
   request: SignRequest = {},
 ): Promise<Descriptor[]> {
   const jobs = signatureJobs(image, request);
   const plan = new DigestPlan();
   for (const job of jobs) for (const d of job.objects) plan.needObject(d.id, "sha256");
   // The data is hashed while the key is made ready (a keyring read, a passphrase typed).
-  const hashing = plan.run(image, request.onProgress);
-  hashing.catch(() => undefined);
-  const signingKey = await key;
-  await hashing;
+  const signingKey = await plan.runWhile(
+    image,
+    request.onProgress,
+    {},
+    () => typeof key === "function" ? key() : Promise.resolve(key),
+  );
   const documents = jobs.map((job) => encodeMetadata(metadataOf(image, job, plan)));
   const sign = await signer(signingKey, request.date);
   const added: Descriptor[] = [];
