@@ -37,6 +37,7 @@ import { KeySet } from "../../core/keys/mod.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
 import { peerTest, REFERENCE_IMAGES } from "../helpers/peers.ts";
 import { sifFiles } from "../helpers/images.ts";
+import { tempDir } from "../helpers/env.ts";
 import { loadImage, verifyImage as referenceVerify } from "../helpers/sifref.ts";
 
 const ALGORITHMS: DigestAlgorithm[] = [
@@ -524,4 +525,44 @@ Deno.test("the pool lets the worker read the image, and reads itself when the wo
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("runWhile calls its task once the hashing is under way, and reports both failures", async () => {
+  await using temp = await tempDir("siftrust-hash-pool-");
+  const path = `${temp.dir}/image.sif`;
+  const data = bytes(200_000, random(41));
+  (await createImage(path, { objects: [{ dataType: DataType.Generic, data }] })).close();
+  using image = await SifImage.open(path);
+  using pool = new HashPool({ size: 1, chunkSize: 4096 });
+  const id = image.descriptors[0].id;
+  const plan = new DigestPlan();
+  plan.needObject(id, "sha256");
+  let hashedBefore = -1;
+  let hashed = 0;
+  const answer = await plan.runWhile(
+    image,
+    (done) => void (hashed = done),
+    { pool, poolMinBytes: 0 },
+    () => {
+      hashedBefore = hashed;
+      return Promise.resolve("keys");
+    },
+  );
+  assertEquals([answer, hashedBefore, hashed], ["keys", 0, data.length]);
+  assertEquals(plan.objectDigest(id, "sha256"), createHash("sha256").update(data).digest("hex"));
+  // The task's failure is thrown; the hashing's, when the task succeeds.
+  const failing = new DigestPlan();
+  failing.needObject(id, "sha256");
+  await rejects(
+    failing.runWhile(image, undefined, { pool, poolMinBytes: 0 }, () => {
+      throw new TypeError("no keys");
+    }),
+    TypeError,
+  );
+  const closed = new HashPool();
+  closed.close();
+  await rejects(
+    failing.runWhile(image, undefined, { pool: closed, poolMinBytes: 0 }, () => Promise.resolve()),
+    (error) => error instanceof HashPoolError && error.kind === "closed",
+  );
 });
