@@ -2,11 +2,11 @@
  * Benchmark: start-up. The median wall time of `siftrust --version` and of
  * `siftrust sif list examples/example.sif` (a small image) must stay under 150 ms, both from
  * the sources (`deno run PERMS cli/main.ts`) and from the bundle (`deno run PERMS
- * dist/siftrust.js`, built first with `deno task bundle`); `--version` from the bundle under
- * 100 ms. A cached `siftrust check --policy P IMAGE` (the fast path, cli/fast_check.ts) must
- * take at most 3× an empty module run the same way, which is measured beside them: what Deno's
- * own start-up costs. The two-file bundle of cli/bundle_entry.ts is measured too, for
- * comparison (no target).
+ * dist/siftrust.js`, built first with `deno task bundle`: the entry, cli/bundle_entry.ts, which
+ * loads the program, dist/siftrust-full.js, when the fast path does not answer); `--version`
+ * from the bundle under 100 ms. A cached `siftrust check --policy P IMAGE` (the fast path,
+ * cli/fast_check.ts) must take at most 3× an empty module run the same way, which is measured
+ * beside them: what Deno's own start-up costs.
  *
  * Each command gets 3 warm-up runs, then at least 15 measured runs, each a new process, with
  * `hyperfine -N` when it is installed, else timed here with `performance.now()` around
@@ -222,25 +222,6 @@ async function assertFastPath(perms: string[], entry: string, args: string[]): P
   }
 }
 
-/**
- * The two-file bundle cli/bundle_entry.ts describes, in a temporary folder: its entry
- * (`siftrust.js`, the fast path) and the program beside it (`siftrust-full.js`).
- */
-async function twoFileBundle(dir: string): Promise<string> {
-  const parts = [["siftrust-full.js", "cli/main.ts"], ["siftrust.js", "cli/bundle_entry.ts"]];
-  for (const [file, entry] of parts) {
-    const { code, stderr } = await output(Deno.execPath(), [
-      "bundle",
-      "--quiet",
-      "--output",
-      `${dir}/two-file/${file}`,
-      `${REPO_ROOT}${entry}`,
-    ]);
-    if (code !== 0) throw new Error(`deno bundle ${entry}: ${new TextDecoder().decode(stderr)}`);
-  }
-  return `${dir}/two-file/siftrust.js`;
-}
-
 function targetGoal(c: Case, runs: number): string {
   const what = `\`siftrust ${c.label}\``;
   if (c.target === undefined) return what;
@@ -260,7 +241,6 @@ export async function startup(requestedRuns: number): Promise<BenchResult> {
   runEnv = lab.env;
   try {
     const deno = Deno.execPath();
-    const twoFile = await twoFileBundle(lab.dir);
     const checkBytes = (await Deno.stat(`${lab.dir}/image.sif`)).size;
     const cases: Case[] = [{
       label: "deno run (empty module)",
@@ -272,10 +252,8 @@ export async function startup(requestedRuns: number): Promise<BenchResult> {
     const entries = [
       { name: "cli/main.ts", path: `${REPO_ROOT}cli/main.ts` },
       { name: "dist/siftrust.js", path: `${REPO_ROOT}dist/siftrust.js` },
-      { name: "two-file bundle", path: twoFile },
     ];
     for (const entry of entries) {
-      const limit = entry.name === "two-file bundle" ? undefined : { ms: LIMIT_MS };
       await assertFastPath(perms, entry.path, lab.args);
       cases.push({
         label: `--version (${entry.name})`,
@@ -283,21 +261,21 @@ export async function startup(requestedRuns: number): Promise<BenchResult> {
         imageBytes: 0,
         program: deno,
         args: ["run", "--quiet", ...perms, entry.path, "--version"],
-        target: entry.name === "dist/siftrust.js" ? { ms: BUNDLE_VERSION_LIMIT_MS } : limit,
+        target: { ms: entry.name === "dist/siftrust.js" ? BUNDLE_VERSION_LIMIT_MS : LIMIT_MS },
       }, {
         label: `sif list (${entry.name})`,
         image: "example.sif",
         imageBytes,
         program: deno,
         args: ["run", "--quiet", ...perms, entry.path, "sif", "list", SMALL_IMAGE],
-        target: limit,
+        target: { ms: LIMIT_MS },
       }, {
         label: `check, cached (${entry.name})`,
         image: "example-signed.sif",
         imageBytes: checkBytes,
         program: deno,
         args: ["run", "--quiet", ...perms, entry.path, ...lab.args],
-        target: entry.name === "two-file bundle" ? undefined : { timesEmpty: CACHED_CHECK_LIMIT },
+        target: { timesEmpty: CACHED_CHECK_LIMIT },
       });
     }
     // Each command must work before it is timed.
@@ -361,16 +339,14 @@ export async function startup(requestedRuns: number): Promise<BenchResult> {
         `timed with ${tool}: ${WARMUPS} warm-up runs, then ${runs} measured runs per command`,
         `each run a new process: \`deno run --quiet ${perms.join(" ")} ENTRY ARGS…\`, ` +
         "stdout and stderr discarded",
-        `ENTRY: cli/main.ts (the sources), or dist/siftrust.js (\`deno task bundle\`, rebuilt ` +
-        "before measuring); the empty module is Deno's own start-up with the same flags",
+        "ENTRY: cli/main.ts (the sources), or dist/siftrust.js (`deno task bundle`, rebuilt " +
+        "before measuring: the entry, which loads dist/siftrust-full.js beside it when the fast " +
+        "path does not answer); the empty module is Deno's own start-up with the same flags",
         `the small image: ${SMALL_IMAGE} (${humanSize(imageBytes)})`,
         "cached check: `check --policy P IMAGE` of examples/example-signed.sif under a policy " +
         "trusting the demo key (keyring beside it, `offline: true`), decided twice before timing " +
         "(caches in a temporary folder: `SIFTRUST_CACHEDIR`, `XDG_CACHE_HOME`); before timing, " +
         "each entry's run is confirmed to take the fast path (`SIFTRUST_DEBUG_FASTPATH=1`)",
-        "two-file bundle (not shipped; no targets): `deno bundle` of cli/main.ts to " +
-        "DIR/siftrust-full.js and of cli/bundle_entry.ts (the fast path, loading the first only " +
-        "when it must) to DIR/siftrust.js, the entry",
         `peak RSS: the largest of ${RSS_RUNS} more runs under ${GNU_TIME} -f %M`,
         `load average at the end: ${load}`,
       ],

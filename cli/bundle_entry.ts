@@ -1,8 +1,10 @@
 /**
- * The entry of a two-file bundle: this small file answers `check`'s fast path
- * (cli/fast_check.ts) and loads the program, bundled beside it as `siftrust-full.js` from
- * cli/main.ts, only when it must. A one-file bundle makes Deno parse the whole program and load
- * its Node layer before the first line runs (bench/RESULTS.md). Build it with
+ * The entry of the shipped bundle (`deno task bundle`): this small file, `dist/siftrust.js`,
+ * answers `check`'s fast path (cli/fast_check.ts) and loads the program, bundled from
+ * cli/main.ts as `siftrust-full.js` in the same folder, only when it must
+ * (cli/bundle_program.ts finds it and checks that it is as protected as this file). A one-file
+ * bundle would make Deno compile the whole program and load its Node layer before the first line
+ * runs (bench/RESULTS.md). The task runs
  *
  * ```sh
  * deno bundle --output dist/siftrust-full.js cli/main.ts
@@ -12,10 +14,10 @@
  * @module
  */
 
+import { locateProgram, programProblemMessage } from "./bundle_program.ts";
+import { ExitCode } from "./exit.ts";
 import { printFastCheck, tryFastCheck } from "./fast_check.ts";
-
-/** The program's bundle, beside this one (a computed specifier, so that it is not inlined). */
-const PROGRAM = "./siftrust-full.js";
+import { log } from "./output.ts";
 
 let failure: { error: unknown } | undefined;
 const fastPathTried = Deno.args[0] === "check";
@@ -28,5 +30,25 @@ if (fastPathTried) {
     failure = { error };
   }
 }
-const { runMain } = await import(new URL(PROGRAM, import.meta.url).href);
+const program = await locateProgram(import.meta.url);
+if ("problem" in program) {
+  log("error", programProblemMessage(program.problem));
+  Deno.exit(ExitCode.Usage);
+}
+const runMain = await loadProgram(program.url);
 await runMain(Deno.args, failure === undefined ? { fastPathTried } : { failure: failure.error });
+
+/** The program's `runMain`; a program that cannot be loaded ends the run (exit 70). */
+async function loadProgram(url: string): Promise<typeof import("./main.ts").runMain> {
+  let problem: string;
+  try {
+    // A computed specifier, so that `deno bundle` leaves the program out of this file.
+    const { runMain } = await import(url);
+    if (typeof runMain === "function") return runMain;
+    problem = "it has no runMain (a program of another build?)";
+  } catch (error) {
+    problem = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  }
+  log("error", `internal error: cannot load the program ${url}: ${problem}`);
+  Deno.exit(ExitCode.Internal);
+}

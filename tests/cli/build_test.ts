@@ -1,9 +1,10 @@
 /**
- * What ships: the bundle (`deno task bundle` → dist/siftrust.js) runs with exactly the shipped
- * permissions and needs nothing from Deno's cache; `deno task compile` either builds this
- * machine's binary or fails with one line that says what to do (DENORT_BIN); the shipped
- * permissions are those of the `siftrust` task, never `-A`; `--version` names the real Deno and
- * the pinned openpgp.js; every command's help has examples.
+ * What ships: the bundle (`deno task bundle` → dist/siftrust.js, the entry, and
+ * dist/siftrust-full.js, the program it loads) runs with exactly the shipped permissions and
+ * needs nothing from Deno's cache; `deno task compile` either builds this machine's binary or
+ * fails with one line that says what to do (DENORT_BIN); the shipped permissions are those of
+ * the `siftrust` task, never `-A`; `--version` names the real Deno and the pinned openpgp.js;
+ * every command's help has examples.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import { shippedPermissions } from "../../build/compile.ts";
 import { CLI_ENTRY, type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { existsSync, REPO_ROOT } from "../helpers/peers.ts";
 import { tempDir, testEnv } from "../helpers/env.ts";
+import { buildBundle, BUNDLE_FILES, bundleCommands } from "../helpers/bundle.ts";
 
 const DENO_JSON = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
 const BUNDLE = `${REPO_ROOT}dist/siftrust.js`;
@@ -101,26 +103,29 @@ Deno.test("shippedPermissions(): the siftrust task's flags, never -A or --allow-
 Deno.test("deno task bundle: dist/siftrust.js runs with exactly the shipped permissions", async () => {
   // In `deno task test`'s second pass the other test files run dist/siftrust.js at the same
   // time, and `deno bundle` truncates its output before writing it: there, the same bundle
-  // command writes to a folder of its own instead.
+  // commands write to a folder of their own instead.
   await using temp = await tempDir("siftrust-bundle-");
   const dir = temp.dir;
   let bundle = BUNDLE;
+  // Two files: the program, then the entry (the fast path), which loads it from its folder.
   const task: string = DENO_JSON.tasks.bundle;
-  assert.match(task, /--output dist\/siftrust\.js cli\/main\.ts$/, task);
+  const outputs = (await bundleCommands("dist")).map((args) => args.slice(-3).join(" "));
+  assert.deepEqual(outputs, [
+    "--output dist/siftrust-full.js cli/main.ts",
+    "--output dist/siftrust.js cli/bundle_entry.ts",
+  ], task);
   if (TESTING_THE_BUNDLE) {
-    bundle = `${dir}/siftrust.js`;
-    const args = task.trim().split(/\s+/).slice(1)
-      .map((word) => word === "dist/siftrust.js" ? bundle : word);
-    const built = await run(Deno.execPath(), args);
-    assert.equal(built.code, 0, context(built));
+    bundle = await buildBundle(dir);
   } else {
     const started = Date.now();
     const built = await run(Deno.execPath(), ["task", "--quiet", "bundle"]);
     assert.equal(built.code, 0, context(built));
-    assert.ok(
-      (await Deno.stat(bundle)).mtime!.getTime() >= started - 2000,
-      "deno task bundle did not write dist/siftrust.js",
-    );
+    for (const file of [BUNDLE, `${REPO_ROOT}dist/${BUNDLE_FILES.program}`]) {
+      assert.ok(
+        (await Deno.stat(file)).mtime!.getTime() >= started - 2000,
+        `deno task bundle did not write ${file}`,
+      );
+    }
   }
   // Nothing from Deno's cache: an empty DENO_DIR and --cached-only (no download either).
   const emptyCache = `${dir}/deno-dir`;

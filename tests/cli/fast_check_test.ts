@@ -3,10 +3,12 @@
  * decided and kept the decisions, a plain `check` gets the same stdout, stderr and exit code
  * without loading commander, the policy parser or OpenPGP (`SIFTRUST_DEBUG_FASTPATH=1` says
  * when it answered); every kind of miss falls back to the full path; and the modules it loads
- * import no heavy package.
+ * import no heavy package, from the sources and from the shipped bundle (whose entry, all that
+ * loads before the fast path answers, holds no part of the program).
  */
 
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { pathToFileURL } from "node:url";
 import * as openpgp from "openpgp";
 import { signImage } from "../../core/integrity/mod.ts";
 import { SYSTEM_CACHE_DIR, SYSTEM_POLICY } from "../../core/config/mod.ts";
@@ -30,6 +32,7 @@ import {
 import { type CliResult, DENO_DIR, PERMISSIONS, runCli } from "../helpers/cli.ts";
 import { type TestEnv, testEnv } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
+import { buildBundle } from "../helpers/bundle.ts";
 import { wrapKey } from "../../core/keys/pgp_key.ts";
 
 const FAST = "INFO:    fast path:";
@@ -270,9 +273,14 @@ Deno.test("fast path: not kept when keyservers may come from discovery", async (
   ok(!fast(again), again.stderr);
 });
 
-Deno.test("fast path: its modules load no package, and not Deno's Node layer", async () => {
+/**
+ * The modules `deno info` finds from `root` by code imports (type imports are erased at run
+ * time), each with whether it is reached only through `import()` (loaded when that line runs).
+ */
+async function codeGraph(root: string): Promise<Map<string, boolean>> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", `${REPO_ROOT}cli/fast_check.ts`],
+    args: ["info", "--json", root],
+    env: { DENO_DIR },
     stdout: "piped",
   }).output();
   const info = JSON.parse(new TextDecoder().decode(out.stdout));
@@ -280,8 +288,6 @@ Deno.test("fast path: its modules load no package, and not Deno's Node layer", a
   const modules = new Map<string, { dependencies?: Dependency[] }>(
     info.modules.map((m: { specifier: string }) => [m.specifier, m]),
   );
-  // Follow code imports only (type imports are erased at run time); `dynamic` says whether a
-  // module is reached only through `import()` (loaded when that line runs).
   const reached = new Map<string, boolean>();
   const stack: [string, boolean][] = info.roots.map((r: string) => [r, false]);
   while (stack.length > 0) {
@@ -295,11 +301,21 @@ Deno.test("fast path: its modules load no package, and not Deno's Node layer", a
       }
     }
   }
-  ok(reached.size > 5, `the graph was read: ${[...reached.keys()]}`);
+  return reached;
+}
+
+/** Asserts that a graph holds no npm package, and no node: module loaded at start. */
+function assertNothingHeavyAtStart(reached: Map<string, boolean>): void {
   const external = [...reached.keys()].filter((s) => !s.startsWith("file:"));
   assertEquals(external.filter((s) => !s.startsWith("node:")), [], "no npm package");
   const statically = external.filter((s) => !reached.get(s));
   assertEquals(statically, [], "no node: module loaded at start");
+}
+
+Deno.test("fast path: its modules load no package, and not Deno's Node layer", async () => {
+  const reached = await codeGraph(`${REPO_ROOT}cli/fast_check.ts`);
+  ok(reached.size > 5, `the graph was read: ${[...reached.keys()]}`);
+  assertNothingHeavyAtStart(reached);
 });
 
 Deno.test("fast path: its copies of the resolution's constants are the same", () => {
@@ -307,21 +323,20 @@ Deno.test("fast path: its copies of the resolution's constants are the same", ()
   assertEquals(FAST_SYSTEM_CACHE_DIR, SYSTEM_CACHE_DIR);
 });
 
-Deno.test("the two-file bundle (cli/bundle_entry.ts): the same answers, fast and full", async () => {
+Deno.test("the shipped bundle: the same answers, fast and full; its entry loads nothing heavy", async () => {
   await using l = await lab();
-  const dist = `${l.dir}/dist`;
-  for (
-    const [file, entry] of [["siftrust-full.js", "main.ts"], ["siftrust.js", "bundle_entry.ts"]]
-  ) {
-    const built = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--output", `${dist}/${file}`, `${REPO_ROOT}cli/${entry}`],
-      stderr: "piped",
-    }).output();
-    assertEquals(built.code, 0, new TextDecoder().decode(built.stderr));
-  }
+  // The bundle task's files, in a folder of this test's own; run through a symbolic link, as
+  // when installed as /usr/local/bin/siftrust.
+  const entry = await buildBundle(`${l.dir}/dist`);
+  await Deno.mkdir(`${l.dir}/bin`);
+  await Deno.symlink(entry, `${l.dir}/bin/siftrust`);
+  const reached = await codeGraph(entry);
+  const files = [...reached.keys()].filter((s) => s.startsWith("file:"));
+  assertEquals(files, [pathToFileURL(entry).href], "the entry alone: the program is not in it");
+  assertNothingHeavyAtStart(reached);
   const bundled = async (args: string[]): Promise<CliResult> => {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", ...PERMISSIONS, `${dist}/siftrust.js`, ...args],
+      args: ["run", "--quiet", ...PERMISSIONS, `${l.dir}/bin/siftrust`, ...args],
       cwd: REPO_ROOT,
       env: { NO_COLOR: "1", DENO_DIR, ...l.env, SIFTRUST_DEBUG_FASTPATH: "1" },
       stdin: "null",
@@ -338,6 +353,7 @@ Deno.test("the two-file bundle (cli/bundle_entry.ts): the same answers, fast and
   ok(fast(quick), quick.stderr);
   const fromSource = await check(l, ["-j2", ...images]);
   assertEquals(plain(quick), plain(fromSource));
+  assertEquals(plain(first).stdout, plain(fromSource).stdout.replaceAll(" (cached)", ""));
   const version = await bundled(["--version"]);
   assertEquals(version.code, 0, version.stderr);
   const usage = await bundled(["check", "--bogus"]);

@@ -393,8 +393,10 @@ Deno.test("an image outside Deno's --allow-read: exit 3 and a clear message", as
   await withImages([], async (img) => {
     const elsewhere = await Deno.makeTempDir({ prefix: "siftrust-cli-" });
     try {
+      // Its own folder stays readable: the bundle's entry loads its program from there.
+      const own = ENTRY.slice(0, ENTRY.lastIndexOf("/"));
       const permissions = PERMISSIONS.map((flag) =>
-        flag === "--allow-read" ? `--allow-read=${elsewhere}` : flag
+        flag === "--allow-read" ? `--allow-read=${elsewhere},${own}` : flag
       );
       const out = await new Deno.Command(Deno.execPath(), {
         args: ["run", "--quiet", ...permissions, ENTRY, "sif", "list", img],
