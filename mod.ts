@@ -63,6 +63,7 @@ export {
   PartType,
   partTypeName,
   primaryPartition,
+  type SameFile,
   sbomExtra,
   SifError,
   type SifErrorKind,
