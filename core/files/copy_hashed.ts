@@ -4,11 +4,18 @@
  * decided on the copy (read back through the returned handle), never on the source again, and
  * the copy is renamed into place only when the caller commits it.
  *
+ * Each chunk is read once into shared memory and written out while workers hash it
+ * (./hash_lanes.ts): one the whole copy's SHA-256, another the parts a {@linkcode DigestRouter}
+ * asks for (the digests a verification of the copy will need), so that copying and both
+ * hashes run on several cores at once.
+ *
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { removeTemporaries, syncDir, temporarySibling } from "./atomic.ts";
+import { HashLaneError, HashLanes, type HashSegment, type RingSlot } from "./hash_lanes.ts";
+
+export type { HashSegment } from "./hash_lanes.ts";
 
 /** Why a copy failed. */
 export type CopyErrorKind =
@@ -16,6 +23,8 @@ export type CopyErrorKind =
   | "not-a-regular-file"
   /** Reading the source, or creating, writing, syncing or renaming the copy failed. */
   | "io"
+  /** A hashing worker could not start or failed. */
+  | "hashing"
   /** A commit that must not overwrite found a file at the destination. */
   | "destination-exists"
   /** `commit` or `discard` was called on a copy that was already committed or discarded. */
@@ -46,13 +55,27 @@ export interface CopyHashedOptions {
    * the destination's name are then left over from a copy that was killed, and are removed.
    */
   underLock?: boolean;
-  /** Bytes read and written at a time; 4 MiB by default. The memory used does not grow. */
+  /** Bytes read and written at a time; 2 MiB by default. The memory used does not grow. */
   chunkSize?: number;
+  /** More SHA-256 digests of parts of the copy, taken in the same pass (see the interface). */
+  digests?: DigestRouter;
+}
+
+/**
+ * Which parts of a copy feed which extra SHA-256 digests ("sinks"), decided from the copy's
+ * first bytes (core/integrity/stream_digests.ts plans those a verification needs).
+ */
+export interface DigestRouter {
   /**
-   * Sees each chunk once it is written, in order from byte 0 (to hash more than the whole
-   * file's SHA-256 in the same pass). The buffer is reused after the call returns.
+   * Plans from the copy's first bytes (`prefix`, from byte 0): true once planned (perhaps with
+   * nothing to hash), false while it needs more bytes. The copy gives up, hashing nothing
+   * extra, when the ring holds no more bytes than those (8 chunks), or the copy ends first.
    */
-  onChunk?: (chunk: Uint8Array) => void;
+  plan(prefix: Uint8Array): boolean;
+  /** The number of digests planned. */
+  readonly sinks: number;
+  /** The parts of the copy's bytes `offset`… `offset + length` that feed each digest. */
+  segments(offset: number, length: number): HashSegment[];
 }
 
 /** Options of {@linkcode HashedCopy.commit}. */
@@ -76,6 +99,12 @@ export interface HashedCopy {
   /** The SHA-256 of the bytes written, lowercase hex. */
   readonly sha256: string;
   /**
+   * The digests of {@linkcode CopyHashedOptions.digests}, lowercase hex, one per sink: empty
+   * when there was no router or it could not plan. A sink whose parts lie beyond the bytes
+   * copied has the digest of only those that were.
+   */
+  readonly partDigests: readonly string[];
+  /**
    * The copy, open for reading (and writing; the caller must not write). It stays open after
    * {@linkcode HashedCopy.commit}; the caller closes it. {@linkcode HashedCopy.discard} closes it.
    */
@@ -86,7 +115,12 @@ export interface HashedCopy {
   discard(): Promise<void>;
 }
 
-const DEFAULT_CHUNK = 4 * 1024 * 1024;
+const DEFAULT_CHUNK = 2 * 1024 * 1024;
+/** Slots in the ring: how far the copy may run ahead of the hashing. */
+const RING_SLOTS = 8;
+/** The lane of the whole copy's SHA-256, and that of the router's digests. */
+const WHOLE = 0;
+const PARTS = 1;
 
 /**
  * Copies `source` from its first byte into a new temporary file next to `destination`
@@ -123,48 +157,85 @@ export async function copyHashed(
   }
   try {
     await Deno.chmod(temporary, mode);
-    const { size, sha256 } = await copyBytes(
-      source,
-      file,
-      info.size,
-      options.chunkSize,
-      options.onChunk,
-    );
+    const copied = await copyBytes(source, file, info.size, options);
     await file.seek(0, Deno.SeekMode.Start);
-    return finishedCopy(file, temporary, destination, dir, size, sha256);
+    return finishedCopy(file, temporary, destination, dir, copied);
   } catch (error) {
     file.close();
     await Deno.remove(temporary).catch(() => undefined);
     if (error instanceof CopyError) throw error;
+    if (error instanceof HashLaneError) {
+      throw new CopyError("hashing", `cannot hash ${temporary}: ${error.message}`, {
+        cause: error,
+      });
+    }
     throw new CopyError("io", `cannot copy to ${temporary}: ${(error as Error).message}`, {
       cause: error,
     });
   }
 }
 
-/** Copies up to `limit` bytes from the start of `source` into `target`, hashing them. */
+interface Copied {
+  size: number;
+  sha256: string;
+  partDigests: string[];
+}
+
+/**
+ * Copies up to `limit` bytes from the start of `source` into `target`, each chunk read once
+ * into the lanes' ring and hashed there while it is written.
+ */
 async function copyBytes(
   source: CopySource,
   target: Deno.FsFile,
   limit: number,
-  chunkSize = DEFAULT_CHUNK,
-  onChunk?: (chunk: Uint8Array) => void,
-): Promise<{ size: number; sha256: string }> {
-  const hash = createHash("sha256");
-  const buffer = new Uint8Array(chunkSize);
+  options: CopyHashedOptions,
+): Promise<Copied> {
+  const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
+  using lanes = new HashLanes(2, { chunkSize, slots: RING_SLOTS });
+  let router = options.digests;
+  /** The chunks copied while the router could not plan yet: they wait in their slots. */
+  let waiting: { slot: RingSlot; offset: number; length: number }[] | undefined = router && [];
   await source.seek(0, Deno.SeekMode.Start);
   let size = 0;
   while (size < limit) {
+    const slot = await lanes.nextSlot();
     const want = Math.min(chunkSize, limit - size);
-    const got = await source.read(buffer.subarray(0, want));
-    if (got === null) break;
-    const chunk = buffer.subarray(0, got);
-    for (let done = 0; done < got;) done += await target.write(chunk.subarray(done));
-    hash.update(chunk);
-    onChunk?.(chunk);
-    size += got;
+    const length = await fill(source, slot.bytes.subarray(0, want));
+    if (length === 0) break;
+    const chunk = slot.bytes.subarray(0, length);
+    for (let done = 0; done < length;) done += await target.write(chunk.subarray(done));
+    lanes.feed(slot, WHOLE, [{ sink: 0, start: 0, end: length }]);
+    const offset = size;
+    size += length;
+    if (waiting === undefined) {
+      if (router !== undefined) lanes.feed(slot, PARTS, router.segments(offset, length));
+    } else if (router!.plan(new Uint8Array(slot.bytes.buffer, 0, size))) {
+      // The first chunks fill the first slots, whole: the ring holds the copy's first bytes.
+      for (const w of [...waiting, { slot, offset, length }]) {
+        lanes.feed(w.slot, PARTS, router!.segments(w.offset, w.length));
+      }
+      waiting = undefined;
+    } else {
+      waiting.push({ slot, offset, length });
+      if (waiting.length === lanes.slots) [waiting, router] = [undefined, undefined];
+    }
+    if (length < want) break; // the source was cut short: the copy ends there
   }
-  return { size, sha256: hash.digest("hex") };
+  if (waiting !== undefined) router = undefined;
+  const [[sha256], partDigests] = await lanes.digests([1, router?.sinks ?? 0]);
+  return { size, sha256, partDigests };
+}
+
+/** Reads from `source` until `into` is full or the source ends; the number of bytes read. */
+async function fill(source: CopySource, into: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < into.length) {
+    const got = await source.read(into.subarray(filled));
+    if (got === null || got === 0) break;
+    filled += got;
+  }
+  return filled;
 }
 
 function finishedCopy(
@@ -172,8 +243,7 @@ function finishedCopy(
   tempPath: string,
   destination: string,
   dir: string,
-  size: number,
-  sha256: string,
+  { size, sha256, partDigests }: Copied,
 ): HashedCopy {
   let state: "open" | "committed" | "discarded" = "open";
   const ensureOpen = (action: string) => {
@@ -189,6 +259,7 @@ function finishedCopy(
     destination,
     size,
     sha256,
+    partDigests,
     file,
     async commit(options: CommitOptions = {}) {
       ensureOpen("commit");
