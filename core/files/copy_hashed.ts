@@ -7,7 +7,8 @@
  * Each chunk is read once into shared memory and written out while workers hash it
  * (./hash_lanes.ts): one the whole copy's SHA-256, another the parts a {@linkcode DigestRouter}
  * asks for (the digests a verification of the copy will need), so that copying and both
- * hashes run on several cores at once.
+ * hashes run on several cores at once. The copy is flushed to disk as it grows, so that the
+ * sync of a commit has little left to write.
  *
  * @module
  */
@@ -118,6 +119,8 @@ export interface HashedCopy {
 const DEFAULT_CHUNK = 2 * 1024 * 1024;
 /** Slots in the ring: how far the copy may run ahead of the hashing. */
 const RING_SLOTS = 8;
+/** Bytes written between two flushes to disk of the copy. */
+const FLUSH_BYTES = 64 * 1024 * 1024;
 /** The lane of the whole copy's SHA-256, and that of the router's digests. */
 const WHOLE = 0;
 const PARTS = 1;
@@ -157,7 +160,7 @@ export async function copyHashed(
   }
   try {
     await Deno.chmod(temporary, mode);
-    const copied = await copyBytes(source, file, info.size, options);
+    const copied = await copyBytes(source, file, temporary, info.size, options);
     await file.seek(0, Deno.SeekMode.Start);
     return finishedCopy(file, temporary, destination, dir, copied);
   } catch (error) {
@@ -188,11 +191,13 @@ interface Copied {
 async function copyBytes(
   source: CopySource,
   target: Deno.FsFile,
+  targetPath: string,
   limit: number,
   options: CopyHashedOptions,
 ): Promise<Copied> {
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
   using lanes = new HashLanes(2, { chunkSize, slots: RING_SLOTS });
+  using flusher = new Flusher(targetPath);
   let router = options.digests;
   /** The chunks copied while the router could not plan yet: they wait in their slots. */
   let waiting: { slot: RingSlot; offset: number; length: number }[] | undefined = router && [];
@@ -205,6 +210,7 @@ async function copyBytes(
     if (length === 0) break;
     const chunk = slot.bytes.subarray(0, length);
     for (let done = 0; done < length;) done += await target.write(chunk.subarray(done));
+    flusher.wrote(length);
     lanes.feed(slot, WHOLE, [{ sink: 0, start: 0, end: length }]);
     const offset = size;
     size += length;
@@ -224,7 +230,53 @@ async function copyBytes(
   }
   if (waiting !== undefined) router = undefined;
   const [[sha256], partDigests] = await lanes.digests([1, router?.sinks ?? 0]);
+  await flusher.finish();
   return { size, sha256, partDigests };
+}
+
+/**
+ * Writes the copy to disk while it is made, so that the sync of a commit has little left to
+ * do: after every {@linkcode FLUSH_BYTES} written, an `fdatasync` of the copy (one at a time),
+ * through a descriptor of its own (the copy's writes would queue behind one on theirs).
+ */
+class Flusher implements Disposable {
+  readonly #path: string;
+  #file: Deno.FsFile | undefined;
+  #pending: Promise<void> | undefined;
+  #failure: Error | undefined;
+  #unflushed = 0;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  /** Counts bytes written; starts a flush when enough are and none is under way. */
+  wrote(bytes: number): void {
+    this.#unflushed += bytes;
+    if (this.#unflushed < FLUSH_BYTES || this.#pending !== undefined) return;
+    this.#unflushed = 0;
+    try {
+      this.#file ??= Deno.openSync(this.#path, { read: true });
+    } catch (error) {
+      this.#failure ??= error as Error;
+      return;
+    }
+    this.#pending = this.#file.syncData()
+      .catch((error) => void (this.#failure ??= error))
+      .finally(() => this.#pending = undefined);
+  }
+
+  /** Waits for the flush under way; throws what a flush met (the copy is then not safe). */
+  async finish(): Promise<void> {
+    await this.#pending;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Closes its descriptor. */
+  [Symbol.dispose](): void {
+    this.#file?.close();
+    this.#file = undefined;
+  }
 }
 
 /** Reads from `source` until `into` is full or the source ends; the number of bytes read. */
