@@ -1,9 +1,9 @@
 /**
  * Admitting an image into a library: the source is opened once and copied into a temporary
- * file next to the destination (its objects hashed as they are written, so their data is
- * never read again), the policy decides on the copy as if it were at the destination, and the
- * copy is renamed into place only on ALLOW. A copy that is not allowed is removed, so a deny
- * leaves nothing behind. Whatever happens to the source during the copy, the bytes decided are
+ * file next to the destination (the digests its signatures need are taken as it is written, so
+ * its data is never read again), the policy decides on the copy as if it were at the
+ * destination, and the copy is renamed into place only on ALLOW. A copy that is not allowed is
+ * removed, so a deny leaves nothing behind. Whatever happens to the source during the copy, the bytes decided are
  * the bytes installed.
  *
  * @module

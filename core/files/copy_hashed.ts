@@ -56,7 +56,7 @@ export interface CopyHashedOptions {
    * the destination's name are then left over from a copy that was killed, and are removed.
    */
   underLock?: boolean;
-  /** Bytes read and written at a time; 2 MiB by default. The memory used does not grow. */
+  /** Bytes read and written at a time; 1 MiB by default. The memory used does not grow. */
   chunkSize?: number;
   /** More SHA-256 digests of parts of the copy, taken in the same pass (see the interface). */
   digests?: DigestRouter;
@@ -70,7 +70,7 @@ export interface DigestRouter {
   /**
    * Plans from the copy's first bytes (`prefix`, from byte 0): true once planned (perhaps with
    * nothing to hash), false while it needs more bytes. The copy gives up, hashing nothing
-   * extra, when the ring holds no more bytes than those (8 chunks), or the copy ends first.
+   * extra, when its ring of chunks (16 of them) is full first, or the copy ends first.
    */
   plan(prefix: Uint8Array): boolean;
   /** The number of digests planned. */
@@ -116,9 +116,9 @@ export interface HashedCopy {
   discard(): Promise<void>;
 }
 
-const DEFAULT_CHUNK = 2 * 1024 * 1024;
+const DEFAULT_CHUNK = 1024 * 1024;
 /** Slots in the ring: how far the copy may run ahead of the hashing. */
-const RING_SLOTS = 8;
+const RING_SLOTS = 16;
 /** Bytes written between two flushes to disk of the copy. */
 const FLUSH_BYTES = 64 * 1024 * 1024;
 /** The lane of the whole copy's SHA-256, and that of the router's digests. */
@@ -209,7 +209,8 @@ async function copyBytes(
     const length = await fill(source, slot.bytes.subarray(0, want));
     if (length === 0) break;
     const chunk = slot.bytes.subarray(0, length);
-    for (let done = 0; done < length;) done += await target.write(chunk.subarray(done));
+    // Written in place (the next read waits for it anyway), without a hop to another thread.
+    for (let done = 0; done < length;) done += target.writeSync(chunk.subarray(done));
     flusher.wrote(length);
     lanes.feed(slot, WHOLE, [{ sink: 0, start: 0, end: length }]);
     const offset = size;

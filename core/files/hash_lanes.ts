@@ -234,6 +234,8 @@ export class HashLanes implements Disposable {
       event.preventDefault();
       this.#fail(new HashLaneError(`a hashing worker stopped: ${event.message}`));
     };
+    worker.onmessageerror = () =>
+      this.#fail(new HashLaneError("a hashing worker's message was lost"));
     worker.postMessage(
       { type: "init", ring: this.#ring, chunkSize: this.#chunkSize } satisfies ToLane,
     );
