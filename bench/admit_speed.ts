@@ -2,8 +2,8 @@
  * Benchmark: `siftrust admit` of a signed 1 GiB image into a library folder must take no more
  * than 1.3× the wall time of `cp` followed by `sync` of the copy (GNU coreutils `sync FILE`:
  * an fsync of that file) on the same image, start-up included. Admit copies the image into a
- * temporary file, reading each chunk once into shared memory that two workers hash while it is
- * written (the whole copy's SHA-256, and the digests its signature needs: policy/admit.ts,
+ * temporary file, reading each chunk once into shared memory from where two workers hash it
+ * (the whole copy's SHA-256, and the digests its signature needs) and write it (policy/admit.ts,
  * core/files/copy_hashed.ts), decides on the copy without reading it again, and syncs and
  * renames it into place.
  *
@@ -154,7 +154,7 @@ export async function admitSpeed(runs: number): Promise<BenchResult> {
       "throw-away Ed25519 key; kept for later runs); policy: that signer, `keys.files` + " +
       "`offline: true`, `local: false`",
       `\`siftrust admit --policy P IMAGE ${library}/\` (\`deno run\` with the \`siftrust\` ` +
-      "task's permissions; it copies, hashes on two workers as it writes, decides, fsyncs and " +
+      "task's permissions; it copies, hashing and writing on two workers, decides, fsyncs and " +
       "renames) against " +
       `\`sh -c 'cp IMAGE ${plain}/ && sync ${plain}/NAME'\` (GNU \`sync FILE\`: fsync of the copy)`,
       "the image read once beforehand (page cache warm); each target folder emptied before " +

@@ -4,10 +4,11 @@
  * decided on the copy (read back through the returned handle), never on the source again, and
  * the copy is renamed into place only when the caller commits it.
  *
- * Each chunk is read once into shared memory and written out while workers hash it
- * (./hash_lanes.ts): one the whole copy's SHA-256, another the parts a {@linkcode DigestRouter}
- * asks for (the digests a verification of the copy will need), so that copying and both
- * hashes run on several cores at once. The copy is flushed to disk as it grows, so that the
+ * Each chunk is read once into shared memory, where two workers hash it and one of them writes
+ * it to the copy (./hash_lanes.ts): one the whole copy's SHA-256, the other the parts a
+ * {@linkcode DigestRouter} asks for (the digests a verification of the copy will need), and
+ * they take turns writing the chunks, so that reading, writing and both hashes run on several
+ * cores at once. The copy is flushed to disk as it grows, so that the
  * sync of a commit has little left to write.
  *
  * @module
@@ -160,14 +161,14 @@ export async function copyHashed(
   }
   try {
     await Deno.chmod(temporary, mode);
-    const copied = await copyBytes(source, file, temporary, info.size, options);
+    const copied = await copyBytes(source, temporary, info.size, options);
     await file.seek(0, Deno.SeekMode.Start);
     return finishedCopy(file, temporary, destination, dir, copied);
   } catch (error) {
     file.close();
     await Deno.remove(temporary).catch(() => undefined);
     if (error instanceof CopyError) throw error;
-    if (error instanceof HashLaneError) {
+    if (error instanceof HashLaneError && error.kind === "worker") {
       throw new CopyError("hashing", `cannot hash ${temporary}: ${error.message}`, {
         cause: error,
       });
@@ -185,19 +186,18 @@ interface Copied {
 }
 
 /**
- * Copies up to `limit` bytes from the start of `source` into `target`, each chunk read once
- * into the lanes' ring and hashed there while it is written.
+ * Copies up to `limit` bytes from the start of `source` into the file at `target`, each chunk
+ * read once into the lanes' ring, and hashed and written from there.
  */
 async function copyBytes(
   source: CopySource,
-  target: Deno.FsFile,
-  targetPath: string,
+  target: string,
   limit: number,
   options: CopyHashedOptions,
 ): Promise<Copied> {
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
-  using lanes = new HashLanes(2, { chunkSize, slots: RING_SLOTS });
-  using flusher = new Flusher(targetPath);
+  using lanes = new HashLanes(2, { chunkSize, slots: RING_SLOTS, target });
+  using flusher = new Flusher(target);
   let router = options.digests;
   /** The chunks copied while the router could not plan yet: they wait in their slots. */
   let waiting: { slot: RingSlot; offset: number; length: number }[] | undefined = router && [];
@@ -208,25 +208,26 @@ async function copyBytes(
     const want = Math.min(chunkSize, limit - size);
     const length = await fill(source, slot.bytes.subarray(0, want));
     if (length === 0) break;
-    const chunk = slot.bytes.subarray(0, length);
-    // Written in place (the next read waits for it anyway), without a hop to another thread.
-    for (let done = 0; done < length;) done += target.writeSync(chunk.subarray(done));
-    flusher.wrote(length);
-    lanes.feed(slot, WHOLE, [{ sink: 0, start: 0, end: length }]);
     const offset = size;
     size += length;
+    let parts: HashSegment[] = [];
     if (waiting === undefined) {
-      if (router !== undefined) lanes.feed(slot, PARTS, router.segments(offset, length));
+      if (router !== undefined) parts = router.segments(offset, length);
     } else if (router!.plan(new Uint8Array(slot.bytes.buffer, 0, size))) {
       // The first chunks fill the first slots, whole: the ring holds the copy's first bytes.
-      for (const w of [...waiting, { slot, offset, length }]) {
-        lanes.feed(w.slot, PARTS, router!.segments(w.offset, w.length));
-      }
+      for (const w of waiting) lanes.feed(w.slot, PARTS, router!.segments(w.offset, w.length));
+      parts = router!.segments(offset, length);
       waiting = undefined;
     } else {
       waiting.push({ slot, offset, length });
       if (waiting.length === lanes.slots) [waiting, router] = [undefined, undefined];
     }
+    // The lanes take turns writing the chunks: writing costs more than hashing.
+    const write = { offset, length };
+    const wholeWrites = slot.index % 2 === 0;
+    lanes.feed(slot, WHOLE, [{ sink: 0, start: 0, end: length }], wholeWrites ? write : undefined);
+    lanes.feed(slot, PARTS, parts, wholeWrites ? undefined : write);
+    flusher.wrote(length);
     if (length < want) break; // the source was cut short: the copy ends there
   }
   if (waiting !== undefined) router = undefined;

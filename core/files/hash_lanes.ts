@@ -1,9 +1,11 @@
 /**
- * SHA-256 hashing beside a copy, on other cores. The copier reads each chunk once into a ring
- * of shared memory (a `SharedArrayBuffer`), writes it out, and hands it to the lanes: each lane
- * is a worker of its own that hashes, straight from the shared chunk, the parts of it that its
- * digests ("sinks") need. Two lanes hash the same bytes at the same time without a copy, and
- * a slot of the ring is filled again only once every lane that was given it is done with it.
+ * SHA-256 hashing and writing beside a copy, on other cores. The copier reads each chunk once
+ * into a ring of shared memory (a `SharedArrayBuffer`) and hands it to the lanes: each lane is
+ * a worker of its own that hashes, straight from the shared chunk, the parts of it that its
+ * digests ("sinks") need, and may write the chunk to the copy. Two lanes hash the same bytes at
+ * the same time without a copy, and a slot of the ring is filled again only once every lane
+ * that was given it is done with it. The bytes written are the bytes hashed: both come from the
+ * slot, which nothing changes until then.
  *
  * The hashing pool (core/integrity/hash_pool.ts) hands each chunk to one worker, so two
  * digests of the same bytes would run one after the other on one core, or need the bytes read
@@ -28,12 +30,19 @@ export interface HashSegment {
   end: number;
 }
 
-/** A hashing lane failed (its worker could not start, or stopped). */
+/** What failed in a lane: writing to the target file, or the lane itself. */
+export type HashLaneErrorKind = "write" | "worker";
+
+/** A lane failed: a write, or its worker (could not start, stopped, failed, was closed). */
 export class HashLaneError extends Error {
-  /** A lane error, its message saying what happened. */
-  constructor(message: string, options?: ErrorOptions) {
+  /** What failed. */
+  readonly kind: HashLaneErrorKind;
+
+  /** A lane error of `kind`, its message saying what happened. */
+  constructor(kind: HashLaneErrorKind, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "HashLaneError";
+    this.kind = kind;
   }
 }
 
@@ -45,25 +54,38 @@ export interface RingSlot {
   readonly bytes: Uint8Array;
 }
 
-/** How {@linkcode HashLanes} is sized. */
+/** How {@linkcode HashLanes} is sized, and where its lanes write. */
 export interface HashLanesOptions {
   /** The bytes of a slot. */
   chunkSize: number;
   /** The slots of the ring: how far the copier may run ahead of the slowest lane. */
   slots: number;
+  /**
+   * The existing file the lanes write chunks to (see {@linkcode HashLanes.feed}); each lane
+   * that writes opens it once.
+   */
+  target?: string;
+}
+
+/** Where a lane writes a slot's first `length` bytes in the target file. */
+export interface LaneWrite {
+  /** The position in the target file. */
+  offset: number;
+  /** How many bytes of the slot, from its start. */
+  length: number;
 }
 
 /** Main thread → lane. */
 type ToLane =
-  | { type: "init"; ring: SharedArrayBuffer; chunkSize: number }
-  | { type: "hash"; slot: number; segments: HashSegment[] }
+  | { type: "init"; ring: SharedArrayBuffer; chunkSize: number; target?: string }
+  | { type: "hash"; slot: number; segments: HashSegment[]; write?: LaneWrite }
   | { type: "end"; sinks: number };
 
 /** Lane → main thread. */
 type FromLane =
   | { type: "done"; slot: number }
   | { type: "digests"; hex: string[] }
-  | { type: "failed"; message: string };
+  | { type: "failed"; message: string; writing: boolean };
 
 /** The part of a worker's global scope a lane uses. */
 interface LaneScope {
@@ -74,28 +96,44 @@ interface LaneScope {
 }
 
 /**
- * A lane's code: hashes the segments it is sent from the shared ring, answers each slot when
- * done with it, and the digests at the end (a sink never fed is the digest of no bytes).
- * Self-contained (see the module documentation).
+ * A lane's code: hashes the segments it is sent from the shared ring, writes the slot when
+ * asked, answers each slot when done with it, and the digests at the end (a sink never fed is
+ * the digest of no bytes). Self-contained (see the module documentation).
  */
 function hashLaneMain(scope: LaneScope, createHash: (name: string) => Hash): void {
   let ring: Uint8Array = new Uint8Array(0);
   let chunkSize = 0;
+  let target: string | undefined;
+  let file: Deno.FsFile | undefined;
   const hashes: Hash[] = [];
   scope.onmessage = (event) => {
     const message = event.data;
+    let writing = false;
     try {
       if (message.type === "init") {
         ring = new Uint8Array(message.ring);
         chunkSize = message.chunkSize;
+        target = message.target;
       } else if (message.type === "hash") {
         const base = message.slot * chunkSize;
         for (const { sink, start, end } of message.segments) {
           hashes[sink] ??= createHash("sha256");
           hashes[sink].update(ring.subarray(base + start, base + end));
         }
+        if (message.write !== undefined) {
+          const { offset, length } = message.write;
+          writing = true;
+          if (target === undefined) throw new Error("no file to write to");
+          file ??= Deno.openSync(target, { write: true });
+          file.seekSync(offset, Deno.SeekMode.Start);
+          for (let done = 0; done < length;) {
+            done += file.writeSync(ring.subarray(base + done, base + length));
+          }
+        }
         scope.postMessage({ type: "done", slot: message.slot });
       } else {
+        file?.close();
+        file = undefined;
         const hex: string[] = [];
         for (let sink = 0; sink < message.sinks; sink++) {
           hex.push((hashes[sink] ?? createHash("sha256")).digest("hex"));
@@ -103,7 +141,8 @@ function hashLaneMain(scope: LaneScope, createHash: (name: string) => Hash): voi
         scope.postMessage({ type: "digests", hex });
       }
     } catch (error) {
-      scope.postMessage({ type: "failed", message: String(error) });
+      const text = error instanceof Error ? error.message : String(error);
+      scope.postMessage({ type: "failed", message: text, writing });
     }
   };
 }
@@ -124,6 +163,7 @@ export class HashLanes implements Disposable {
   readonly #ring: SharedArrayBuffer;
   readonly #chunkSize: number;
   readonly #slots: number;
+  readonly #target: string | undefined;
   /** How many lanes still hash each slot. */
   readonly #pending: number[];
   readonly #lanes: (Lane | undefined)[];
@@ -136,6 +176,7 @@ export class HashLanes implements Disposable {
   constructor(lanes: number, options: HashLanesOptions) {
     this.#chunkSize = options.chunkSize;
     this.#slots = Math.max(2, options.slots);
+    this.#target = options.target;
     this.#ring = new SharedArrayBuffer(this.#chunkSize * this.#slots);
     this.#pending = new Array(this.#slots).fill(0);
     this.#lanes = new Array(lanes).fill(undefined);
@@ -164,20 +205,22 @@ export class HashLanes implements Disposable {
   }
 
   /**
-   * Has `lane` hash these segments of a slot's bytes (none: nothing to do). The slot is not
-   * handed out again before the lane is done with it.
+   * Has `lane` hash these segments of a slot's bytes, then write the slot's bytes to the
+   * target file as `write` says (nothing to do: nothing happens). The slot is not handed out
+   * again before the lane is done with it. A failed write fails the lanes.
    *
    * @throws HashLaneError when the lane's worker cannot start
    */
-  feed(slot: RingSlot, lane: number, segments: HashSegment[]): void {
-    if (segments.length === 0) return;
+  feed(slot: RingSlot, lane: number, segments: HashSegment[], write?: LaneWrite): void {
+    if (segments.length === 0 && write === undefined) return;
     const worker = this.#lane(lane).worker;
     this.#pending[slot.index]++;
-    worker.postMessage({ type: "hash", slot: slot.index, segments } satisfies ToLane);
+    worker.postMessage({ type: "hash", slot: slot.index, segments, write } satisfies ToLane);
   }
 
   /**
-   * Waits until every lane has hashed what it was fed, and returns each lane's digests,
+   * Waits until every lane has hashed and written what it was fed (and closed the target),
+   * and returns each lane's digests,
    * lower-case hex, `sinks[lane]` of them (a lane never fed gives digests of no bytes).
    *
    * @throws HashLaneError when a lane failed
@@ -199,7 +242,7 @@ export class HashLanes implements Disposable {
     this.#lanes.fill(undefined);
     if (this.#url !== undefined) URL.revokeObjectURL(this.#url);
     this.#url = undefined;
-    this.#fail(new HashLaneError("the hashing lanes were closed"));
+    this.#fail(new HashLaneError("worker", "the hashing lanes were closed"));
   }
 
   /** Closes the lanes (for `using`). */
@@ -216,7 +259,9 @@ export class HashLanes implements Disposable {
     try {
       worker = new Worker(this.#url, { type: "module", name: "siftrust-hash-lane" });
     } catch (error) {
-      throw new HashLaneError(`cannot start a hashing worker: ${error}`, { cause: error });
+      throw new HashLaneError("worker", `cannot start a hashing worker: ${error}`, {
+        cause: error,
+      });
     }
     const lane: Lane = { worker };
     worker.onmessage = (event: MessageEvent<FromLane>) => {
@@ -227,17 +272,26 @@ export class HashLanes implements Disposable {
       } else if (message.type === "digests") {
         lane.digests?.resolve(message.hex);
       } else {
-        this.#fail(new HashLaneError(`hashing failed: ${message.message}`));
+        this.#fail(
+          message.writing
+            ? new HashLaneError("write", message.message)
+            : new HashLaneError("worker", `hashing failed: ${message.message}`),
+        );
       }
     };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      this.#fail(new HashLaneError(`a hashing worker stopped: ${event.message}`));
+      this.#fail(new HashLaneError("worker", `a hashing worker stopped: ${event.message}`));
     };
     worker.onmessageerror = () =>
-      this.#fail(new HashLaneError("a hashing worker's message was lost"));
+      this.#fail(new HashLaneError("worker", "a hashing worker's message was lost"));
     worker.postMessage(
-      { type: "init", ring: this.#ring, chunkSize: this.#chunkSize } satisfies ToLane,
+      {
+        type: "init",
+        ring: this.#ring,
+        chunkSize: this.#chunkSize,
+        target: this.#target,
+      } satisfies ToLane,
     );
     this.#lanes[index] = lane;
     return lane;
