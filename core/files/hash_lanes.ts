@@ -228,6 +228,7 @@ export class HashLanes implements Disposable {
   async digests(sinks: number[]): Promise<string[][]> {
     return await Promise.all(sinks.map((count, lane) => {
       if (this.#failure !== undefined) return Promise.reject(this.#failure);
+      if (count === 0 && this.#lanes[lane] === undefined) return Promise.resolve([]);
       return new Promise<string[]>((resolve, reject) => {
         const state = this.#lane(lane);
         state.digests = { resolve, reject };
