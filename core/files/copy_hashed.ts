@@ -4,12 +4,12 @@
  * decided on the copy (read back through the returned handle), never on the source again, and
  * the copy is renamed into place only when the caller commits it.
  *
- * Each chunk is read once into shared memory, where two workers hash it and one of them writes
- * it to the copy (./hash_lanes.ts): one the whole copy's SHA-256, the other the parts a
- * {@linkcode DigestRouter} asks for (the digests a verification of the copy will need), and
- * they take turns writing the chunks, so that reading, writing and both hashes run on several
- * cores at once. The copy is flushed to disk as it grows, so that the
- * sync of a commit has little left to write.
+ * Each chunk is read once into shared memory, where two workers hash it (./hash_lanes.ts): one
+ * the whole copy's SHA-256, the other the parts a {@linkcode DigestRouter} asks for (the
+ * digests a verification of the copy will need). They take turns writing the chunks to the
+ * copy, so that reading, writing and both hashes run on several cores at once, and the bytes
+ * written are the bytes hashed. The copy is flushed to disk as it grows, so that the sync of a
+ * commit has little left to write.
  *
  * @module
  */
@@ -239,7 +239,8 @@ async function copyBytes(
 /**
  * Writes the copy to disk while it is made, so that the sync of a commit has little left to
  * do: after every {@linkcode FLUSH_BYTES} written, an `fdatasync` of the copy (one at a time),
- * through a descriptor of its own (the copy's writes would queue behind one on theirs).
+ * through a descriptor of its own (the operations on the returned handle would queue behind
+ * one on theirs).
  */
 class Flusher implements Disposable {
   readonly #path: string;
