@@ -2,8 +2,10 @@
  * Benchmark: `siftrust admit` of a signed 1 GiB image into a library folder must take no more
  * than 1.3× the wall time of `cp` followed by `sync` of the copy (GNU coreutils `sync FILE`:
  * an fsync of that file) on the same image, start-up included. Admit copies the image into a
- * temporary file, hashing it as it is written (policy/admit.ts, core/files/copy_hashed.ts),
- * decides on the copy without reading it again, and syncs and renames it into place.
+ * temporary file, reading each chunk once into shared memory from where two workers hash it
+ * (the whole copy's SHA-256, and the digests its signature needs) and write it (policy/admit.ts,
+ * core/files/copy_hashed.ts), decides on the copy without reading it again, and syncs and
+ * renames it into place.
  *
  * Everything lives in `bench/data/admit/` (git-ignored): a throw-away Ed25519 key made with
  * openpgp.js and the signed image (both kept for later runs), the policy, and the library
@@ -152,7 +154,8 @@ export async function admitSpeed(runs: number): Promise<BenchResult> {
       "throw-away Ed25519 key; kept for later runs); policy: that signer, `keys.files` + " +
       "`offline: true`, `local: false`",
       `\`siftrust admit --policy P IMAGE ${library}/\` (\`deno run\` with the \`siftrust\` ` +
-      "task's permissions; it copies, hashes as it writes, decides, fsyncs and renames) against " +
+      "task's permissions; it copies, hashing and writing on two workers, decides, fsyncs and " +
+      "renames) against " +
       `\`sh -c 'cp IMAGE ${plain}/ && sync ${plain}/NAME'\` (GNU \`sync FILE\`: fsync of the copy)`,
       "the image read once beforehand (page cache warm); each target folder emptied before " +
       `each run (untimed); 1 warm-up round (admit's ALLOW checked), then ${runs} rounds of ` +

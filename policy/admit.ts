@@ -1,9 +1,9 @@
 /**
  * Admitting an image into a library: the source is opened once and copied into a temporary
- * file next to the destination (its objects hashed as they are written, so their data is
- * never read again), the policy decides on the copy as if it were at the destination, and the
- * copy is renamed into place only on ALLOW. A copy that is not allowed is removed, so a deny
- * leaves nothing behind. Whatever happens to the source during the copy, the bytes decided are
+ * file next to the destination (the digests its signatures need are taken as it is written, so
+ * its data is never read again), the policy decides on the copy as if it were at the
+ * destination, and the copy is renamed into place only on ALLOW. A copy that is not allowed is
+ * removed, so a deny leaves nothing behind. Whatever happens to the source during the copy, the bytes decided are
  * the bytes installed.
  *
  * @module
@@ -12,7 +12,7 @@
 import { type CopyError, copyHashed, type HashedCopy } from "../core/files/copy_hashed.ts";
 import { DescriptorHandle } from "../core/sif/handle.ts";
 import { type OpenImageFile, openImageOnce, SifError, SifImage } from "../core/sif/mod.ts";
-import { type ProgressCallback, StreamingDigests } from "../core/integrity/mod.ts";
+import { type ProgressCallback, StreamedDigests } from "../core/integrity/mod.ts";
 import {
   type CheckContext,
   checkImage,
@@ -62,13 +62,14 @@ export async function decideCopy(
   context: CheckContext,
   onProgress?: ProgressCallback,
 ): Promise<DecidedCopy> {
-  const streamed = new StreamingDigests();
+  const streamed = new StreamedDigests();
   let copy: HashedCopy;
   try {
-    // The objects are hashed as the copy is written: deciding needs not read the data again.
+    // The digests its signatures need are taken as the copy is written (on other cores, with
+    // the whole copy's SHA-256): deciding needs not read the data again.
     copy = await copyHashed(new DescriptorHandle(source.fd), destination, {
       mode: 0o644,
-      onChunk: (chunk) => streamed.update(chunk),
+      digests: streamed,
     });
   } catch (error) {
     throw new AdmitError("copy-failed", (error as CopyError).message, { cause: error });
@@ -82,7 +83,7 @@ export async function decideCopy(
       ...file,
       realPath: destination,
       image: () => SifImage.fromDescriptor(fd, destination),
-      digests: streamed.finish(),
+      digests: streamed.known(copy.partDigests, copy.size),
     };
     const uncached = { ...context, cacheDir: undefined };
     const result = await checkImage(destination, uncached, onProgress, atDestination);

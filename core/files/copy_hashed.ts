@@ -4,11 +4,20 @@
  * decided on the copy (read back through the returned handle), never on the source again, and
  * the copy is renamed into place only when the caller commits it.
  *
+ * Each chunk is read once into shared memory, where two workers hash it (./hash_lanes.ts): one
+ * the whole copy's SHA-256, the other the parts a {@linkcode DigestRouter} asks for (the
+ * digests a verification of the copy will need). They take turns writing the chunks to the
+ * copy, so that reading, writing and both hashes run on several cores at once, and the bytes
+ * written are the bytes hashed. The copy is flushed to disk as it grows, so that the sync of a
+ * commit has little left to write.
+ *
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { removeTemporaries, syncDir, temporarySibling } from "./atomic.ts";
+import { HashLaneError, HashLanes, type HashSegment, type RingSlot } from "./hash_lanes.ts";
+
+export type { HashSegment } from "./hash_lanes.ts";
 
 /** Why a copy failed. */
 export type CopyErrorKind =
@@ -16,6 +25,8 @@ export type CopyErrorKind =
   | "not-a-regular-file"
   /** Reading the source, or creating, writing, syncing or renaming the copy failed. */
   | "io"
+  /** A hashing worker could not start or failed. */
+  | "hashing"
   /** A commit that must not overwrite found a file at the destination. */
   | "destination-exists"
   /** `commit` or `discard` was called on a copy that was already committed or discarded. */
@@ -46,13 +57,27 @@ export interface CopyHashedOptions {
    * the destination's name are then left over from a copy that was killed, and are removed.
    */
   underLock?: boolean;
-  /** Bytes read and written at a time; 4 MiB by default. The memory used does not grow. */
+  /** Bytes read and written at a time; 1 MiB by default. The memory used does not grow. */
   chunkSize?: number;
+  /** More SHA-256 digests of parts of the copy, taken in the same pass (see the interface). */
+  digests?: DigestRouter;
+}
+
+/**
+ * Which parts of a copy feed which extra SHA-256 digests ("sinks"), decided from the copy's
+ * first bytes (core/integrity/stream_digests.ts plans those a verification needs).
+ */
+export interface DigestRouter {
   /**
-   * Sees each chunk once it is written, in order from byte 0 (to hash more than the whole
-   * file's SHA-256 in the same pass). The buffer is reused after the call returns.
+   * Plans from the copy's first bytes (`prefix`, from byte 0): true once planned (perhaps with
+   * nothing to hash), false while it needs more bytes. The copy gives up, hashing nothing
+   * extra, when its ring of chunks (16 of them) is full first, or the copy ends first.
    */
-  onChunk?: (chunk: Uint8Array) => void;
+  plan(prefix: Uint8Array): boolean;
+  /** The number of digests planned. */
+  readonly sinks: number;
+  /** The parts of the copy's bytes `offset`… `offset + length` that feed each digest. */
+  segments(offset: number, length: number): HashSegment[];
 }
 
 /** Options of {@linkcode HashedCopy.commit}. */
@@ -76,6 +101,12 @@ export interface HashedCopy {
   /** The SHA-256 of the bytes written, lowercase hex. */
   readonly sha256: string;
   /**
+   * The digests of {@linkcode CopyHashedOptions.digests}, lowercase hex, one per sink: empty
+   * when there was no router or it could not plan. A sink whose parts lie beyond the bytes
+   * copied has the digest of only those that were.
+   */
+  readonly partDigests: readonly string[];
+  /**
    * The copy, open for reading (and writing; the caller must not write). It stays open after
    * {@linkcode HashedCopy.commit}; the caller closes it. {@linkcode HashedCopy.discard} closes it.
    */
@@ -86,7 +117,14 @@ export interface HashedCopy {
   discard(): Promise<void>;
 }
 
-const DEFAULT_CHUNK = 4 * 1024 * 1024;
+const DEFAULT_CHUNK = 1024 * 1024;
+/** Slots in the ring: how far the copy may run ahead of the hashing. */
+const RING_SLOTS = 16;
+/** Bytes written between two flushes to disk of the copy. */
+const FLUSH_BYTES = 64 * 1024 * 1024;
+/** The lane of the whole copy's SHA-256, and that of the router's digests. */
+const WHOLE = 0;
+const PARTS = 1;
 
 /**
  * Copies `source` from its first byte into a new temporary file next to `destination`
@@ -123,48 +161,136 @@ export async function copyHashed(
   }
   try {
     await Deno.chmod(temporary, mode);
-    const { size, sha256 } = await copyBytes(
-      source,
-      file,
-      info.size,
-      options.chunkSize,
-      options.onChunk,
-    );
+    const copied = await copyBytes(source, temporary, info.size, options);
     await file.seek(0, Deno.SeekMode.Start);
-    return finishedCopy(file, temporary, destination, dir, size, sha256);
+    return finishedCopy(file, temporary, destination, dir, copied);
   } catch (error) {
     file.close();
     await Deno.remove(temporary).catch(() => undefined);
     if (error instanceof CopyError) throw error;
+    if (error instanceof HashLaneError && error.kind === "worker") {
+      throw new CopyError("hashing", `cannot hash ${temporary}: ${error.message}`, {
+        cause: error,
+      });
+    }
     throw new CopyError("io", `cannot copy to ${temporary}: ${(error as Error).message}`, {
       cause: error,
     });
   }
 }
 
-/** Copies up to `limit` bytes from the start of `source` into `target`, hashing them. */
+interface Copied {
+  size: number;
+  sha256: string;
+  partDigests: string[];
+}
+
+/**
+ * Copies up to `limit` bytes from the start of `source` into the file at `target`, each chunk
+ * read once into the lanes' ring, and hashed and written from there.
+ */
 async function copyBytes(
   source: CopySource,
-  target: Deno.FsFile,
+  target: string,
   limit: number,
-  chunkSize = DEFAULT_CHUNK,
-  onChunk?: (chunk: Uint8Array) => void,
-): Promise<{ size: number; sha256: string }> {
-  const hash = createHash("sha256");
-  const buffer = new Uint8Array(chunkSize);
+  options: CopyHashedOptions,
+): Promise<Copied> {
+  const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
+  using lanes = new HashLanes(2, { chunkSize, slots: RING_SLOTS, target });
+  using flusher = new Flusher(target);
+  let router = options.digests;
+  /** The chunks copied while the router could not plan yet: they wait in their slots. */
+  let waiting: { slot: RingSlot; offset: number; length: number }[] | undefined = router && [];
   await source.seek(0, Deno.SeekMode.Start);
   let size = 0;
   while (size < limit) {
+    const slot = await lanes.nextSlot();
     const want = Math.min(chunkSize, limit - size);
-    const got = await source.read(buffer.subarray(0, want));
-    if (got === null) break;
-    const chunk = buffer.subarray(0, got);
-    for (let done = 0; done < got;) done += await target.write(chunk.subarray(done));
-    hash.update(chunk);
-    onChunk?.(chunk);
-    size += got;
+    const length = await fill(source, slot.bytes.subarray(0, want));
+    if (length === 0) break;
+    const offset = size;
+    size += length;
+    let parts: HashSegment[] = [];
+    if (waiting === undefined) {
+      if (router !== undefined) parts = router.segments(offset, length);
+    } else if (router!.plan(new Uint8Array(slot.bytes.buffer, 0, size))) {
+      // The first chunks fill the first slots, whole: the ring holds the copy's first bytes.
+      for (const w of waiting) lanes.feed(w.slot, PARTS, router!.segments(w.offset, w.length));
+      parts = router!.segments(offset, length);
+      waiting = undefined;
+    } else {
+      waiting.push({ slot, offset, length });
+      if (waiting.length === lanes.slots) [waiting, router] = [undefined, undefined];
+    }
+    // The lanes take turns writing the chunks: writing costs more than hashing.
+    const write = { offset, length };
+    const wholeWrites = slot.index % 2 === 0;
+    lanes.feed(slot, WHOLE, [{ sink: 0, start: 0, end: length }], wholeWrites ? write : undefined);
+    lanes.feed(slot, PARTS, parts, wholeWrites ? undefined : write);
+    flusher.wrote(length);
+    if (length < want) break; // the source was cut short: the copy ends there
   }
-  return { size, sha256: hash.digest("hex") };
+  if (waiting !== undefined) router = undefined;
+  const [[sha256], partDigests] = await lanes.digests([1, router?.sinks ?? 0]);
+  await flusher.finish();
+  return { size, sha256, partDigests };
+}
+
+/**
+ * Writes the copy to disk while it is made, so that the sync of a commit has little left to
+ * do: after every {@linkcode FLUSH_BYTES} written, an `fdatasync` of the copy (one at a time),
+ * through a descriptor of its own (the operations on the returned handle would queue behind
+ * one on theirs).
+ */
+class Flusher implements Disposable {
+  readonly #path: string;
+  #file: Deno.FsFile | undefined;
+  #pending: Promise<void> | undefined;
+  #failure: Error | undefined;
+  #unflushed = 0;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  /** Counts bytes written; starts a flush when enough are and none is under way. */
+  wrote(bytes: number): void {
+    this.#unflushed += bytes;
+    if (this.#unflushed < FLUSH_BYTES || this.#pending !== undefined) return;
+    this.#unflushed = 0;
+    try {
+      this.#file ??= Deno.openSync(this.#path, { read: true });
+    } catch (error) {
+      this.#failure ??= error as Error;
+      return;
+    }
+    this.#pending = this.#file.syncData()
+      .catch((error) => void (this.#failure ??= error))
+      .finally(() => this.#pending = undefined);
+  }
+
+  /** Waits for the flush under way; throws what a flush met (the copy is then not safe). */
+  async finish(): Promise<void> {
+    await this.#pending;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Closes its descriptor. */
+  [Symbol.dispose](): void {
+    this.#file?.close();
+    this.#file = undefined;
+  }
+}
+
+/** Reads from `source` until `into` is full or the source ends; the number of bytes read. */
+async function fill(source: CopySource, into: Uint8Array): Promise<number> {
+  let filled = 0;
+  while (filled < into.length) {
+    const got = await source.read(into.subarray(filled));
+    if (got === null || got === 0) break;
+    filled += got;
+  }
+  return filled;
 }
 
 function finishedCopy(
@@ -172,8 +298,7 @@ function finishedCopy(
   tempPath: string,
   destination: string,
   dir: string,
-  size: number,
-  sha256: string,
+  { size, sha256, partDigests }: Copied,
 ): HashedCopy {
   let state: "open" | "committed" | "discarded" = "open";
   const ensureOpen = (action: string) => {
@@ -189,6 +314,7 @@ function finishedCopy(
     destination,
     size,
     sha256,
+    partDigests,
     file,
     async commit(options: CommitOptions = {}) {
       ensureOpen("commit");

@@ -68,4 +68,10 @@ export {
 } from "./tasks.ts";
 export { verifyImage, type VerifyOptions, type VerifyReport } from "./verify.ts";
 export { keyAtHand } from "./pgp.ts";
-export { type KnownDigests, StreamingDigests } from "./stream_digests.ts";
+export {
+  type DigestSegment,
+  type KnownDigests,
+  type NeededDigests,
+  neededDigests,
+  StreamedDigests,
+} from "./stream_digests.ts";
