@@ -1,6 +1,6 @@
 /**
  * The entry of the shipped bundle (`deno task bundle`): this small file, `dist/siftrust.js`,
- * answers `check`'s fast path (cli/fast_check.ts) and loads the program, bundled from
+ * answers `--version` and `check`'s fast path (cli/fast_check.ts) and loads the program, bundled from
  * cli/main.ts as `siftrust-full.js` in the same folder, only when it must
  * (cli/bundle_program.ts finds it and checks that it is as protected as this file). A one-file
  * bundle would make Deno compile the whole program and load its Node layer before the first line
@@ -18,7 +18,13 @@ import { locateProgram, programProblemMessage } from "./bundle_program.ts";
 import { ExitCode } from "./exit.ts";
 import { printFastCheck, tryFastCheck } from "./fast_check.ts";
 import { log } from "./output.ts";
+import { VERSION_LINE, versionOnly } from "./version.ts";
 
+// `--version` needs nothing of the program: its line is printed as the program prints it.
+if (versionOnly(Deno.args)) {
+  console.log(VERSION_LINE);
+  Deno.exit(ExitCode.Ok);
+}
 let failure: { error: unknown } | undefined;
 const fastPathTried = Deno.args[0] === "check";
 if (fastPathTried) {

@@ -7,14 +7,8 @@
  */
 
 import { Command } from "@commander-js/extra-typings";
-import denoJson from "../deno.json" with { type: "json" };
 import { log } from "./output.ts";
-
-/** The siftrust version. */
-export const VERSION: string = denoJson.version;
-
-/** The openpgp.js version siftrust is built with (from the pinned import). */
-const OPENPGP_VERSION = denoJson.imports.openpgp.replace(/^npm:openpgp@/, "");
+import { VERSION_LINE, versionOnly } from "./version.ts";
 
 type Register = (program: Command) => void;
 
@@ -56,10 +50,7 @@ export async function buildProgram(args: string[] = []): Promise<Command> {
       "Decide whether to trust Singularity/Apptainer (SIF) container images: inspect, sign and " +
         "verify them byte-compatibly with Apptainer.",
     )
-    .version(
-      `siftrust ${VERSION} (deno ${Deno.version.deno}, openpgp.js ${OPENPGP_VERSION})`,
-      "-V, --version",
-    )
+    .version(VERSION_LINE, "-V, --version")
     .exitOverride()
     .enablePositionalOptions()
     .configureOutput({
@@ -70,9 +61,7 @@ export async function buildProgram(args: string[] = []): Promise<Command> {
     });
   const name = args.find((arg) => !arg.startsWith("-"));
   const named = COMMANDS.find(([names]) => names.includes(name ?? ""));
-  const versionOnly = name === undefined && args.length > 0 &&
-    args.every((a) => a === "-V" || a === "--version");
-  const wanted = named !== undefined ? [named] : versionOnly ? [] : COMMANDS;
+  const wanted = named !== undefined ? [named] : versionOnly(args) ? [] : COMMANDS;
   for (const register of await Promise.all(wanted.map(([, load]) => load()))) register(program);
   // `completions` describes the whole tree, so it needs every command.
   if (named?.[0][0] === "completions") {

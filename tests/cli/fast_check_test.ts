@@ -354,8 +354,10 @@ Deno.test("the shipped bundle: the same answers, fast and full; its entry loads 
   const fromSource = await check(l, ["-j2", ...images]);
   assertEquals(plain(quick), plain(fromSource));
   assertEquals(plain(first).stdout, plain(fromSource).stdout.replaceAll(" (cached)", ""));
+  // The entry answers `--version` alone, with the program's own line.
   const version = await bundled(["--version"]);
   assertEquals(version.code, 0, version.stderr);
+  assertEquals(version.stdout, (await runCli(["--version"])).stdout);
   const usage = await bundled(["check", "--bogus"]);
   assertEquals(usage.code, 2, usage.stderr);
 });
