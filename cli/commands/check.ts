@@ -6,6 +6,7 @@
  */
 
 import { type Command, Option } from "@commander-js/extra-typings";
+import { sharedHashPool } from "../../core/integrity/hash_pool.ts";
 import { rememberCheckSetup } from "../../policy/check_setup.ts";
 import type { CheckContext } from "../../policy/mod.ts";
 import { auditCheck } from "../audit_log.ts";
@@ -50,6 +51,8 @@ export function registerCheck(program: Command): void {
       if (!Number.isInteger(jobs) || jobs < 1) {
         throw usageError(`invalid --jobs "${options.jobs}": give a whole number from 1 up`);
       }
+      // Hashing workers start while the policy and its keys load.
+      sharedHashPool().prestart(jobs);
       const { policy, keys } = await loadPolicyAndKeys({
         command: "check",
         policy: options.policy,

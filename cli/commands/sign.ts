@@ -10,6 +10,7 @@ import { type Command, Option } from "@commander-js/extra-typings";
 // (cli/signing_key.ts), while the image is hashed.
 import { signImage, type SigningKey } from "../../core/integrity/sign.ts";
 import { TaskError } from "../../core/integrity/tasks.ts";
+import { sharedHashPool } from "../../core/integrity/hash_pool.ts";
 import { SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
 import { log } from "../output.ts";
@@ -53,6 +54,8 @@ export function registerSign(program: Command): void {
         "  SIFTRUST_PASSPHRASE=… siftrust sign image.sif\n  siftrust sign --key cosign.key image.sif",
     )
     .action(async (path, options) => {
+      // A hashing worker starts while the image is opened.
+      sharedHashPool().prestart(1);
       // Apptainer's notices (pflag's words) for its deprecated flags.
       for (const [flag, advice] of DEPRECATED_FLAGS) {
         if (options[flag] !== undefined) {

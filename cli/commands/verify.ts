@@ -12,6 +12,7 @@ import { readPemPublicKey } from "../../core/integrity/dsse.ts";
 import type { VerifyEvent } from "../../core/integrity/outcome.ts";
 import type { TaskRequest } from "../../core/integrity/tasks.ts";
 import { verifyImage, type VerifyReport } from "../../core/integrity/verify.ts";
+import { sharedHashPool } from "../../core/integrity/hash_pool.ts";
 import { primaryPartition, SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
 import type { VerificationFinder } from "../keys.ts";
@@ -75,6 +76,8 @@ export function registerVerify(program: Command): void {
         "  siftrust verify --certificate signer.pem --certificate-roots site-ca.pem image.sif",
     )
     .action(async (path, options) => {
+      // A hashing worker starts while the image is opened and its signatures read.
+      sharedHashPool().prestart(1);
       // Apptainer's notices (pflag's words) for its deprecated flags.
       if (options.id !== undefined) log("warning", "Flag --id has been deprecated, use '--sif-id'");
       if (options.groupid !== undefined) {

@@ -153,6 +153,22 @@ export class HashPool implements Disposable {
     }
   }
 
+  /**
+   * Starts up to `count` workers (at most the pool's size) ahead of their first job, so that
+   * they start (tens of milliseconds each) while the caller does other work, such as loading a
+   * policy. They stop if no job comes within `graceMs`. A worker that cannot start is left to
+   * the first job to report.
+   */
+  prestart(count: number = this.#size, graceMs = 2000): void {
+    if (this.#closed) return;
+    try {
+      while (this.#slots.length < Math.min(count, this.#size)) this.#start().busy = false;
+    } catch {
+      // The first job starts its worker again, and reports why it cannot.
+    }
+    this.#scheduleIdle(graceMs);
+  }
+
   /** Stops every worker; running and waiting jobs fail with HashPoolError("closed"). */
   close(): void {
     this.#closed = true;
@@ -367,14 +383,14 @@ export class HashPool implements Disposable {
     for (const slot of [...this.#slots]) this.#drop(slot, error);
   }
 
-  #scheduleIdle(): void {
+  #scheduleIdle(idleMs: number = this.#idleMs): void {
     if (this.#slots.some((slot) => slot.busy) || this.#waiters.length > 0) return;
     this.#cancelIdle();
     if (this.#slots.length === 0) return;
     const timer = setTimeout(() => {
       this.#idleTimer = undefined;
       this.#stopAll(new HashPoolError("closed", "the hashing pool went idle"));
-    }, this.#idleMs);
+    }, idleMs);
     Deno.unrefTimer(timer);
     this.#idleTimer = timer;
   }

@@ -566,3 +566,30 @@ Deno.test("runWhile calls its task once the hashing is under way, and reports bo
     (error) => error instanceof HashPoolError && error.kind === "closed",
   );
 });
+
+Deno.test("prestarted workers wait for their first job, and stop when none comes", async () => {
+  const pool = new HashPool({ size: 2, idleMs: 20 });
+  pool.prestart(5, 50);
+  assertEquals(pool.workers, 2);
+  const data = bytes(5000, random(51));
+  assertEquals(
+    await pool.hash({
+      hashes: ["sha256"],
+      ranges: [{ offset: 0, size: data.length, sinks: [0] }],
+      read: (offset, into) =>
+        Promise.resolve(into.set(data.subarray(offset, offset + into.length))),
+    }),
+    [createHash("sha256").update(data).digest("hex")],
+  );
+  assertEquals(pool.workers, 2);
+  const unused = new HashPool({ size: 1 });
+  unused.prestart(1, 30);
+  assertEquals(unused.workers, 1);
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  assertEquals([pool.workers, unused.workers], [0, 0]);
+  pool.close();
+  unused.close();
+  // A closed pool starts nothing.
+  unused.prestart();
+  assertEquals(unused.workers, 0);
+});
