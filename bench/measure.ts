@@ -58,14 +58,33 @@ async function cliPermissions(): Promise<string[]> {
   return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
 }
 
-/** The program and arguments that run `siftrust ARGS…` as `deno task siftrust` does. */
+/**
+ * The program and arguments that run `siftrust ARGS…` as `deno task siftrust` does: from the
+ * sources, or from another entry such as the bundle's `dist/siftrust.js` (see
+ * {@linkcode buildBundle}), with the same permissions.
+ */
 export async function siftrustCommand(
   args: string[],
+  entry = "cli/main.ts",
 ): Promise<{ program: string; args: string[] }> {
   return {
     program: Deno.execPath(),
-    args: ["run", "--quiet", ...await cliPermissions(), `${REPO_ROOT}cli/main.ts`, ...args],
+    args: ["run", "--quiet", ...await cliPermissions(), `${REPO_ROOT}${entry}`, ...args],
   };
+}
+
+/** `deno task bundle`: dist/siftrust.js and dist/siftrust-full.js from the current sources. */
+export async function buildBundle(): Promise<void> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "bundle"],
+    cwd: REPO_ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(`deno task bundle failed: ${new TextDecoder().decode(stderr).trim()}`);
+  }
 }
 
 /** One run of a command: its peak RSS (KiB) and wall time (seconds) as GNU time measured them. */

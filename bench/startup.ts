@@ -17,6 +17,7 @@
 
 import {
   type BenchResult,
+  buildBundle,
   GNU_TIME,
   humanSize,
   type Measurement,
@@ -82,14 +83,6 @@ async function output(
     stdout: "piped",
     stderr: "piped",
   }).output();
-}
-
-/** `deno task bundle`: dist/siftrust.js from the current sources. */
-async function buildBundle(): Promise<void> {
-  const { code, stderr } = await output(Deno.execPath(), ["task", "--quiet", "bundle"]);
-  if (code !== 0) {
-    throw new Error(`deno task bundle failed: ${new TextDecoder().decode(stderr).trim()}`);
-  }
 }
 
 /** The hyperfine on PATH, if any. */

@@ -51,6 +51,17 @@ export interface DecidedCopy {
   file: OpenImageFile;
 }
 
+/** Options of {@linkcode decideCopy} and {@linkcode admitImage}. */
+export interface CopyDecisionOptions {
+  /**
+   * Also take the SHA-256 of the whole copy (`sha256` of the results). Off by default: it is a
+   * second SHA-256 pass over every byte, which the decision does not need.
+   */
+  sha256?: boolean;
+  /** Told of the hashing's progress, when the decision reads the copy's data. */
+  onProgress?: ProgressCallback;
+}
+
 /**
  * Copies an open image into a temporary file next to `destination` (an absolute path whose
  * folder only the running user can write) and decides on the copy as if it were at
@@ -60,16 +71,17 @@ export async function decideCopy(
   source: OpenImageFile,
   destination: string,
   context: CheckContext,
-  onProgress?: ProgressCallback,
+  options: CopyDecisionOptions = {},
 ): Promise<DecidedCopy> {
   const streamed = new StreamedDigests();
   let copy: HashedCopy;
   try {
-    // The digests its signatures need are taken as the copy is written (on other cores, with
-    // the whole copy's SHA-256): deciding needs not read the data again.
+    // The digests its signatures need are taken as the copy is written (on another core):
+    // deciding needs not read the data again.
     copy = await copyHashed(new DescriptorHandle(source.fd), destination, {
       mode: 0o644,
       digests: streamed,
+      sha256: options.sha256 ?? false,
     });
   } catch (error) {
     throw new AdmitError("copy-failed", (error as CopyError).message, { cause: error });
@@ -86,7 +98,7 @@ export async function decideCopy(
       digests: streamed.known(copy.partDigests, copy.size),
     };
     const uncached = { ...context, cacheDir: undefined };
-    const result = await checkImage(destination, uncached, onProgress, atDestination);
+    const result = await checkImage(destination, uncached, options.onProgress, atDestination);
     return { result, copy, file };
   } catch (error) {
     file?.close();
@@ -103,7 +115,7 @@ export interface AdmitResult {
   destination: string;
   /** Whether the copy was renamed into place (only on ALLOW, in any mode). */
   installed: boolean;
-  /** The SHA-256 of the bytes copied, or null when nothing was copied. */
+  /** The SHA-256 of the bytes copied; null when not asked for, or when nothing was copied. */
   sha256: string | null;
 }
 
@@ -119,7 +131,7 @@ export async function admitImage(
   source: string,
   dest: string,
   context: CheckContext,
-  onProgress?: ProgressCallback,
+  options: CopyDecisionOptions = {},
 ): Promise<AdmitResult> {
   const destination = await destinationPath(source, dest);
   let opened: OpenImageFile;
@@ -132,7 +144,7 @@ export async function admitImage(
   }
   let decided: DecidedCopy;
   try {
-    decided = await decideCopy(opened, destination, context, onProgress);
+    decided = await decideCopy(opened, destination, context, options);
   } finally {
     opened.close();
   }

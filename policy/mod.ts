@@ -76,7 +76,7 @@ export {
   type TrustProblem,
   untrustedInput,
 } from "./file_trust.ts";
-export type { AdmitErrorKind, AdmitResult, DecidedCopy } from "./admit.ts";
+export type { AdmitErrorKind, AdmitResult, CopyDecisionOptions, DecidedCopy } from "./admit.ts";
 export type { CertificateVerdict } from "./decision.ts";
 export type { DsseSignerKey, DsseSignerOptions } from "./dsse_signers.ts";
 export type { ImageSet, ImageSetFs } from "./image_set.ts";

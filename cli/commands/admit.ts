@@ -40,7 +40,8 @@ export function registerAdmit(program: Command): void {
       });
       let admitted;
       try {
-        admitted = await admitImage(image, dest, { policy, keys });
+        // Only --json prints the copy's SHA-256: it costs a second pass over the bytes.
+        admitted = await admitImage(image, dest, { policy, keys }, { sha256: options.json });
       } catch (error) {
         if (!(error instanceof AdmitError)) throw error;
         const code = error.kind === "bad-destination" ? ExitCode.Usage : ExitCode.Failed;

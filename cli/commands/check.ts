@@ -38,7 +38,7 @@ export function registerCheck(program: Command): void {
     )
     .option(
       "-j, --jobs <n>",
-      "how many images to check at once",
+      "how many images to check at once, and how many CPUs their hashing may use",
       String(navigator.hardwareConcurrency || 1),
     )
     .addHelpText(
@@ -51,7 +51,8 @@ export function registerCheck(program: Command): void {
       if (!Number.isInteger(jobs) || jobs < 1) {
         throw usageError(`invalid --jobs "${options.jobs}": give a whole number from 1 up`);
       }
-      // Hashing workers start while the policy and its keys load.
+      // Hashing workers start while the policy and its keys load; -j 1 hashes on one CPU.
+      sharedHashPool().limitCpus(jobs);
       sharedHashPool().prestart(jobs);
       const { policy, keys } = await loadPolicyAndKeys({
         command: "check",

@@ -4,12 +4,13 @@
  * decided on the copy (read back through the returned handle), never on the source again, and
  * the copy is renamed into place only when the caller commits it.
  *
- * Each chunk is read once into shared memory, where two workers hash it (./hash_lanes.ts): one
- * the whole copy's SHA-256, the other the parts a {@linkcode DigestRouter} asks for (the
- * digests a verification of the copy will need). They take turns writing the chunks to the
- * copy, so that reading, writing and both hashes run on several cores at once, and the bytes
- * written are the bytes hashed. The copy is flushed to disk as it grows, so that the sync of a
- * commit has little left to write.
+ * Each chunk is read once into shared memory (./hash_lanes.ts), where a worker hashes the parts
+ * a {@linkcode DigestRouter} asks for (the digests a verification of the copy will need) while
+ * this thread writes the chunk to the copy: the slot is not filled again before the worker is
+ * done with it, so the bytes written are the bytes hashed. With the whole copy's SHA-256 too
+ * (`sha256`, a second pass over every byte), a second worker takes it, and the two workers take
+ * turns writing the chunks instead. The copy is flushed to disk as it grows, so that the sync of
+ * a commit has little left to write.
  *
  * @module
  */
@@ -61,6 +62,12 @@ export interface CopyHashedOptions {
   chunkSize?: number;
   /** More SHA-256 digests of parts of the copy, taken in the same pass (see the interface). */
   digests?: DigestRouter;
+  /**
+   * Take the SHA-256 of the whole copy ({@linkcode HashedCopy.sha256}); true by default. It is a
+   * second pass of SHA-256 over every byte, on a core of its own: a copy that needs only the
+   * router's digests is faster without it.
+   */
+  sha256?: boolean;
 }
 
 /**
@@ -98,8 +105,8 @@ export interface HashedCopy {
   readonly destination: string;
   /** The number of bytes copied. */
   readonly size: number;
-  /** The SHA-256 of the bytes written, lowercase hex. */
-  readonly sha256: string;
+  /** The SHA-256 of the bytes written, lowercase hex; null when not asked for. */
+  readonly sha256: string | null;
   /**
    * The digests of {@linkcode CopyHashedOptions.digests}, lowercase hex, one per sink: empty
    * when there was no router or it could not plan. A sink whose parts lie beyond the bytes
@@ -161,7 +168,7 @@ export async function copyHashed(
   }
   try {
     await Deno.chmod(temporary, mode);
-    const copied = await copyBytes(source, temporary, info.size, options);
+    const copied = await copyBytes(source, file, temporary, info.size, options);
     await file.seek(0, Deno.SeekMode.Start);
     return finishedCopy(file, temporary, destination, dir, copied);
   } catch (error) {
@@ -181,7 +188,7 @@ export async function copyHashed(
 
 interface Copied {
   size: number;
-  sha256: string;
+  sha256: string | null;
   partDigests: string[];
 }
 
@@ -191,11 +198,13 @@ interface Copied {
  */
 async function copyBytes(
   source: CopySource,
+  copy: Deno.FsFile,
   target: string,
   limit: number,
   options: CopyHashedOptions,
 ): Promise<Copied> {
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
+  const whole = options.sha256 ?? true;
   using lanes = new HashLanes(2, { chunkSize, slots: RING_SLOTS, target });
   using flusher = new Flusher(target);
   let router = options.digests;
@@ -222,18 +231,30 @@ async function copyBytes(
       waiting.push({ slot, offset, length });
       if (waiting.length === lanes.slots) [waiting, router] = [undefined, undefined];
     }
-    // The lanes take turns writing the chunks: writing costs more than hashing.
-    const write = { offset, length };
-    const wholeWrites = slot.index % 2 === 0;
-    lanes.feed(slot, WHOLE, [{ sink: 0, start: 0, end: length }], wholeWrites ? write : undefined);
-    lanes.feed(slot, PARTS, parts, wholeWrites ? undefined : write);
+    if (whole) {
+      // Two digests of every byte: the lanes hash and take turns writing the chunks.
+      const write = { offset, length };
+      const wholeWrites = slot.index % 2 === 0;
+      lanes.feed(
+        slot,
+        WHOLE,
+        [{ sink: 0, start: 0, end: length }],
+        wholeWrites ? write : undefined,
+      );
+      lanes.feed(slot, PARTS, parts, wholeWrites ? undefined : write);
+    } else {
+      // The router's digests alone: this thread writes each chunk as it reads it, the lane
+      // hashes it meanwhile (the slot is not filled again before the lane is done with it).
+      lanes.feed(slot, PARTS, parts);
+      writeAll(copy, slot.bytes.subarray(0, length));
+    }
     flusher.wrote(length);
     if (length < want) break; // the source was cut short: the copy ends there
   }
   if (waiting !== undefined) router = undefined;
-  const [[sha256], partDigests] = await lanes.digests([1, router?.sinks ?? 0]);
+  const [wholeDigests, partDigests] = await lanes.digests([whole ? 1 : 0, router?.sinks ?? 0]);
   await flusher.finish();
-  return { size, sha256, partDigests };
+  return { size, sha256: wholeDigests[0] ?? null, partDigests };
 }
 
 /**
@@ -280,6 +301,11 @@ class Flusher implements Disposable {
     this.#file?.close();
     this.#file = undefined;
   }
+}
+
+/** Writes all of `bytes` at `file`'s position. */
+function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
 }
 
 /** Reads from `source` until `into` is full or the source ends; the number of bytes read. */

@@ -58,8 +58,11 @@ export interface HashJob {
   read(offset: number, into: Uint8Array): Promise<void>;
   /** Called as chunks are hashed, with each chunk's length. */
   onHashed?: (bytes: number) => void;
-  /** Called once, when a worker has the job (before its first byte is hashed). */
-  onStarted?: () => void;
+  /**
+   * Called once, when a worker has the job (before its first byte is hashed); for a job the
+   * worker reads itself, told whether it reads ahead (see {@linkcode HashPoolOptions.readAhead}).
+   */
+  onStarted?: (readsAhead?: boolean) => void;
 }
 
 /** How a pool is sized. */
@@ -74,8 +77,8 @@ export interface HashPoolOptions {
   buffersPerJob?: number;
   /**
    * Whether a worker reading a file reads its next chunk while it hashes one. Default: while
-   * fewer jobs run than there are CPUs, so that the reading has a CPU of its own (when every CPU
-   * hashes, reading and hashing in turn is as fast).
+   * fewer jobs run than the CPUs the pool may use ({@linkcode HashPool.limitCpus}), so that the
+   * reading has a CPU of its own (when every CPU hashes, reading and hashing in turn is as fast).
    */
   readAhead?: boolean;
 }
@@ -104,6 +107,7 @@ export class HashPool implements Disposable {
   readonly #chunkSize: number;
   readonly #buffersPerJob: number;
   readonly #readAheadOption: boolean | undefined;
+  #cpus = navigator.hardwareConcurrency || 1;
   #slots: Slot[] = [];
   #waiters: { resolve: (slot: Slot) => void; reject: (error: Error) => void }[] = [];
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -151,6 +155,16 @@ export class HashPool implements Disposable {
       slot.onFailure = undefined;
       this.#release(slot);
     }
+  }
+
+  /**
+   * Uses at most `count` CPUs (and never more than the machine has) from now on: a job reads
+   * ahead (see {@linkcode HashPoolOptions.readAhead}) only while fewer than `count` jobs run. A
+   * caller that runs one job at a time and limits the pool to one CPU has it read and hash in
+   * turn, on one CPU.
+   */
+  limitCpus(count: number): void {
+    this.#cpus = Math.max(1, Math.min(count, navigator.hardwareConcurrency || 1));
   }
 
   /**
@@ -218,14 +232,15 @@ export class HashPool implements Disposable {
         }
       };
       const ranges = job.ranges.map(({ offset, size, sinks }) => ({ offset, size, sinks }));
+      const readAhead = this.#readAhead();
       const message: ToWorker = {
         type: "begin",
         job: id,
         hashes: job.hashes,
-        reading: { file, ranges, chunkSize, readAhead: this.#readAhead() },
+        reading: { file, ranges, chunkSize, readAhead },
       };
       slot.worker.postMessage(message);
-      job.onStarted?.();
+      job.onStarted?.(readAhead);
     });
   }
 
@@ -233,7 +248,7 @@ export class HashPool implements Disposable {
   #readAhead(): boolean {
     if (this.#readAheadOption !== undefined) return this.#readAheadOption;
     const busy = this.#slots.filter((slot) => slot.busy).length;
-    return busy < (navigator.hardwareConcurrency || 1);
+    return busy < this.#cpus;
   }
 
   /** The job read here, each chunk handed to the worker to hash. */

@@ -527,6 +527,41 @@ Deno.test("the pool lets the worker read the image, and reads itself when the wo
   }
 });
 
+Deno.test("a pool limited to N CPUs reads ahead only while fewer than N jobs run", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "siftrust-hash-pool-" });
+  using pool = new HashPool({ size: 2, chunkSize: 8192 });
+  try {
+    const path = `${dir}/data.bin`;
+    const data = bytes(200_000, random(7));
+    await Deno.writeFile(path, data);
+    const info = await Deno.stat(path);
+    const started: (boolean | undefined)[] = [];
+    const job = () => ({
+      hashes: ["sha256"],
+      ranges: [{ offset: 0, size: data.length, sinks: [0] }],
+      file: { path, dev: info.dev, ino: info.ino! },
+      read: () => Promise.reject(new Error("the worker reads this file itself")),
+      onStarted: (readsAhead?: boolean) => void started.push(readsAhead),
+    });
+    const expected = [createHash("sha256").update(data).digest("hex")];
+    // A lone job reads ahead on a second CPU, when the machine has one.
+    assertEquals(await pool.hash(job()), expected);
+    assertEquals(started, [navigator.hardwareConcurrency > 1]);
+    // Limited to one CPU (`check -j 1`), it reads and hashes in turn.
+    pool.limitCpus(1);
+    assertEquals(await pool.hash(job()), expected);
+    assertEquals(started.slice(1), [false]);
+    // Limited to two: two jobs at once do not both read ahead.
+    pool.limitCpus(2);
+    started.length = 0;
+    assertEquals(await Promise.all([pool.hash(job()), pool.hash(job())]), [expected, expected]);
+    assertEquals(started.length, 2);
+    ok(!started.every((readsAhead) => readsAhead), JSON.stringify(started));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("runWhile calls its task once the hashing is under way, and reports both failures", async () => {
   await using temp = await tempDir("siftrust-hash-pool-");
   const path = `${temp.dir}/image.sif`;
