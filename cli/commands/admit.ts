@@ -8,7 +8,7 @@
  */
 
 import type { Command } from "@commander-js/extra-typings";
-import { AdmitError, admitImage } from "../../policy/mod.ts";
+import { AdmitError, admitImage } from "../../policy/admit.ts";
 import { auditCheck, auditLogOption } from "../audit_log.ts";
 import { CliError, decisionExitCode, ExitCode, usageError } from "../exit.ts";
 import { displayText, log, print, printJson } from "../output.ts";

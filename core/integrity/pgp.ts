@@ -1,13 +1,17 @@
 /**
  * OpenPGP clear signatures: verification as the reference (go-crypto) judges it, and signing.
  *
- * The signing key is looked up by the issuer key ID. The cryptographic check is openpgp.js's;
- * then, as go-crypto does, the key is checked at the current time: revoked or expired keys
- * fail even when they were valid when they signed. Failures carry go-crypto's wording.
+ * The signing key is looked up by the issuer key ID. The checks are made one at a time, in
+ * openpgp.js's order, so that each failure is known by the step that failed (never by an error
+ * message): the digest's first two bytes, the cryptographic check (openpgp.js's), the
+ * signature's own lifetime, then, as go-crypto does, the key at the current time: revoked or
+ * expired keys fail even when they were valid when they signed. Failures carry go-crypto's
+ * wording.
  *
  * @module
  */
 
+import { createHash } from "node:crypto";
 import * as openpgp from "openpgp";
 import { withoutArmorHeaders } from "../keys/armor.ts";
 import type { FoundKey, KeyFinder } from "../keys/keyset.ts";
@@ -123,33 +127,178 @@ export async function verifyClearsigned(
   }
   const signer = await describeSigner(found);
   const key = openpgpKey(found.key);
-  const message = new ClearsignedMessage(block.plaintext, signature);
-  try {
-    const [result] = await message.verify([key as openpgp.PublicKey], now, {
-      ...openpgp.config,
-      ...VERIFY_CONFIG,
-    });
-    await result.verified;
-    const signingKey = await checkValidNow(key, packet.issuerKeyID, now);
-    const validUntil = await expiryOf(packet, key, signingKey);
-    if (validUntil !== undefined) signer.validUntil = validUntil;
-  } catch (error) {
-    return { ...goError((error as Error).message, key), issuerKeyIds, signer };
+  const signingKey = key.getKeys(packet.issuerKeyID)[0];
+  if (signingKey === undefined) {
+    return {
+      status: "unknown-key",
+      error: "openpgp: signature made by unknown entity",
+      issuerKeyIds,
+    };
   }
+  // The bytes signed: the text as openpgp.js normalizes a clear-signed message's.
+  const text = new ClearsignedMessage(block.plaintext, signature).getText().replace(/\n/g, "\r\n");
+  const failure = await signatureFailure(packet, signingKey, text, now) ??
+    await keyFailure(key, signingKey, packet, now);
+  if (failure !== undefined) return { ...failure, issuerKeyIds, signer };
+  const validUntil = await expiryOf(packet, key, signingKey);
+  if (validUntil !== undefined) signer.validUntil = validUntil;
   return { status: "ok", issuerKeyIds, signer };
 }
 
+/** A failed verification: its verdict and go-crypto's wording. */
+interface Failure {
+  status: PgpStatus;
+  error: string;
+}
+
+const CONFIG = { ...openpgp.config, ...VERIFY_CONFIG };
+
+/** Node's names of the accepted hash algorithms. */
+const NODE_HASHES = new Map<number, string>([
+  [openpgp.enums.hash.sha224, "sha224"],
+  [openpgp.enums.hash.sha256, "sha256"],
+  [openpgp.enums.hash.sha384, "sha384"],
+  [openpgp.enums.hash.sha512, "sha512"],
+]);
+
 /**
- * Like go-crypto: the key and its signing (sub)key must be neither revoked nor expired now.
- * Returns that signing (sub)key.
+ * What is wrong with the signature itself over `text` (as signed), if anything,
+ * checked as openpgp.js checks it: what it refuses to judge, the digest's first two bytes, the
+ * cryptographic check, then the signature's own lifetime at `now`.
  */
-async function checkValidNow(
-  key: openpgp.Key,
-  keyId: openpgp.KeyID,
+async function signatureFailure(
+  packet: openpgp.SignaturePacket,
+  signingKey: openpgp.Key | openpgp.Subkey,
+  text: string,
   now: Date,
-): Promise<openpgp.Key | openpgp.Subkey> {
-  await key.verifyPrimaryKey(now);
-  return await key.getSigningKey(keyId, now, undefined, { ...openpgp.config, ...VERIFY_CONFIG });
+): Promise<Failure | undefined> {
+  const invalid = (why: string): Failure => ({
+    status: "bad-signature",
+    error: `openpgp: invalid signature: ${why}`,
+  });
+  if (packet.publicKeyAlgorithm !== signingKey.keyPacket.algorithm) {
+    return invalid("public key and signature use different algorithms");
+  }
+  const unknown = packet.unknownSubpackets.find((subpacket) => subpacket.critical);
+  if (unknown !== undefined) return invalid(`unknown critical signature subpacket ${unknown.type}`);
+  const notation = packet.rawNotations.find((n) =>
+    n.critical && !CONFIG.knownNotations.includes(n.name)
+  );
+  if (notation !== undefined) return invalid(`unknown critical notation ${notation.name}`);
+  if (packet.revocationKeyClass !== null) return invalid("designated revokers are not supported");
+  if (!digestTagMatches(packet, new TextEncoder().encode(text))) {
+    return invalid("hash tag doesn't match");
+  }
+  try {
+    // No time checks here (date null): the lifetime is checked below.
+    await packet.verify(
+      signingKey.keyPacket,
+      packet.signatureType!,
+      literalText(text),
+      null as unknown as Date,
+      true,
+      CONFIG,
+    );
+  } catch {
+    // What else it refuses was checked above: this is the cryptographic check failing.
+    return invalid(`${algorithmName(signingKey)} verification failure`);
+  }
+  if (packet.created === null || packet.created > now) {
+    return invalid("signature creation time is in the future");
+  }
+  if (now >= packet.getExpirationTime()) {
+    return { status: "expired", error: "openpgp: signature expired" };
+  }
+  return undefined;
+}
+
+/**
+ * Whether the first two bytes of the signature's digest are those it records (a v4 signature;
+ * the digest of other versions is left to the cryptographic check).
+ */
+function digestTagMatches(packet: openpgp.SignaturePacket, data: Uint8Array): boolean {
+  const name = NODE_HASHES.get(packet.hashAlgorithm ?? -1);
+  const tag = packet.signedHashValue;
+  const hashed = packet.signatureData;
+  if (packet.version !== 4 || name === undefined || tag === null || hashed === null) return true;
+  const trailer = new Uint8Array(6);
+  trailer.set([4, 0xff]);
+  new DataView(trailer.buffer).setUint32(2, hashed.length);
+  const digest = createHash(name).update(data).update(hashed).update(trailer).digest();
+  return digest[0] === tag[0] && digest[1] === tag[1];
+}
+
+/** The text as openpgp.js's literal data packet of a clear-signed message. */
+function literalText(text: string): openpgp.LiteralDataPacket {
+  const literal = new openpgp.LiteralDataPacket() as unknown as {
+    setText(text: string): void;
+  };
+  literal.setText(text);
+  return literal as unknown as openpgp.LiteralDataPacket;
+}
+
+/**
+ * What is wrong with the key that signed, if anything: it must be older than the signature and
+ * able to sign, and, as go-crypto judges it, neither revoked nor expired now. The verdict comes
+ * from the key's own state, checked here: revoked, else expired, else not a valid signing key.
+ */
+async function keyFailure(
+  key: openpgp.Key,
+  signingKey: openpgp.Key | openpgp.Subkey,
+  packet: openpgp.SignaturePacket,
+  now: Date,
+): Promise<Failure | undefined> {
+  if (signingKey.getCreationTime() > packet.created!) {
+    return {
+      status: "bad-signature",
+      error: "openpgp: invalid signature: key is newer than the signature",
+    };
+  }
+  try {
+    await key.verifyPrimaryKey(now, undefined, CONFIG);
+    await key.getSigningKey(signingKey.getKeyID(), now, undefined, CONFIG);
+    return undefined;
+  } catch (error) {
+    if (await isRevoked(key, signingKey, now)) {
+      return { status: "revoked", error: "openpgp: signature made by revoked key" };
+    }
+    if (await isExpired(key, signingKey, now)) {
+      return { status: "expired", error: "openpgp: key expired" };
+    }
+    return {
+      status: "bad-signature",
+      error: `openpgp: invalid signature: not a valid signing key: ${(error as Error).message}`,
+    };
+  }
+}
+
+/** Whether the primary key, or the signing subkey, has a valid revocation at `now`. */
+async function isRevoked(
+  key: openpgp.Key,
+  signingKey: openpgp.Key | openpgp.Subkey,
+  now: Date,
+): Promise<boolean> {
+  if (await key.isRevoked(undefined, undefined, now, CONFIG)) return true;
+  if (signingKey === key) return false;
+  const subkey = signingKey as openpgp.Subkey;
+  return await subkey.isRevoked(
+    undefined as unknown as openpgp.SignaturePacket,
+    undefined as unknown as openpgp.PublicKeyPacket,
+    now,
+    CONFIG,
+  );
+}
+
+/** Whether the primary key, or the signing subkey, has expired by `now`. */
+async function isExpired(
+  key: openpgp.Key,
+  signingKey: openpgp.Key | openpgp.Subkey,
+  now: Date,
+): Promise<boolean> {
+  const past = (time: Date | number | null) => time instanceof Date && time <= now;
+  if (past(await key.getExpirationTime(undefined, CONFIG))) return true;
+  if (signingKey === key) return false;
+  return past(await (signingKey as openpgp.Subkey).getExpirationTime(now, CONFIG));
 }
 
 /** The earliest of a signature's expiration time, its key's and its signing subkey's. */
@@ -180,27 +329,7 @@ export async function keyAtHand(fingerprint: string, keys: KeyFinder): Promise<b
   return found?.key.fingerprint.toUpperCase() === fingerprint.toUpperCase();
 }
 
-function goError(message: string, key: openpgp.Key): { status: PgpStatus; error: string } {
-  if (/revoked/i.test(message)) {
-    return { status: "revoked", error: "openpgp: signature made by revoked key" };
-  }
-  if (/Signature is expired/.test(message)) {
-    return { status: "expired", error: "openpgp: signature expired" };
-  }
-  if (/expired/i.test(message)) return { status: "expired", error: "openpgp: key expired" };
-  if (/Signed digest did not match/.test(message)) {
-    return { status: "bad-signature", error: "openpgp: invalid signature: hash tag doesn't match" };
-  }
-  if (/Signature verification failed/.test(message)) {
-    return {
-      status: "bad-signature",
-      error: `openpgp: invalid signature: ${algorithmName(key)} verification failure`,
-    };
-  }
-  return { status: "bad-signature", error: `openpgp: invalid signature: ${message}` };
-}
-
-function algorithmName(key: openpgp.Key): string {
+function algorithmName(key: openpgp.Key | openpgp.Subkey): string {
   const algorithm = key.getAlgorithmInfo().algorithm;
   if (algorithm.startsWith("rsa")) return "RSA";
   if (algorithm === "ecdsa") return "ECDSA";
