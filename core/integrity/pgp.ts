@@ -118,7 +118,9 @@ export async function verifyClearsigned(
     };
   }
   const found = await keys.find(issuerKeyIds);
-  if (found === undefined) {
+  const key = found === undefined ? undefined : openpgpKey(found.key);
+  const signingKey = key?.getKeys(packet.issuerKeyID)[0];
+  if (found === undefined || key === undefined || signingKey === undefined) {
     return {
       status: "unknown-key",
       error: "openpgp: signature made by unknown entity",
@@ -126,15 +128,6 @@ export async function verifyClearsigned(
     };
   }
   const signer = await describeSigner(found);
-  const key = openpgpKey(found.key);
-  const signingKey = key.getKeys(packet.issuerKeyID)[0];
-  if (signingKey === undefined) {
-    return {
-      status: "unknown-key",
-      error: "openpgp: signature made by unknown entity",
-      issuerKeyIds,
-    };
-  }
   // The bytes signed: the text as openpgp.js normalizes a clear-signed message's.
   const text = new ClearsignedMessage(block.plaintext, signature).getText().replace(/\n/g, "\r\n");
   const failure = await signatureFailure(packet, signingKey, text, now) ??
