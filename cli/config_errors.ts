@@ -21,6 +21,7 @@ import { FileWriteError } from "../core/files/atomic.ts";
 import { HttpError } from "../core/http/mod.ts";
 import { RegistryError } from "../core/registry/mod.ts";
 import { CliError, ExitCode } from "./exit.ts";
+import { configProblemText } from "./render/config_problems.ts";
 
 /** Command-specific wording of some kinds: the core message in, the line to print out. */
 export type Wording = Partial<Record<RemoteErrorKind, (message: string) => string>>;
@@ -63,10 +64,10 @@ export function cliError(error: unknown, wording: Wording = COMMON): unknown {
     const request = error.kind === "invalid-target" || error.kind === "docker-config";
     return new CliError(error.message, request ? ExitCode.Usage : ExitCode.Failed);
   }
-  if (
-    error instanceof ConfigError || error instanceof KeyserverUriError ||
-    error instanceof RemoteSelectionError
-  ) {
+  if (error instanceof RemoteSelectionError) {
+    return new CliError(configProblemText(error), ExitCode.Usage);
+  }
+  if (error instanceof ConfigError || error instanceof KeyserverUriError) {
     return new CliError(error.message, ExitCode.Usage);
   }
   if (

@@ -30,6 +30,7 @@ import { RemoteKeyFinder, type RemoteKeyWarning } from "../core/keyserver/mod.ts
 import { untrustedInput } from "../policy/trust_path.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
+import { configProblemText } from "./render/config_problems.ts";
 import { untrustedText } from "./render/untrusted_text.ts";
 
 /** The command's part of a run context: its name and options, and a policy's key block. */
@@ -77,7 +78,7 @@ export async function keyserverChoice(
     choice = await resolution.keyservers();
   } catch (error) {
     if (!(error instanceof ResolutionError)) throw error;
-    throw new CliError(`${prefix}${error.message}`, ExitCode.Usage);
+    throw new CliError(`${prefix}${configProblemText(error)}`, ExitCode.Usage);
   }
   printMessages(choice);
   return choice;
@@ -91,7 +92,7 @@ export async function primaryKeyserver(resolution: Resolution): Promise<Keyserve
     return (await resolution.primaryKeyserver()).keyserver;
   } catch (error) {
     if (!(error instanceof ResolutionError)) throw error;
-    throw new CliError(`${prefix}${error.message}`, ExitCode.Usage);
+    throw new CliError(`${prefix}${configProblemText(error)}`, ExitCode.Usage);
   }
 }
 

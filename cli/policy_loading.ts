@@ -17,6 +17,7 @@ import type { Policy } from "../policy/model.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { remoteKeyFinder, runContext } from "./keys.ts";
 import { log } from "./output.ts";
+import { configProblemText } from "./render/config_problems.ts";
 import { untrustedText } from "./render/untrusted_text.ts";
 
 /** The policy used when `--policy` is not given (and, but for `exec`, no `$SIFTRUST_POLICY`). */
@@ -86,6 +87,9 @@ export async function loadPolicyAndKeys(
     throw error;
   }
   for (const warning of keys.warnings) log("warning", warning);
+  if (keys.keyserverProblem !== undefined) {
+    log("warning", configProblemText(keys.keyserverProblem));
+  }
   if (enforcement.enforcing) {
     const problem = await enforceTrustInputs(policy, keys.resolution, {
       decisionCache: run.cache,

@@ -26,7 +26,9 @@ export async function rememberCheckSetup(
   const { context, enforcement, locations } = resolution;
   const offline = policy.keys.offline || (policy.keys.keyservers !== undefined &&
     policy.remote === undefined);
+  // A run told of a keyserver problem is not replayed: the full path words it.
   if (!offline || keys.dsse.keys.some((k) => k.certificate?.ocsp === true)) return;
+  if (keys.keyserverProblem !== undefined) return;
   const policyFile = resolution.policyFile();
   const env = (name: string) => context.env[name];
   const deciding = decidingFiles(policy, env);

@@ -46,8 +46,13 @@ export interface PolicyKeys {
   keyservers: Keyserver[];
   /** Files whose state the decisions depend on (for the verify-once cache). */
   files: string[];
-  /** What to tell the user (keys skipped, keyserver configuration problems). */
+  /** What to tell the user about the keys (keys skipped, keyserver notices). */
   warnings: string[];
+  /**
+   * Why no keyserver can be asked, when the keyserver configuration cannot be used (the
+   * decision goes on with the keyrings alone): for the user to be told, with what to do.
+   */
+  keyserverProblem?: ResolutionError;
   /** The configuration resolution the keys come from (locations, variables read). */
   resolution: Resolution;
 }
@@ -121,13 +126,14 @@ export async function policyKeys(
     `skipping a key in ${path} that siftrust cannot use: ${reason}`
   );
   let keyservers: Keyserver[] = [];
+  let keyserverProblem: ResolutionError | undefined;
   try {
     const choice = await resolution.keyservers();
     keyservers = choice.keyservers;
     warnings.push(...choice.messages.filter((m) => m.level === "warning").map((m) => m.text));
   } catch (error) {
     if (!(error instanceof ResolutionError)) throw error;
-    warnings.push(error.message);
+    keyserverProblem = error;
   }
   if (keyservers.length > 0) finders.push(remoteFinder(keyservers, locations.keyCacheDir));
   return {
@@ -136,6 +142,7 @@ export async function policyKeys(
     keyservers,
     files,
     warnings,
+    ...(keyserverProblem === undefined ? {} : { keyserverProblem }),
     resolution,
   };
 }

@@ -20,23 +20,55 @@ export interface Keyserver {
   authorization?: string;
 }
 
-/** The active remote cannot be had, or `--url` is not allowed. */
-export class RemoteSelectionError extends Error {}
+/** Why the active remote cannot be had, or `--url` is not allowed. */
+export type RemoteSelectionErrorKind =
+  /** There are remotes, but none is active (`endpoints` names them). */
+  | "no-default-remote"
+  /** The active remote (`remote`) is not defined. */
+  | "unknown-remote"
+  /** `--url` is not one of the exclusive remote's keyservers. */
+  | "url-not-allowed";
+
+/** The active remote cannot be had, or `--url` is not allowed; `kind` says why. */
+export class RemoteSelectionError extends Error {
+  /** Why. */
+  readonly kind: RemoteSelectionErrorKind;
+  /** The remotes that could be made active (`no-default-remote`). */
+  readonly endpoints: readonly string[];
+  /** The active remote's name (`unknown-remote`). */
+  readonly remote: string;
+
+  /** An error of `kind`; the message says what is wrong, not what to run about it. */
+  constructor(
+    kind: RemoteSelectionErrorKind,
+    message: string,
+    names: { endpoints?: readonly string[]; remote?: string } = {},
+  ) {
+    super(message);
+    this.name = "RemoteSelectionError";
+    this.kind = kind;
+    this.endpoints = names.endpoints ?? [];
+    this.remote = names.remote ?? "";
+  }
+}
 
 /** The active remote of an effective configuration. */
 export function activeEndpoint(config: RemoteConfig): Endpoint {
   const remotes = config.remotes;
   if (config.active === "") {
+    const endpoints = remotes.map((r) => r.name);
     throw new RemoteSelectionError(
-      `no default endpoint set: use 'siftrust remote use <endpoint>', available endpoints are: ${
-        remotes.map((r) => r.name).join(", ")
-      }`,
+      "no-default-remote",
+      `no default endpoint set; available endpoints are: ${endpoints.join(", ")}`,
+      { endpoints },
     );
   }
   const endpoint = config.remote(config.active);
   if (endpoint === undefined) {
     throw new RemoteSelectionError(
-      `the default remote ${config.active} is not defined: use 'siftrust remote use <endpoint>'`,
+      "unknown-remote",
+      `the default remote ${config.active} is not defined`,
+      { remote: config.active },
     );
   }
   return endpoint;
@@ -70,6 +102,7 @@ export async function keyserversFor(
     ) {
       const allowed = exclusive.keyservers.filter((k) => !k.skip).map((k) => k.uri).join(",");
       throw new RemoteSelectionError(
+        "url-not-allowed",
         `endpoint is set as exclusive by the system administrator: only "${allowed}" can be used`,
       );
     }

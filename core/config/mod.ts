@@ -39,7 +39,11 @@ export {
   removeCredentials,
 } from "./keyserver_login.ts";
 export { KeyserverUriError, sameService } from "./keyserver_uri.ts";
-export { type Keyserver, RemoteSelectionError } from "./keyservers.ts";
+export {
+  type Keyserver,
+  RemoteSelectionError,
+  type RemoteSelectionErrorKind,
+} from "./keyservers.ts";
 export { type EnvReader, userConfigDir } from "./locations.ts";
 export { DEFAULT_ENDPOINT_URI, DEFAULT_KEYSERVER } from "./merge.ts";
 export {

@@ -197,14 +197,18 @@ export type ResolutionErrorKind =
   /** The list is empty where one keyserver is needed. */
   | "no-keyserver";
 
-/** The keyserver configuration cannot be used; `kind` says why, the message in words. */
+/**
+ * The keyserver configuration cannot be used; `kind` says why, the message in words (what is
+ * wrong, not what to run about it). A remote that cannot be had is the `cause`
+ * (a RemoteSelectionError, which names the remotes).
+ */
 export class ResolutionError extends Error {
   /** Why. */
   readonly kind: ResolutionErrorKind;
 
   /** An error of this kind. */
-  constructor(kind: ResolutionErrorKind, message: string) {
-    super(message);
+  constructor(kind: ResolutionErrorKind, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "ResolutionError";
     this.kind = kind;
   }
@@ -322,10 +326,7 @@ class RunResolution implements Resolution {
   async primaryKeyserver(): Promise<{ keyserver: Keyserver; choice: KeyserverChoice }> {
     const choice = await this.keyservers();
     if (choice.keyservers.length === 0) {
-      throw new ResolutionError(
-        "no-keyserver",
-        "no keyserver configured: add one with `siftrust keyserver add URL`, or name one with --url URL",
-      );
+      throw new ResolutionError("no-keyserver", "no keyserver configured");
     }
     return { keyserver: choice.keyservers[0], choice };
   }
@@ -451,12 +452,7 @@ class RunResolution implements Resolution {
       found = await keyserversFor(config, { url, discover: this.context.discover });
     } catch (error) {
       if (!(error instanceof RemoteSelectionError)) throw error;
-      const kind = config.active === ""
-        ? "no-default-remote"
-        : config.remote(config.active) === undefined
-        ? "unknown-remote"
-        : "url-not-allowed";
-      throw new ResolutionError(kind, error.message);
+      throw new ResolutionError(error.kind, error.message, { cause: error });
     }
     for (const text of found.warnings) messages.push({ level: "warning", text });
     return {

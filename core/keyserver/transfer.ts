@@ -167,7 +167,7 @@ export async function pushableKey(path: string, wanted: string): Promise<Pushabl
       "bad-argument",
       `"${
         printable(wanted)
-      }" is not hexadecimal: give the key ID (16 hex digits) or fingerprint (40) that \`siftrust key list\` shows`,
+      }" is not hexadecimal: give a key ID (16 hex digits) or a fingerprint (40)`,
     );
   }
   const keyring = await readKeyringFile(path);

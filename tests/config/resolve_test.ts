@@ -128,7 +128,12 @@ Deno.test("remotes but none active: the same error for every command; check keep
     () => new KeySet([]),
   );
   assertEquals(keys.keyservers, []);
-  ok(keys.warnings.some((w) => w.startsWith("no default endpoint set")), keys.warnings.join("\n"));
+  assertEquals(keys.warnings, []);
+  assertEquals(keys.keyserverProblem?.kind, "no-default-remote");
+  assertEquals(
+    keys.keyserverProblem?.message,
+    "no default endpoint set; available endpoints are: site",
+  );
 });
 
 const SITE = (exclusive: boolean) =>
