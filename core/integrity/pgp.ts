@@ -128,7 +128,8 @@ export async function verifyClearsigned(
     };
   }
   const signer = await describeSigner(found);
-  // The bytes signed: the text as openpgp.js normalizes a clear-signed message's.
+  // The text signed, as openpgp.js normalizes a clear-signed message's: every line ends in
+  // CR LF, a CR alone inside a line stays as it is.
   const text = new ClearsignedMessage(block.plaintext, signature).getText().replace(/\n/g, "\r\n");
   const failure = await signatureFailure(packet, signingKey, text, now) ??
     await keyFailure(key, signingKey, packet, now);

@@ -138,3 +138,10 @@ peerTest("a signature past its own expiry: expired, though its key is valid", ["
     await home.cleanup();
   }
 });
+
+Deno.test("a lone carriage return in a signed line is signed and checked as openpgp.js signs it", async () => {
+  const key = await makeKey();
+  const signed = await signCleartext("one\rtwo\nthree", key, { date: at(10) });
+  assertEquals(findClearsigned(signed)!.plaintext.includes("\r"), true);
+  assertEquals(await verdict(signed, key.toPublic(), at(20)), ["ok", undefined]);
+});
