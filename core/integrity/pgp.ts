@@ -131,11 +131,23 @@ export async function verifyClearsigned(
   // The text signed, as openpgp.js normalizes a clear-signed message's: every line ends in
   // CR LF, a CR alone inside a line stays as it is.
   const text = new ClearsignedMessage(block.plaintext, signature).getText().replace(/\n/g, "\r\n");
-  const failure = await signatureFailure(packet, signingKey, text, now) ??
-    await keyFailure(key, signingKey, packet, now);
-  if (failure !== undefined) return { ...failure, issuerKeyIds, signer };
-  const validUntil = await expiryOf(packet, key, signingKey);
-  if (validUntil !== undefined) signer.validUntil = validUntil;
+  try {
+    const failure = await signatureFailure(packet, signingKey, text, now) ??
+      await keyFailure(key, signingKey, packet, now);
+    if (failure !== undefined) return { ...failure, issuerKeyIds, signer };
+    const validUntil = await expiryOf(packet, key, signingKey);
+    if (validUntil !== undefined) signer.validUntil = validUntil;
+  } catch (error) {
+    // A key or signature openpgp.js cannot read through (a hostile one): not valid, its
+    // reason shown as openpgp.js gives it.
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      status: "bad-signature",
+      error: `openpgp: invalid signature: ${reason}`,
+      issuerKeyIds,
+      signer,
+    };
+  }
   return { status: "ok", issuerKeyIds, signer };
 }
 
