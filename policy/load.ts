@@ -60,12 +60,20 @@ export async function loadPolicy(path: string): Promise<Policy> {
 /** Parses and checks a policy's text; `path` is used in messages. */
 export function parsePolicy(text: string, path: string): PolicyFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter,
-    prettyErrors: false,
-    uniqueKeys: true,
-    logLevel: "error", // no warnings on stderr: every problem is reported below
-  });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, {
+      lineCounter,
+      prettyErrors: false,
+      uniqueKeys: true,
+      logLevel: "error", // no warnings on stderr: every problem is reported below
+    });
+  } catch (error) {
+    // The parser bounds nesting as it builds values, but its first pass recurses once per
+    // level: values nested thousands deep (`- - - …`) can exhaust the stack before that.
+    if (!(error instanceof RangeError)) throw error;
+    throw new PolicyError([`${path}:${deepestLine(text)}:1: ${TOO_DEEP}`]);
+  }
   const at = (offset: number | undefined) => {
     const { line, col } = lineCounter.linePos(offset ?? 0);
     return `${path}:${line}:${col}`;
@@ -130,14 +138,37 @@ function refuse(
   throw new PolicyError(lines);
 }
 
+const TOO_DEEP = "the policy nests values too deeply to be read";
+
+/**
+ * The line (1-based) that opens the most nested values at its start (`- `, `? `, `[`, `{`):
+ * where a policy too deep for the parser is deepest. Linear in the text.
+ */
+function deepestLine(text: string): number {
+  let deepest = { line: 1, depth: -1 };
+  let line = 1;
+  for (let start = 0; start <= text.length; line++) {
+    const newline = text.indexOf("\n", start);
+    const end = newline === -1 ? text.length : newline;
+    let depth = 0;
+    for (let i = start; i < end; i++) {
+      const c = text[i];
+      if (c === "[" || c === "{") depth++;
+      else if ((c === "-" || c === "?") && (i + 1 === end || text[i + 1] === " ")) depth++;
+      else if (c !== " " && c !== "\t") break;
+    }
+    if (depth > deepest.depth) deepest = { line, depth };
+    start = end + 1;
+  }
+  return deepest.line;
+}
+
 /** A YAML parser message for people: first line, without the parser's own position. */
 function yamlProblem(error: YAMLError): string {
   if (error.code === "MULTIPLE_DOCS") {
     return "a policy file holds one YAML document: remove the extra `---` section";
   }
-  if (error.code === "RESOURCE_EXHAUSTION") {
-    return "the policy nests values too deeply to be read";
-  }
+  if (error.code === "RESOURCE_EXHAUSTION") return TOO_DEEP;
   return error.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
 }
 

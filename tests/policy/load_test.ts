@@ -367,6 +367,11 @@ Deno.test("values nested too deeply are a policy problem, not a stack overflow",
   const problems = problemsOf([...HEAD, `rules: ${"[".repeat(5000)}${"]".repeat(5000)}`]);
   ok(problems.length >= 1);
   for (const problem of problems) match(problem, /^\/etc\/siftrust\/policy\.yaml:7:\d+: .*deeply/);
+  // A block sequence thousands deep, then another line: the parser's first pass runs out of
+  // stack before it bounds the depth (found by tests/hostile/fuzz_parsers_test.ts).
+  assertEquals(problemsOf([...HEAD, "rules:", `${"- ".repeat(20000)}x`, " - y"]), [
+    "/etc/siftrust/policy.yaml:8:1: the policy nests values too deeply to be read",
+  ]);
 });
 
 Deno.test("an impossible date is refused, not rolled over to the next month", () => {
