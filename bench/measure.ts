@@ -52,7 +52,7 @@ export interface BenchResult {
 }
 
 /** The CLI's permission flags, as `deno task siftrust` (the shipped binary) has them. */
-async function cliPermissions(): Promise<string[]> {
+export async function cliPermissions(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
   const task: string = config.tasks.siftrust;
   return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));

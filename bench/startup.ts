@@ -18,6 +18,7 @@
 import {
   type BenchResult,
   buildBundle,
+  cliPermissions,
   GNU_TIME,
   humanSize,
   type Measurement,
@@ -58,13 +59,6 @@ interface Case {
 /** What was measured of one case: wall times in seconds. */
 interface Timing {
   times: number[];
-}
-
-/** The CLI's permission flags: those of the `siftrust` task (the shipped binary's). */
-async function permissions(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
-  const task: string = config.tasks.siftrust;
-  return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
 }
 
 /** The environment of every timed command (see {@linkcode checkLab}). */
@@ -227,7 +221,7 @@ function targetGoal(c: Case, runs: number): string {
 export async function startup(requestedRuns: number): Promise<BenchResult> {
   const runs = Math.max(requestedRuns, MIN_RUNS);
   await buildBundle();
-  const perms = await permissions();
+  const perms = await cliPermissions();
   const imageBytes = (await Deno.stat(`${REPO_ROOT}${SMALL_IMAGE}`)).size;
   const empty = await Deno.makeTempFile({ prefix: "siftrust-bench-empty-", suffix: ".js" });
   const lab = await checkLab();
