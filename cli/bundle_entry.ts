@@ -19,6 +19,7 @@ import { ExitCode } from "./exit.ts";
 import { printFastCheck, tryFastCheck } from "./fast_check.ts";
 import { log } from "./output.ts";
 import { VERSION_LINE, versionOnly } from "./version.ts";
+import { hashWorkersAhead } from "./worker_ahead.ts";
 
 // `--version` needs nothing of the program: its line is printed as the program prints it.
 if (versionOnly(Deno.args)) {
@@ -36,13 +37,18 @@ if (fastPathTried) {
     failure = { error };
   }
 }
+// The hashing workers such a check needs start while the program loads.
+const hashWorkers = fastPathTried && failure === undefined ? hashWorkersAhead(Deno.args) : [];
 const program = await locateProgram(import.meta.url);
 if ("problem" in program) {
   log("error", programProblemMessage(program.problem));
   Deno.exit(ExitCode.Usage);
 }
 const runMain = await loadProgram(program.url);
-await runMain(Deno.args, failure === undefined ? { fastPathTried } : { failure: failure.error });
+await runMain(
+  Deno.args,
+  failure === undefined ? { fastPathTried, hashWorkers } : { failure: failure.error },
+);
 
 /** The program's `runMain`; a program that cannot be loaded ends the run (exit 70). */
 async function loadProgram(url: string): Promise<typeof import("./main.ts").runMain> {

@@ -7,14 +7,24 @@
  */
 
 import { type CheckContext, checkImage, type CheckResult } from "../policy/check.ts";
+import type { CheckAhead } from "./check_ahead.ts";
+
+/** How {@linkcode checkAll} goes about it. */
+export interface CheckAllOptions {
+  /** How many images are checked at a time. */
+  jobs: number;
+  /** An image opened ahead (./check_ahead.ts): the first image of its path is checked as it. */
+  ahead?: CheckAhead;
+}
 
 /** Checks images `jobs` at a time, reporting each as it is decided, in input order. */
 export async function checkAll(
   images: string[],
   context: CheckContext,
-  jobs: number,
+  { jobs, ahead }: CheckAllOptions,
   report: (result: CheckResult) => Promise<void>,
 ): Promise<CheckResult[]> {
+  const aheadIndex = ahead === undefined ? -1 : images.indexOf(ahead.path);
   const results: CheckResult[] = new Array(images.length);
   const done: boolean[] = new Array(images.length).fill(false);
   let next = 0;
@@ -37,7 +47,12 @@ export async function checkAll(
   const worker = async () => {
     while (next < images.length) {
       const index = next++;
-      results[index] = await checkImage(images[index], context);
+      const opened = index === aheadIndex ? ahead?.opened : undefined;
+      try {
+        results[index] = await checkImage(images[index], context, undefined, opened);
+      } finally {
+        opened?.close();
+      }
       done[index] = true;
       reporting = reporting.then(flush);
       await reporting;

@@ -9,46 +9,10 @@
  */
 
 import { fastCheck, type FastCheckAnswer, processUserIds } from "../policy/fast_check.ts";
+import { plainCheck } from "./check_args.ts";
 import { decisionExitCode } from "./exit.ts";
 import { log, print } from "./output.ts";
 import { decisionLine, summaryLine } from "./render/check_text.ts";
-
-/** What the command line asked, in the plain forms the fast path serves. */
-interface PlainCheck {
-  policyFile?: string;
-  images: string[];
-}
-
-/** A whole number from 1 up, as `check -j` takes it. */
-function validJobs(value: string | undefined): boolean {
-  const jobs = Number(value);
-  return value !== undefined && Number.isInteger(jobs) && jobs >= 1;
-}
-
-/** `check [--policy FILE] [-j N] IMAGE…`, or undefined for any other form. */
-function plainCheck(args: string[]): PlainCheck | undefined {
-  if (args[0] !== "check") return undefined;
-  const images: string[] = [];
-  let policyFile: string | undefined;
-  for (let i = 1; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--policy" && i + 1 < args.length && policyFile === undefined) {
-      policyFile = args[++i];
-    } else if (arg.startsWith("--policy=") && policyFile === undefined) {
-      policyFile = arg.slice("--policy=".length);
-    } else if (arg === "-j" || arg === "--jobs") {
-      if (!validJobs(args[++i])) return undefined;
-    } else if (arg.startsWith("--jobs=")) {
-      if (!validJobs(arg.slice("--jobs=".length))) return undefined;
-    } else if (arg.startsWith("-") || /[*?[]/.test(arg)) {
-      return undefined;
-    } else {
-      images.push(arg);
-    }
-  }
-  if (images.length === 0 || policyFile === "" || policyFile?.startsWith("-")) return undefined;
-  return { policyFile, images };
-}
 
 /**
  * The fast path's answer for these arguments, or undefined: then run the full path. It prints
@@ -56,7 +20,8 @@ function plainCheck(args: string[]): PlainCheck | undefined {
  */
 export async function tryFastCheck(args: string[]): Promise<FastCheckAnswer | undefined> {
   const plain = plainCheck(args);
-  if (plain === undefined) return undefined;
+  // --json, --explain, --no-cache and --audit-log: the full path.
+  if (plain === undefined || plain.flags.size > 0) return undefined;
   const env = Deno.env.toObject();
   // An audit record, and the progress line of several images on a terminal: the full path.
   if (env.SIFTRUST_AUDIT_LOG !== undefined) return undefined;

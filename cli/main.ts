@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { StartedHashWorker } from "../core/integrity/hash_worker.ts";
 import { SifError } from "../core/sif/errors.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
@@ -15,15 +16,22 @@ import { log } from "./output.ts";
 export interface MainOptions {
   /** The caller has tried `check`'s fast path already (cli/bundle_entry.ts): do not again. */
   fastPathTried?: boolean;
+  /** Hashing workers the caller started for `check` (cli/worker_ahead.ts), for its pool. */
+  hashWorkers?: StartedHashWorker[];
 }
 
 /** Runs siftrust with these arguments and returns the exit code. */
 export async function main(args: string[], options: MainOptions = {}): Promise<number> {
+  const checking = args[0] === "check";
   try {
-    if (args[0] === "check" && !options.fastPathTried) {
+    if (checking && !options.fastPathTried) {
       const fast = await import("./fast_check.ts");
       const answer = await fast.tryFastCheck(args);
       if (answer !== undefined) return fast.printFastCheck(answer);
+    }
+    // The first image's hashing starts while the commands, the policy and its keys load.
+    if (checking) {
+      await (await import("./check_ahead.ts")).startCheckAhead(args, options.hashWorkers);
     }
     const [{ buildProgram }, { CommanderError }] = await Promise.all([
       import("./program.ts"),
@@ -38,6 +46,8 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     }
   } catch (error) {
     return report(error);
+  } finally {
+    if (checking) (await import("./check_ahead.ts")).dropCheckAhead();
   }
 }
 

@@ -8,6 +8,7 @@
 
 import {
   analyzeSignatures,
+  type DigestsAhead,
   type KnownDigests,
   type ProgressCallback,
   readSignatureObjects,
@@ -67,6 +68,11 @@ export interface CheckResult {
 export interface OpenedImage extends OpenImageFile {
   /** SHA-256 digests of its objects and groups, from its bytes as they were written. */
   digests?: KnownDigests;
+  /**
+   * Its digests being computed ahead (./open_ahead.ts): used once done, cancelled as soon as
+   * the check finds it needs none.
+   */
+  digestsAhead?: DigestsAhead;
 }
 
 /**
@@ -91,6 +97,7 @@ export async function checkImage(
   try {
     return await checkOpened(file, context, onProgress);
   } finally {
+    file.digestsAhead?.cancel();
     if (opened === undefined) file.close();
   }
 }
@@ -121,6 +128,8 @@ async function checkOpened(
   }
   try {
     const rule = matchingRule(context.policy, real);
+    // A rule that decides by path needs no signature, so no digest.
+    if (rule?.action !== undefined) file.digestsAhead?.cancel();
     const checks = rule?.action !== undefined
       ? []
       : await analyzeSignatures(image, await readSignatureObjects(image), {
@@ -128,7 +137,7 @@ async function checkOpened(
         dsseKeys: context.keys.dsse.keys.map((k) => k.publicKey),
         now: context.now,
         onProgress,
-        knownDigests: file.digests,
+        knownDigests: file.digests ?? await file.digestsAhead?.digests,
       });
     const claimed = await claimedKeysAtHand(context.policy, checks, context.keys.finder);
     const decision = evaluateImage(

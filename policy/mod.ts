@@ -22,6 +22,7 @@ export { appendAudit, type AuditContext, type AuditRecord, auditRecord } from ".
 export { auditContext, type IdentitySources } from "./audit_context.ts";
 export { cacheDir, type CacheProblem } from "./cache.ts";
 export { type CheckContext, checkImage, type CheckResult, type OpenedImage } from "./check.ts";
+export { openAhead } from "./open_ahead.ts";
 export {
   type Hint,
   type ImageDecision,

@@ -10,6 +10,7 @@ import { sharedHashPool } from "../../core/integrity/hash_pool.ts";
 import { rememberCheckSetup } from "../../policy/check_setup.ts";
 import type { CheckContext } from "../../policy/mod.ts";
 import { auditCheck } from "../audit_log.ts";
+import { type CheckAhead, takeCheckAhead } from "../check_ahead.ts";
 import { checkAll } from "../check_all.ts";
 import { CliError, decisionExitCode, usageError } from "../exit.ts";
 import { expandImages } from "../images.ts";
@@ -17,6 +18,12 @@ import { log, print, printJson } from "../output.ts";
 import { loadPolicyAndKeys, policyOption } from "../policy_loading.ts";
 import { decisionJson, decisionLine, explainText, summaryLine } from "../render/check_text.ts";
 import { cacheProblemText } from "../render/decision_words.ts";
+
+/** The image started ahead (../check_ahead.ts), closed when the command ends. */
+function aheadImage(): CheckAhead & Disposable | undefined {
+  const ahead = takeCheckAhead();
+  return ahead === undefined ? undefined : { ...ahead, [Symbol.dispose]: ahead.opened.close };
+}
 
 /** Adds `check` to the program. */
 export function registerCheck(program: Command): void {
@@ -54,6 +61,7 @@ export function registerCheck(program: Command): void {
       // Hashing workers start while the policy and its keys load; -j 1 hashes on one CPU.
       sharedHashPool().limitCpus(jobs);
       sharedHashPool().prestart(jobs);
+      using ahead = aheadImage();
       const { policy, keys } = await loadPolicyAndKeys({
         command: "check",
         policy: options.policy,
@@ -66,7 +74,7 @@ export function registerCheck(program: Command): void {
         keys,
         cacheDir: options.cache ? keys.resolution.locations.decisionCacheDir : undefined,
       };
-      const results = await checkAll(images, context, jobs, async (result) => {
+      const results = await checkAll(images, context, { jobs, ahead }, async (result) => {
         for (const notice of result.notices) log("warning", cacheProblemText(notice));
         if (options.auditLog !== undefined) await auditCheck(options.auditLog, result, policy);
         if (options.json) return;

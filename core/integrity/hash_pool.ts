@@ -15,7 +15,16 @@
  */
 
 import type { SameFile } from "../sif/image.ts";
-import { type FromWorker, HASH_WORKER_SOURCE, type ToWorker } from "./hash_worker.ts";
+import {
+  type FromWorker,
+  HASH_WORKER_BOOT,
+  HASH_WORKER_SOURCE,
+  type LoadMessage,
+  moduleUrl,
+  type StartedHashWorker,
+  startHashWorker,
+  type ToWorker,
+} from "./hash_worker.ts";
 
 /** Why a pool job failed: its worker failed or stopped, or the pool was closed. */
 export type HashPoolErrorKind = "worker" | "closed";
@@ -63,6 +72,11 @@ export interface HashJob {
    * worker reads itself, told whether it reads ahead (see {@linkcode HashPoolOptions.readAhead}).
    */
   onStarted?: (readsAhead?: boolean) => void;
+  /**
+   * Stops the job: it then rejects with the signal's reason, once its worker has let go of it
+   * (within a chunk), so that the worker is free for the next job.
+   */
+  signal?: AbortSignal;
 }
 
 /** How a pool is sized. */
@@ -93,6 +107,9 @@ interface Slot {
 
 const DEFAULT_CHUNK = 4 << 20;
 
+/** Below this many bytes, hashing on a worker costs more than it saves: 8 MiB. */
+export const POOL_MIN_BYTES: number = 8 << 20;
+
 /**
  * The default pool size is the number of CPUs, but at most this: each worker costs about
  * 25 MiB (its isolate and the chunks in flight), and 8 workers hash faster than most storage
@@ -111,7 +128,6 @@ export class HashPool implements Disposable {
   #slots: Slot[] = [];
   #waiters: { resolve: (slot: Slot) => void; reject: (error: Error) => void }[] = [];
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  #url: string | undefined;
   #nextJob = 1;
   #closed = false;
 
@@ -183,6 +199,22 @@ export class HashPool implements Disposable {
     this.#scheduleIdle(graceMs);
   }
 
+  /**
+   * Takes a worker started ahead ({@linkcode startHashWorker}, e.g. by the bundle's entry) as
+   * one of this pool's, idle, and gives it this pool's code; it stops as
+   * {@linkcode HashPool.prestart}'s do. A worker another build started, or that the pool has no
+   * room for, is stopped instead. Returns whether it was taken.
+   */
+  adopt(started: StartedHashWorker, graceMs = 2000): boolean {
+    if (this.#closed || started.boot !== HASH_WORKER_BOOT || this.#slots.length >= this.#size) {
+      started.worker.terminate();
+      return false;
+    }
+    this.#add(started.worker).busy = false;
+    this.#scheduleIdle(graceMs);
+    return true;
+  }
+
   /** Stops every worker; running and waiting jobs fail with HashPoolError("closed"). */
   close(): void {
     this.#closed = true;
@@ -190,8 +222,6 @@ export class HashPool implements Disposable {
     for (const waiter of this.#waiters.splice(0)) {
       waiter.reject(new HashPoolError("closed", "the hashing pool was closed"));
     }
-    if (this.#url !== undefined) URL.revokeObjectURL(this.#url);
-    this.#url = undefined;
   }
 
   /** Closes the pool (for `using`). */
@@ -200,11 +230,13 @@ export class HashPool implements Disposable {
   }
 
   async #run(slot: Slot, id: number, job: HashJob): Promise<string[]> {
+    job.signal?.throwIfAborted();
     const total = job.ranges.reduce((sum, r) => sum + r.size, 0);
     const chunkSize = Math.max(1, Math.min(this.#chunkSize, total));
     if (job.file !== undefined) {
       const hex = await this.#runInWorker(slot, id, job, job.file, chunkSize);
       if (hex !== undefined) return hex;
+      job.signal?.throwIfAborted();
       // The worker could not read the file: the job starts again, fed from here.
       id = this.#nextJob++;
       job = { ...job, onStarted: undefined };
@@ -220,7 +252,10 @@ export class HashPool implements Disposable {
     file: SameFile,
     chunkSize: number,
   ): Promise<string[] | undefined> {
-    return new Promise((resolve, reject) => {
+    const stop = job.signal === undefined ? undefined : new Int32Array(new SharedArrayBuffer(4));
+    const onAbort = () => Atomics.store(stop!, 0, 1);
+    job.signal?.addEventListener("abort", onAbort, { once: true });
+    return new Promise<string[] | undefined>((resolve, reject) => {
       slot.onFailure = reject;
       slot.onMessage = (message) => {
         if (message.job !== id) return;
@@ -237,11 +272,11 @@ export class HashPool implements Disposable {
         type: "begin",
         job: id,
         hashes: job.hashes,
-        reading: { file, ranges, chunkSize, readAhead },
+        reading: { file, ranges, chunkSize, readAhead, stop },
       };
       slot.worker.postMessage(message);
       job.onStarted?.(readAhead);
-    });
+    }).finally(() => job.signal?.removeEventListener("abort", onAbort));
   }
 
   /** Whether a job starting now reads ahead (see {@linkcode HashPoolOptions.readAhead}). */
@@ -299,6 +334,7 @@ export class HashPool implements Disposable {
     try {
       for (const range of job.ranges) {
         for (let done = 0; done < range.size;) {
+          job.signal?.throwIfAborted();
           const space = await buffer();
           const length = Math.min(chunkSize, range.size - done);
           const chunk = new Uint8Array(space, 0, length);
@@ -362,17 +398,21 @@ export class HashPool implements Disposable {
 
   /** Starts a worker, busy for the caller. */
   #start(): Slot {
-    this.#url ??= URL.createObjectURL(
-      new Blob([HASH_WORKER_SOURCE], { type: "text/javascript" }),
-    );
     let worker: Worker;
     try {
-      worker = new Worker(this.#url, { type: "module", name: "siftrust-hash" });
+      worker = startHashWorker().worker;
     } catch (error) {
       throw new HashPoolError("worker", `cannot start a hashing worker: ${error}`, {
         cause: error,
       });
     }
+    return this.#add(worker);
+  }
+
+  /** A slot for a worker just started, given this pool's code; busy for the caller. */
+  #add(worker: Worker): Slot {
+    const load: LoadMessage = { type: "load", url: moduleUrl(HASH_WORKER_SOURCE) };
+    worker.postMessage(load);
     const slot: Slot = { worker, busy: true };
     worker.onmessage = (event: MessageEvent<FromWorker>) => slot.onMessage?.(event.data);
     const crashed = (reason: string) => {

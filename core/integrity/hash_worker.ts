@@ -48,6 +48,11 @@ export interface WorkerReading {
    * hash in turn, which is faster when every CPU is hashing.
    */
   readAhead: boolean;
+  /**
+   * Shared memory the pool sets to non-zero to stop the job: the worker checks it before each
+   * chunk (its reading loop does not yield to messages), and then answers `unread`.
+   */
+  stop?: Int32Array;
 }
 
 /**
@@ -298,6 +303,7 @@ export function hashWorkerMain(
       for (let i = 0; next !== undefined; i++) {
         const view = await next;
         if (view === undefined) return false;
+        if (reading.stop !== undefined && Atomics.load(reading.stop, 0) !== 0) return false;
         next = i + 1 < chunks.length ? fill(i + 1) : undefined;
         for (const sink of chunks[i].sinks) hashes[sink].update(view);
         scope.postMessage({ type: "progress", job, bytes: view.length });
@@ -357,3 +363,66 @@ export const HASH_WORKER_SOURCE: string = `import { createHash } from "node:cryp
 import * as fs from "node:fs";
 (${hashWorkerMain.toString()})(self, createHash, (${nodeFileOpener.toString()})(fs));
 `;
+
+/**
+ * What a hashing worker starts as: it loads node:crypto and node:fs (the slow part of its
+ * start), then waits for the {@linkcode LoadMessage} that names its code, keeping any message
+ * that comes first for that code. It is a plain string, the same in every bundle of a build:
+ * the bundle's entry starts a worker that the program, another bundle whose copy of
+ * {@linkcode HASH_WORKER_SOURCE} differs in its names, then gives its own code.
+ */
+export const HASH_WORKER_BOOT = `import "node:crypto";
+import "node:fs";
+const early = [];
+self.onmessage = (event) => {
+  if (event.data?.type !== "load") return early.push(event);
+  self.onmessage = (later) => early.push(later);
+  import(event.data.url).then(() => {
+    for (const kept of early.splice(0)) self.onmessage(kept);
+  });
+};
+`;
+
+/** Pool → a worker just started: run the hashing code at `url` (a Blob URL of its source). */
+export interface LoadMessage {
+  /** The kind of message. */
+  type: "load";
+  /** Where {@linkcode HASH_WORKER_SOURCE} is. */
+  url: string;
+}
+
+/** A hashing worker started, not yet told its code. */
+export interface StartedHashWorker {
+  /** The worker. */
+  worker: Worker;
+  /** What it started as: {@linkcode HASH_WORKER_BOOT} of the build that started it. */
+  boot: string;
+}
+
+const blobUrls = new Map<string, string>();
+
+/**
+ * A Blob URL of a module source, made once for the process and kept: a worker may load it at
+ * any time after it is handed the URL.
+ */
+export function moduleUrl(source: string): string {
+  let url = blobUrls.get(source);
+  if (url === undefined) {
+    url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    blobUrls.set(source, url);
+  }
+  return url;
+}
+
+/**
+ * Starts a hashing worker from {@linkcode HASH_WORKER_BOOT}; a pool gives it its code
+ * (`HashPool.adopt`). Deno's `new Worker` waits while the worker's runtime is made (some 10
+ * ms); the worker then loads node:crypto on its own thread. A program that will hash starts one
+ * early, so that this happens while the rest of the program loads.
+ *
+ * @throws what `new Worker` throws
+ */
+export function startHashWorker(): StartedHashWorker {
+  const worker = new Worker(moduleUrl(HASH_WORKER_BOOT), { type: "module", name: "siftrust-hash" });
+  return { worker, boot: HASH_WORKER_BOOT };
+}

@@ -14,14 +14,11 @@
 import type { Hash } from "node:crypto";
 import type { Descriptor, SifImage } from "../sif/mod.ts";
 import { createHasher, type Digest, type DigestAlgorithm, nodeHashName } from "./digest.ts";
-import { type HashPool, type HashRange, sharedHashPool } from "./hash_pool.ts";
+import { type HashPool, type HashRange, POOL_MIN_BYTES, sharedHashPool } from "./hash_pool.ts";
 import type { KnownDigests } from "./stream_digests.ts";
 
 /** Reports hashing progress: bytes read so far, and in all. */
 export type ProgressCallback = (done: number, total: number) => void;
-
-/** Below this many bytes, hashing on a worker costs more than it saves: 8 MiB. */
-export const POOL_MIN_BYTES: number = 8 << 20;
 
 /** Where {@linkcode DigestPlan.run} hashes. */
 export interface HashingOptions {

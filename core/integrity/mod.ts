@@ -75,3 +75,4 @@ export {
   neededDigests,
   StreamedDigests,
 } from "./stream_digests.ts";
+export { type DigestsAhead, hashAhead, type HashAheadOptions } from "./digests_ahead.ts";

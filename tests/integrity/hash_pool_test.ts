@@ -28,6 +28,7 @@ import {
   type FromWorker,
   hashWorkerMain,
   nodeFileOpener,
+  startHashWorker,
   type ToWorker,
   type WorkerScope,
 } from "../../core/integrity/hash_worker.ts";
@@ -627,4 +628,84 @@ Deno.test("prestarted workers wait for their first job, and stop when none comes
   // A closed pool starts nothing.
   unused.prestart();
   assertEquals(unused.workers, 0);
+});
+
+Deno.test("an aborted job rejects within a chunk, and its worker takes the next job", async () => {
+  await using temp = await tempDir("siftrust-hash-pool-");
+  const path = `${temp.dir}/data.bin`;
+  const data = bytes(200_000, random(61));
+  await Deno.writeFile(path, data);
+  const info = await Deno.stat(path);
+  using pool = new HashPool({ size: 1, chunkSize: 4096 });
+  const expected = [createHash("sha256").update(data).digest("hex")];
+  const aborted = (error: unknown) => error instanceof DOMException && error.name === "AbortError";
+  // Aborted as soon as the worker has it (which reads the file, or, given another inode, is
+  // fed by the pool), or by the pool's third read: no chunk after the abort is hashed.
+  for (const when of ["started", "started, fed", "third read, fed"]) {
+    const controller = new AbortController();
+    let hashed = 0;
+    let reads = 0;
+    const job = pool.hash({
+      hashes: ["sha256"],
+      ranges: [{ offset: 0, size: data.length, sinks: [0] }],
+      file: { path, dev: info.dev, ino: info.ino! + (when.endsWith("fed") ? 1 : 0) },
+      read: (offset, into) => {
+        if (++reads === 3 && when.startsWith("third")) controller.abort();
+        return Promise.resolve(into.set(data.subarray(offset, offset + into.length)));
+      },
+      onStarted: () => {
+        if (when.startsWith("started")) controller.abort();
+      },
+      onHashed: (n) => void (hashed += n),
+      signal: controller.signal,
+    });
+    await rejects(job, aborted, when);
+    ok(hashed <= (when.startsWith("third") ? 3 * 4096 : 0), `${when}: ${hashed} bytes hashed`);
+    assertEquals(pool.workers, 1, when);
+    assertEquals(
+      await pool.hash({
+        hashes: ["sha256"],
+        ranges: [{ offset: 0, size: data.length, sinks: [0] }],
+        file: { path, dev: info.dev, ino: info.ino! },
+        read: () => Promise.reject(new Error("the worker reads this file itself")),
+      }),
+      expected,
+      when,
+    );
+  }
+  // A job whose signal is aborted before it starts does not start.
+  await rejects(
+    pool.hash({
+      hashes: ["sha256"],
+      ranges: [{ offset: 0, size: 1, sinks: [0] }],
+      read: () => Promise.reject(new Error("not read")),
+      signal: AbortSignal.abort(),
+    }),
+    aborted,
+  );
+});
+
+Deno.test("a pool adopts a worker started ahead, and stops one of another build", async () => {
+  const data = bytes(100_000, random(71));
+  const job = {
+    hashes: ["sha256"],
+    ranges: [{ offset: 0, size: data.length, sinks: [0] }],
+    read: (offset: number, into: Uint8Array) =>
+      Promise.resolve(into.set(data.subarray(offset, offset + into.length))),
+  };
+  const expected = [createHash("sha256").update(data).digest("hex")];
+  using pool = new HashPool({ size: 1 });
+  // A job sent before the worker has its code waits for it.
+  ok(pool.adopt(startHashWorker()));
+  assertEquals(pool.workers, 1);
+  assertEquals(await pool.hash(job), expected);
+  assertEquals(pool.workers, 1, "no other worker was started");
+  // No room left, or code of another build: the worker is stopped, not taken.
+  const extra = startHashWorker();
+  ok(!pool.adopt(extra));
+  const foreign = startHashWorker();
+  using other = new HashPool({ size: 1 });
+  ok(!other.adopt({ ...foreign, boot: `${foreign.boot}// another build\n` }));
+  assertEquals(other.workers, 0);
+  assertEquals(await other.hash(job), expected);
 });

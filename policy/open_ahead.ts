@@ -1,0 +1,46 @@
+/**
+ * Opening an image ahead of its check, and starting to hash it (core/integrity/digests_ahead.ts),
+ * so that its hashing runs while the caller loads the policy and its keys. This module loads
+ * neither the policy engine nor OpenPGP: it is what `check` runs before them.
+ *
+ * @module
+ */
+
+import { hashAhead } from "../core/integrity/digests_ahead.ts";
+import { SifError } from "../core/sif/errors.ts";
+import { type OpenImageFile, openImageOnce } from "../core/sif/open_once.ts";
+import type { OpenedImage } from "./check.ts";
+
+/**
+ * Opens the image at `path` once, as `checkImage` (./check.ts) would, and starts hashing what
+ * its signatures will need; resolves once the hashing is under way, or undefined when the path
+ * cannot be opened or read as an image (its check then says why). Give the result to
+ * `checkImage` as `opened`: the check then uses the image as it was read here, and the digests
+ * when they are done. The caller closes it, which stops any hashing left.
+ */
+export async function openAhead(path: string): Promise<OpenedImage | undefined> {
+  let file: OpenImageFile;
+  try {
+    file = openImageOnce(path);
+  } catch (error) {
+    if (error instanceof SifError) return undefined;
+    throw error;
+  }
+  try {
+    const image = await file.image();
+    const digestsAhead = await hashAhead(image);
+    return {
+      ...file,
+      image: () => Promise.resolve(image),
+      digestsAhead,
+      close: () => {
+        digestsAhead.cancel();
+        file.close();
+      },
+    };
+  } catch (error) {
+    file.close();
+    if (error instanceof SifError) return undefined;
+    throw error;
+  }
+}
