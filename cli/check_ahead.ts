@@ -13,7 +13,6 @@
  */
 
 import { sharedHashPool } from "../core/integrity/hash_pool.ts";
-import type { StartedHashWorker } from "../core/integrity/hash_worker.ts";
 import type { OpenedImage } from "../policy/check.ts";
 import { openAhead } from "../policy/open_ahead.ts";
 import { plainCheck } from "./check_args.ts";
@@ -31,15 +30,10 @@ let pending: CheckAhead | undefined;
 /**
  * Starts the head start for these arguments when they are a plain `check` whose `-j` (by
  * default the number of CPUs) and the machine allow two CPUs; resolves once the hashing is
- * under way, or at once when there is none. Hashing workers the caller started
- * (./worker_ahead.ts) join the pool first, whatever `-j`. Never fails: an image that cannot be
- * opened is left to the check to report.
+ * under way, or at once when there is none. Never fails: an image that cannot be opened is left
+ * to the check to report.
  */
-export async function startCheckAhead(
-  args: readonly string[],
-  hashWorkers: StartedHashWorker[] = [],
-): Promise<void> {
-  for (const started of hashWorkers) sharedHashPool().adopt(started);
+export async function startCheckAhead(args: readonly string[]): Promise<void> {
   const plain = plainCheck(args);
   if (plain === undefined || pending !== undefined) return;
   const cpus = navigator.hardwareConcurrency || 1;

@@ -16,14 +16,19 @@ import { log } from "./output.ts";
 export interface MainOptions {
   /** The caller has tried `check`'s fast path already (cli/bundle_entry.ts): do not again. */
   fastPathTried?: boolean;
-  /** Hashing workers the caller started for `check` (cli/worker_ahead.ts), for its pool. */
+  /** Hashing workers the caller started (cli/worker_ahead.ts), for the process's pool. */
   hashWorkers?: StartedHashWorker[];
 }
 
 /** Runs siftrust with these arguments and returns the exit code. */
 export async function main(args: string[], options: MainOptions = {}): Promise<number> {
   const checking = args[0] === "check";
+  let checkAhead: typeof import("./check_ahead.ts") | undefined;
   try {
+    if (options.hashWorkers !== undefined && options.hashWorkers.length > 0) {
+      const { sharedHashPool } = await import("../core/integrity/hash_pool.ts");
+      for (const started of options.hashWorkers) sharedHashPool().adopt(started);
+    }
     if (checking && !options.fastPathTried) {
       const fast = await import("./fast_check.ts");
       const answer = await fast.tryFastCheck(args);
@@ -31,7 +36,8 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     }
     // The first image's hashing starts while the commands, the policy and its keys load.
     if (checking) {
-      await (await import("./check_ahead.ts")).startCheckAhead(args, options.hashWorkers);
+      checkAhead = await import("./check_ahead.ts");
+      await checkAhead.startCheckAhead(args);
     }
     const [{ buildProgram }, { CommanderError }] = await Promise.all([
       import("./program.ts"),
@@ -47,7 +53,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   } catch (error) {
     return report(error);
   } finally {
-    if (checking) (await import("./check_ahead.ts")).dropCheckAhead();
+    checkAhead?.dropCheckAhead();
   }
 }
 

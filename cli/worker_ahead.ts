@@ -1,9 +1,11 @@
 /**
- * Hashing workers started by the bundle's entry (./bundle_entry.ts) for a `check` its fast path
- * did not answer: each worker's runtime and node:crypto then load on another CPU while the
- * program loads, and the pool adopts them (`HashPool.adopt`, ./check_ahead.ts). Only a plain
- * command line (./check_args.ts) whose first image is a file large enough to be hashed on a
- * worker gets them. This module loads no `node:` module, as the entry must not.
+ * Hashing workers started by the bundle's entry (./bundle_entry.ts) for a plain `check`
+ * (./check_args.ts) that its fast path did not answer: as many as the check will hash images at
+ * once, when its first image is a regular file of at least the pool's threshold. Each worker's
+ * runtime and node:crypto then load on another CPU while the program loads, and the program's
+ * pool adopts them (`HashPool.adopt`, ./main.ts). A wrong guess costs a worker that stops
+ * unused. (`verify` and `sign` were measured not to gain from it: they start their worker early
+ * enough.) This module loads no `node:` module, as the entry must not.
  *
  * @module
  */
@@ -13,9 +15,8 @@ import { type StartedHashWorker, startHashWorker } from "../core/integrity/hash_
 import { plainCheck } from "./check_args.ts";
 
 /**
- * Hashing workers for these arguments: as many as the check will hash images at once (its `-j`,
- * by default the number of CPUs, at most the CPUs and the images); none when they will not need
- * one soon.
+ * Hashing workers for these arguments (see the module documentation); none when they will not
+ * need one soon.
  */
 export function hashWorkersAhead(args: readonly string[]): StartedHashWorker[] {
   const plain = plainCheck(args);
@@ -25,7 +26,8 @@ export function hashWorkersAhead(args: readonly string[]): StartedHashWorker[] {
   const workers: StartedHashWorker[] = [];
   try {
     // Only a guess at the work ahead: the check opens the image itself.
-    if (Deno.statSync(plain.images[0]).size < POOL_MIN_BYTES) return [];
+    const info = Deno.statSync(plain.images[0]);
+    if (!info.isFile || info.size < POOL_MIN_BYTES) return [];
     while (workers.length < count) workers.push(startHashWorker());
   } catch {
     // As many as could start: the pool starts the others when it needs them.
