@@ -1,10 +1,10 @@
 /**
  * `check`'s head start: when its `-j` lets it use a second CPU, the first image is opened and
- * its hashing starts (policy/check.ts `openAhead`) before the program's commands, the policy
- * and its keys load, which then run on the first CPU meanwhile. With `-j 1` nothing starts
- * early: that run uses one CPU at a time. The `check` command takes the image (by its path, as
- * given) and checks it as it was opened; a run that does not (a usage error, a policy problem)
- * drops it.
+ * its hashing starts (policy/open_ahead.ts `openAhead`) before the program's commands, the
+ * policy and its keys load, which then run on the first CPU meanwhile. With `-j 1` nothing
+ * starts early: that run hashes only once the loading is done, on one CPU. The `check` command
+ * takes the image (by its path, as given) and checks it as it was opened; a run that does not
+ * (a usage error, a policy problem) drops it.
  *
  * Only the plain command lines of ./check_args.ts get a head start; the others are read by
  * commander alone.
