@@ -37,8 +37,8 @@ if (fastPathTried) {
     failure = { error };
   }
 }
-// The hashing workers such a check needs start while the program loads.
-const hashWorkers = fastPathTried && failure === undefined ? hashWorkersAhead(Deno.args) : [];
+// The hashing workers of a command that will hash a large image start while the program loads.
+const hashWorkers = failure === undefined ? hashWorkersAhead(Deno.args) : [];
 const program = await locateProgram(import.meta.url);
 if ("problem" in program) {
   log("error", programProblemMessage(program.problem));

@@ -1,11 +1,12 @@
 /**
- * Hashing workers started by the bundle's entry (./bundle_entry.ts) for a plain `check`
- * (./check_args.ts) that its fast path did not answer: as many as the check will hash images at
- * once, when its first image is a regular file of at least the pool's threshold. Each worker's
- * runtime and node:crypto then load on another CPU while the program loads, and the program's
- * pool adopts them (`HashPool.adopt`, ./main.ts). A wrong guess costs a worker that stops
- * unused. (`verify` and `sign` were measured not to gain from it: they start their worker early
- * enough.) This module loads no `node:` module, as the entry must not.
+ * Hashing workers started by the bundle's entry (./bundle_entry.ts) for a command that will
+ * hash a large image: each worker's runtime and node:crypto then load on another CPU while the
+ * program loads, and the program's pool adopts them (`HashPool.adopt`, ./main.ts), which saves
+ * `verify` of 1 GiB about 45 ms (bench/RESULTS.md). A plain `check` (./check_args.ts) that its
+ * fast path did not answer gets as many as it will hash images at once; `verify` and `sign` get
+ * one for their last argument, their image. Only a regular file of at least the pool's
+ * threshold counts: a wrong guess costs a worker that stops unused. This module loads no `node:`
+ * module, as the entry must not.
  *
  * @module
  */
@@ -14,21 +15,35 @@ import { POOL_MIN_BYTES } from "../core/integrity/hash_pool.ts";
 import { type StartedHashWorker, startHashWorker } from "../core/integrity/hash_worker.ts";
 import { plainCheck } from "./check_args.ts";
 
+/** The commands that hash the image named by their last argument. */
+const LAST_IS_IMAGE = new Set(["verify", "sign"]);
+
+/** The first image these arguments will hash, and with how many workers at once. */
+function hashingAhead(args: readonly string[]): { image: string; workers: number } | undefined {
+  const plain = plainCheck(args);
+  if (plain !== undefined) {
+    const cpus = navigator.hardwareConcurrency || 1;
+    const workers = Math.min(plain.jobs ?? cpus, cpus, new Set(plain.images).size);
+    return { image: plain.images[0], workers };
+  }
+  if (!LAST_IS_IMAGE.has(args[0]) || args.length < 2) return undefined;
+  const image = args[args.length - 1];
+  return image.startsWith("-") ? undefined : { image, workers: 1 };
+}
+
 /**
  * Hashing workers for these arguments (see the module documentation); none when they will not
  * need one soon.
  */
 export function hashWorkersAhead(args: readonly string[]): StartedHashWorker[] {
-  const plain = plainCheck(args);
-  if (plain === undefined) return [];
-  const cpus = navigator.hardwareConcurrency || 1;
-  const count = Math.min(plain.jobs ?? cpus, cpus, new Set(plain.images).size);
+  const ahead = hashingAhead(args);
+  if (ahead === undefined) return [];
   const workers: StartedHashWorker[] = [];
   try {
-    // Only a guess at the work ahead: the check opens the image itself.
-    const info = Deno.statSync(plain.images[0]);
+    // Only a guess at the work ahead: the command opens the image itself.
+    const info = Deno.statSync(ahead.image);
     if (!info.isFile || info.size < POOL_MIN_BYTES) return [];
-    while (workers.length < count) workers.push(startHashWorker());
+    while (workers.length < ahead.workers) workers.push(startHashWorker());
   } catch {
     // As many as could start: the pool starts the others when it needs them.
   }

@@ -1,8 +1,10 @@
 /**
- * `check`'s early steps (cli/check_args.ts, cli/check_ahead.ts, policy/open_ahead.ts): the
- * plain command lines they read, which runs start hashing the first image ahead (`-j 2` and up,
- * a file), and that a check given the image opened ahead decides as one that opens it itself,
- * taking the digests computed ahead, or cancelling them when a rule decides by path.
+ * The early steps of commands that hash (cli/check_args.ts, cli/worker_ahead.ts,
+ * cli/check_ahead.ts, policy/open_ahead.ts): the plain `check` command lines they read, which
+ * runs get hashing workers from the bundle's entry, which start hashing the first image ahead
+ * (`-j 2` and up, a file), and that a check given the image opened ahead decides as one that
+ * opens it itself, taking the digests computed ahead, or cancelling them when a rule decides by
+ * path.
  *
  * @module
  */
@@ -13,6 +15,7 @@ import { wrapKey } from "../../core/keys/pgp_key.ts";
 import { SifImage } from "../../core/sif/mod.ts";
 import { plainCheck } from "../../cli/check_args.ts";
 import { dropCheckAhead, startCheckAhead, takeCheckAhead } from "../../cli/check_ahead.ts";
+import { hashWorkersAhead } from "../../cli/worker_ahead.ts";
 import { checkImage, loadPolicy, policyKeys } from "../../policy/mod.ts";
 import { openAhead } from "../../policy/open_ahead.ts";
 import { withTempDir } from "../helpers/env.ts";
@@ -138,6 +141,41 @@ Deno.test("a rule that decides by path cancels the hashing ahead", async () => {
       assertEquals(await opened.digestsAhead?.digests, undefined);
     } finally {
       opened.close();
+    }
+  });
+});
+
+Deno.test("the entry starts workers for what will hash a large file, and only for that", async () => {
+  await withTempDir(async (dir) => {
+    const big = `${dir}/big.sif`;
+    const small = `${dir}/small.sif`;
+    await Deno.writeFile(big, new Uint8Array(9 << 20));
+    await Deno.writeFile(small, new Uint8Array(1 << 20));
+    const cpus = navigator.hardwareConcurrency || 1;
+    const count = (args: string[]) => {
+      const workers = hashWorkersAhead(args);
+      for (const { worker } of workers) worker.terminate();
+      return workers.length;
+    };
+    assertEquals(count(["check", big, small, big]), Math.min(2, cpus));
+    assertEquals(count(["check", "-j", "1", big, small]), 1);
+    assertEquals(count(["check", "--json", "-j", "4", big]), 1);
+    assertEquals(count(["verify", "--keyring", small, big]), 1);
+    assertEquals(count(["sign", big]), 1);
+    for (
+      const args of [
+        ["check", small, big],
+        ["check", "-r", dir],
+        ["check", dir],
+        ["check", `${dir}/missing.sif`],
+        ["verify", big, "--json"],
+        ["verify", "--keyring", big, small],
+        ["sign"],
+        ["sif", "list", big],
+        ["admit", big, dir],
+      ]
+    ) {
+      assertEquals(count(args), 0, args.join(" "));
     }
   });
 });
