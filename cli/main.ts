@@ -25,15 +25,12 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   const checking = args[0] === "check";
   let checkAhead: typeof import("./check_ahead.ts") | undefined;
   try {
-    if (options.hashWorkers !== undefined && options.hashWorkers.length > 0) {
-      const { sharedHashPool } = await import("../core/integrity/hash_pool.ts");
-      for (const started of options.hashWorkers) sharedHashPool().adopt(started);
-    }
     if (checking && !options.fastPathTried) {
       const fast = await import("./fast_check.ts");
       const answer = await fast.tryFastCheck(args);
       if (answer !== undefined) return fast.printFastCheck(answer);
     }
+    await adoptHashWorkers(args, options.hashWorkers);
     // The first image's hashing starts while the commands, the policy and its keys load.
     if (checking) {
       checkAhead = await import("./check_ahead.ts");
@@ -56,6 +53,22 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     checkAhead?.dropCheckAhead();
   }
 }
+
+/**
+ * Gives the process's hashing pool the workers the caller started (cli/bundle_entry.ts), or,
+ * run from the sources, starts those the command will need (cli/worker_ahead.ts), so that they
+ * load while the program does.
+ */
+async function adoptHashWorkers(args: string[], started?: StartedHashWorker[]): Promise<void> {
+  if (started === undefined && !HASHING_COMMANDS.has(args[0])) return;
+  const workers = started ?? (await import("./worker_ahead.ts")).hashWorkersAhead(args);
+  if (workers.length === 0) return;
+  const { sharedHashPool } = await import("../core/integrity/hash_pool.ts");
+  for (const worker of workers) sharedHashPool().adopt(worker);
+}
+
+/** The commands cli/worker_ahead.ts may start hashing workers for. */
+const HASHING_COMMANDS = new Set(["check", "verify", "sign"]);
 
 /** The exit code of commander's own errors (help and --version are not errors). */
 function commanderExit(error: { exitCode: number; code: string }): number {
