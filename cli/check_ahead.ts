@@ -15,7 +15,7 @@
 import { sharedHashPool } from "../core/integrity/hash_pool.ts";
 import type { OpenedImage } from "../policy/check.ts";
 import { openAhead } from "../policy/open_ahead.ts";
-import { plainCheck } from "./check_args.ts";
+import { CPUS, plainCheck } from "./check_args.ts";
 
 /** An image opened, and its hashing started, ahead of its check. */
 export interface CheckAhead {
@@ -36,9 +36,8 @@ let pending: CheckAhead | undefined;
 export async function startCheckAhead(args: readonly string[]): Promise<void> {
   const plain = plainCheck(args);
   if (plain === undefined || pending !== undefined) return;
-  const cpus = navigator.hardwareConcurrency || 1;
-  const jobs = plain.jobs ?? cpus;
-  if (Math.min(jobs, cpus) < 2) return;
+  const jobs = plain.jobs ?? CPUS;
+  if (Math.min(jobs, CPUS) < 2) return;
   try {
     sharedHashPool().limitCpus(jobs);
     const opened = await openAhead(plain.images[0]);

@@ -7,6 +7,9 @@
  * @module
  */
 
+/** This machine's CPUs: `check`'s default `-j`, and the most CPUs its hashing uses. */
+export const CPUS: number = navigator.hardwareConcurrency || 1;
+
 /** A plain `check` command line. */
 export interface PlainCheck {
   /** `--policy FILE`, if given. */

@@ -13,7 +13,7 @@
 
 import { POOL_MIN_BYTES } from "../core/integrity/hash_pool.ts";
 import { type StartedHashWorker, startHashWorker } from "../core/integrity/hash_worker.ts";
-import { plainCheck } from "./check_args.ts";
+import { CPUS, plainCheck } from "./check_args.ts";
 
 /** The commands that hash the image named by their last argument. */
 const LAST_IS_IMAGE = new Set(["verify", "sign"]);
@@ -22,8 +22,7 @@ const LAST_IS_IMAGE = new Set(["verify", "sign"]);
 function hashingAhead(args: readonly string[]): { image: string; workers: number } | undefined {
   const plain = plainCheck(args);
   if (plain !== undefined) {
-    const cpus = navigator.hardwareConcurrency || 1;
-    const workers = Math.min(plain.jobs ?? cpus, cpus, new Set(plain.images).size);
+    const workers = Math.min(plain.jobs ?? CPUS, CPUS, new Set(plain.images).size);
     return { image: plain.images[0], workers };
   }
   if (!LAST_IS_IMAGE.has(args[0]) || args.length < 2) return undefined;

@@ -11,6 +11,7 @@ import { rememberCheckSetup } from "../../policy/check_setup.ts";
 import type { CheckContext } from "../../policy/mod.ts";
 import { auditCheck } from "../audit_log.ts";
 import { type CheckAhead, takeCheckAhead } from "../check_ahead.ts";
+import { CPUS } from "../check_args.ts";
 import { checkAll } from "../check_all.ts";
 import { CliError, decisionExitCode, usageError } from "../exit.ts";
 import { expandImages } from "../images.ts";
@@ -46,7 +47,7 @@ export function registerCheck(program: Command): void {
     .option(
       "-j, --jobs <n>",
       "how many images to check at once, and how many CPUs their hashing may use",
-      String(navigator.hardwareConcurrency || 1),
+      String(CPUS),
     )
     .addHelpText(
       "after",
