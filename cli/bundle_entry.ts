@@ -19,6 +19,7 @@ import { ExitCode } from "./exit.ts";
 import { printFastCheck, tryFastCheck } from "./fast_check.ts";
 import { log } from "./output.ts";
 import { VERSION_LINE, versionOnly } from "./version.ts";
+import { startImageAhead } from "./image_ahead.ts";
 import { hashWorkersAhead } from "./worker_ahead.ts";
 
 // `--version` needs nothing of the program: its line is printed as the program prints it.
@@ -37,8 +38,11 @@ if (fastPathTried) {
     failure = { error };
   }
 }
-// The hashing workers of a command that will hash a large image start while the program loads.
-const hashWorkers = failure === undefined ? hashWorkersAhead(Deno.args) : [];
+// The hashing workers of a command that will hash a large image start while the program loads,
+// and `verify` and `sign` have theirs hash the image meanwhile.
+const { ahead: imageAhead, workers: hashWorkers } = failure === undefined
+  ? await startImageAhead(Deno.args, hashWorkersAhead(Deno.args))
+  : { workers: [] };
 const program = await locateProgram(import.meta.url);
 if ("problem" in program) {
   log("error", programProblemMessage(program.problem));
@@ -47,7 +51,7 @@ if ("problem" in program) {
 const runMain = await loadProgram(program.url);
 await runMain(
   Deno.args,
-  failure === undefined ? { fastPathTried, hashWorkers } : { failure: failure.error },
+  failure === undefined ? { fastPathTried, hashWorkers, imageAhead } : { failure: failure.error },
 );
 
 /** The program's `runMain`; a program that cannot be loaded ends the run (exit 70). */

@@ -8,6 +8,7 @@
  */
 
 import type { StartedHashWorker } from "../core/integrity/hash_worker.ts";
+import type { ImageAhead } from "./image_ahead.ts";
 import { SifError } from "../core/sif/errors.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
@@ -18,19 +19,22 @@ export interface MainOptions {
   fastPathTried?: boolean;
   /** Hashing workers the caller started (cli/worker_ahead.ts), for the process's pool. */
   hashWorkers?: StartedHashWorker[];
+  /** The image of `verify` or `sign`, hashed already by the caller (cli/image_ahead.ts). */
+  imageAhead?: ImageAhead;
 }
 
 /** Runs siftrust with these arguments and returns the exit code. */
 export async function main(args: string[], options: MainOptions = {}): Promise<number> {
   const checking = args[0] === "check";
   let checkAhead: typeof import("./check_ahead.ts") | undefined;
+  let imageAhead: typeof import("./image_ahead.ts") | undefined;
   try {
     if (checking && !options.fastPathTried) {
       const fast = await import("./fast_check.ts");
       const answer = await fast.tryFastCheck(args);
       if (answer !== undefined) return fast.printFastCheck(answer);
     }
-    await adoptHashWorkers(args, options.hashWorkers);
+    imageAhead = await hashAhead(args, options);
     // The first image's hashing starts while the commands, the policy and its keys load.
     if (checking) {
       checkAhead = await import("./check_ahead.ts");
@@ -51,20 +55,36 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     return report(error);
   } finally {
     checkAhead?.dropCheckAhead();
+    imageAhead?.dropImageAhead();
   }
 }
 
 /**
- * Gives the process's hashing pool the workers the caller started (cli/bundle_entry.ts), or,
- * run from the sources, starts those the command will need (cli/worker_ahead.ts), so that they
- * load while the program does.
+ * Gives the process's hashing pool the workers the caller started (cli/bundle_entry.ts), and
+ * keeps the image it hashes already (cli/image_ahead.ts); run from the sources, starts those
+ * the command will need (cli/worker_ahead.ts), so that they load and hash while the program
+ * loads. Gives the module that holds the image hashed ahead, if there is one.
  */
-async function adoptHashWorkers(args: string[], started?: StartedHashWorker[]): Promise<void> {
-  if (started === undefined && !HASHING_COMMANDS.has(args[0])) return;
-  const workers = started ?? (await import("./worker_ahead.ts")).hashWorkersAhead(args);
-  if (workers.length === 0) return;
-  const { sharedHashPool } = await import("../core/integrity/hash_pool.ts");
-  for (const worker of workers) sharedHashPool().adopt(worker);
+async function hashAhead(
+  args: string[],
+  options: MainOptions,
+): Promise<typeof import("./image_ahead.ts") | undefined> {
+  let { hashWorkers: workers, imageAhead: image } = options;
+  if (workers === undefined && HASHING_COMMANDS.has(args[0])) {
+    const [{ hashWorkersAhead }, { startImageAhead }] = await Promise.all([
+      import("./worker_ahead.ts"),
+      import("./image_ahead.ts"),
+    ]);
+    ({ ahead: image, workers } = await startImageAhead(args, hashWorkersAhead(args)));
+  }
+  if (workers !== undefined && workers.length > 0) {
+    const { sharedHashPool } = await import("../core/integrity/hash_pool.ts");
+    for (const worker of workers) sharedHashPool().adopt(worker);
+  }
+  if (image === undefined) return undefined;
+  const module = await import("./image_ahead.ts");
+  module.keepImageAhead(image);
+  return module;
 }
 
 /** The commands cli/worker_ahead.ts may start hashing workers for. */

@@ -14,6 +14,7 @@ import { sharedHashPool } from "../../core/integrity/hash_pool.ts";
 import { SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
 import { log } from "../output.ts";
+import { imageAheadPending, takeImageAhead } from "../image_ahead.ts";
 import { hashingProgress } from "../progress.ts";
 import { passphraseSource } from "../passphrase.ts";
 import { parseId } from "../arguments.ts";
@@ -54,8 +55,8 @@ export function registerSign(program: Command): void {
         "  SIFTRUST_PASSPHRASE=… siftrust sign image.sif\n  siftrust sign --key cosign.key image.sif",
     )
     .action(async (path, options) => {
-      // A hashing worker starts while the image is opened.
-      sharedHashPool().prestart(1);
+      // A hashing worker starts while the image is opened (unless it is being hashed already).
+      if (!imageAheadPending()) sharedHashPool().prestart(1);
       // Apptainer's notices (pflag's words) for its deprecated flags.
       for (const [flag, advice] of DEPRECATED_FLAGS) {
         if (options[flag] !== undefined) {
@@ -77,23 +78,34 @@ export function registerSign(program: Command): void {
       );
       // The key is made ready (keyring, OpenPGP, passphrase) while the image is hashed.
       let keying: Promise<SigningKey> | undefined;
-      // No progress is shown before the key is ready: it would cross a passphrase prompt.
+      // No progress is shown before the key is ready: it would cross a passphrase prompt. Then
+      // it starts where the hashing is (the image may have been hashed ahead meanwhile).
       let keyReady = false;
+      let latest: { done: number; total: number; imageSize: number } | undefined;
+      let progress: ReturnType<typeof hashingProgress> | undefined;
+      const showProgress = () => {
+        if (!keyReady || latest === undefined) return;
+        progress ??= hashingProgress(latest.imageSize);
+        progress.onProgress?.(latest.done, latest.total);
+      };
       const getKey = () =>
         keying ??= import("../signing_key.ts").then(async ({ signingKey }) => {
           const key = await signingKey(options, passphrases);
           keyReady = true;
+          showProgress();
           return key;
         });
-      let progress: ReturnType<typeof hashingProgress> | undefined;
       using image = await keyFirst(getKey, () => SifImage.open(path, { write: true }));
       const onProgress = (done: number, total: number) => {
-        if (!keyReady) return;
-        progress ??= hashingProgress(image.fileSize);
-        progress.onProgress?.(done, total);
+        latest = { done, total, imageSize: image.fileSize };
+        showProgress();
       };
       try {
-        await keyFirst(getKey, () => signImage(image, getKey, { ...request, onProgress }));
+        const digestsAhead = await takeImageAhead(path, image);
+        await keyFirst(
+          getKey,
+          () => signImage(image, getKey, { ...request, onProgress, digestsAhead }),
+        );
       } catch (error) {
         if (error instanceof TaskError) {
           throw new CliError(

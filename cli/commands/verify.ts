@@ -17,6 +17,7 @@ import { primaryPartition, SifImage } from "../../core/sif/mod.ts";
 import { CliError, ExitCode } from "../exit.ts";
 import type { VerificationFinder } from "../keys.ts";
 import { log, print, printJson } from "../output.ts";
+import { imageAheadPending, takeImageAhead } from "../image_ahead.ts";
 import { hashingProgress } from "../progress.ts";
 import { addCertificateOptions, certificateKey } from "../verify_certificate.ts";
 import { apptainerVerifyJson, verifyJson } from "../render/verify_json.ts";
@@ -76,8 +77,9 @@ export function registerVerify(program: Command): void {
         "  siftrust verify --certificate signer.pem --certificate-roots site-ca.pem image.sif",
     )
     .action(async (path, options) => {
-      // A hashing worker starts while the image is opened and its signatures read.
-      sharedHashPool().prestart(1);
+      // A hashing worker starts while the image is opened and its signatures read (unless the
+      // image is being hashed already).
+      if (!imageAheadPending()) sharedHashPool().prestart(1);
       // Apptainer's notices (pflag's words) for its deprecated flags.
       if (options.id !== undefined) log("warning", "Flag --id has been deprecated, use '--sif-id'");
       if (options.groupid !== undefined) {
@@ -122,6 +124,7 @@ export function registerVerify(program: Command): void {
         keys: async () => (await find())?.keys,
         dsseKeys: dsseKey === undefined ? undefined : [dsseKey],
         onProgress: progress.onProgress,
+        digestsAhead: await takeImageAhead(path, image),
       });
       progress.done();
       if (json === "siftrust") printJson(verifyJson(path, report));

@@ -32,6 +32,7 @@ import {
 } from "./metadata.ts";
 import type { Signer } from "./pgp.ts";
 import type { SignatureObject } from "./signatures.ts";
+import type { DigestsAhead } from "./digests_ahead.ts";
 import type { KnownDigests } from "./stream_digests.ts";
 
 /** Whether a signature was made by a key we have, and is valid now. */
@@ -128,6 +129,8 @@ export interface AnalyzeOptions {
   onProgress?: ProgressCallback;
   /** Digests already computed from the image's bytes (see ./stream_digests.ts). */
   knownDigests?: KnownDigests;
+  /** Digests under way already (./digests_ahead.ts), used when they are the ones needed. */
+  digestsAhead?: DigestsAhead;
 }
 
 const LEGACY_ALGORITHMS: Record<number, DigestAlgorithm> = {
@@ -164,7 +167,8 @@ export async function analyzeSignatures(
     checks.push(check);
   }
   // The signatures are authenticated (keys found, OpenPGP loaded) while the data is hashed.
-  await plan.runWhile(image, options.onProgress, { known: options.knownDigests }, async () => {
+  const hashing = { known: options.knownDigests, ahead: options.digestsAhead };
+  await plan.runWhile(image, options.onProgress, hashing, async () => {
     const keys = typeof options.keys === "function" ? await options.keys() : options.keys;
     for (const check of checks) {
       Object.assign(check, await authenticate(check.signature, check.legacy, keys, options));

@@ -9,12 +9,24 @@
  * The digests are of the very image given, whose descriptors were read once: the check must
  * use that same {@linkcode SifImage} (its descriptors), not read the table again.
  *
+ * {@linkcode hashFileAhead} starts earlier still, before the program that opens the image has
+ * loaded (`verify` and `sign` from the bundle's entry, cli/image_ahead.ts): a worker opens the
+ * file and holds it open, the digests are planned from its first bytes, and the worker hashes
+ * it. The image the program then opens gets them only if it is that very file (the same device
+ * and inode, while the worker still holds it, so that the inode cannot have been reused) with
+ * every object planned at the same offset and of the same size.
+ *
  * @module
  */
 
-import type { SifImage } from "../sif/mod.ts";
+import type { Descriptor, SifImage } from "../sif/mod.ts";
 import { type HashPool, POOL_MIN_BYTES, sharedHashPool } from "./hash_pool.ts";
-import { type KnownDigests, neededDigests } from "./stream_digests.ts";
+import {
+  type KnownDigests,
+  type NeededDigests,
+  neededDigests,
+  StreamedDigests,
+} from "./stream_digests.ts";
 
 /** Digests under way: they end as {@linkcode KnownDigests}, or as undefined. */
 export interface DigestsAhead {
@@ -25,6 +37,112 @@ export interface DigestsAhead {
   readonly digests: Promise<KnownDigests | undefined>;
   /** Stops the work, if it still runs. */
   cancel(): void;
+  /**
+   * The objects hashed, when the caller may not know them (a {@linkcode FileDigestsAhead}'s):
+   * a user of the digests that needs other objects cancels the work and hashes its own.
+   */
+  readonly objects?: ReadonlySet<number>;
+  /** Follows the hashing: `listener` gets the bytes hashed so far, then each chunk's. */
+  follow?(listener: (bytes: number) => void): void;
+}
+
+/** Digests of a file computed before it was opened (see {@linkcode hashFileAhead}). */
+export interface FileDigestsAhead {
+  /** The file's size when the worker opened it. */
+  readonly size: number;
+  /**
+   * The digests for `image`, if it is the file hashed with the objects planned where they were;
+   * else undefined, and the work stops. Either way the worker lets go of the file: call it once
+   * `image` is open, and only once.
+   */
+  take(image: SifImage): Promise<DigestsAhead | undefined>;
+  /** Stops the work and lets go of the file (when nothing will take the digests). */
+  cancel(): void;
+}
+
+/** Options of {@linkcode hashFileAhead}. */
+export interface FileAheadOptions extends HashAheadOptions {
+  /** Which digests, by the descriptors. Default: those a verification needs. */
+  select?: (descriptors: readonly Descriptor[]) => NeededDigests;
+}
+
+/**
+ * The first bytes of a file planned from: enough for the header and a descriptor table of
+ * hundreds of descriptors where images have it, at the start. An image whose table does not fit
+ * is not hashed ahead.
+ */
+const HEAD_BYTES = 256 << 10;
+
+/**
+ * Has a pool worker open the file at `path`, hold it open, and hash the objects `select` asks
+ * for (see the module documentation); resolves once the hashing is under way. Undefined when
+ * there is nothing worth hashing ahead (no image, a small one, a file that cannot be opened).
+ *
+ * @throws HashPoolError when the worker fails or the pool closes
+ */
+export async function hashFileAhead(
+  path: string,
+  options: FileAheadOptions = {},
+): Promise<FileDigestsAhead | undefined> {
+  const held = await (options.pool ?? sharedHashPool()).hold(path, HEAD_BYTES);
+  if (held === undefined) return undefined;
+  const select = options.select ?? neededDigests;
+  const streamed = new StreamedDigests(select);
+  const planned = streamed.plan(held.head) ? streamed.objects : [];
+  const total = planned.reduce((sum, d) => sum + d.size, 0);
+  if (planned.length === 0 || total < (options.minBytes ?? POOL_MIN_BYTES)) {
+    held.release();
+    return undefined;
+  }
+  const controller = new AbortController();
+  const listeners: ((bytes: number) => void)[] = [];
+  let hashed = 0;
+  let started!: () => void;
+  const underWay = new Promise<void>((resolve) => started = resolve);
+  const hashing = held.hash({
+    hashes: planned.map(() => "sha256"),
+    ranges: planned.map((d, sink) => ({ offset: d.offset, size: d.size, sinks: [sink] }))
+      .sort((a, b) => a.offset - b.offset),
+    // Only the worker reads: a file it reads short is hashed by the program instead.
+    read: () => Promise.reject(new Error("the file was cut short")),
+    onStarted: () => started(),
+    onHashed: (bytes) => {
+      hashed += bytes;
+      for (const listener of listeners) listener(bytes);
+    },
+    signal: controller.signal,
+  });
+  const digests = hashing.then((hex) => streamed.known(hex, held.size), () => undefined);
+  await Promise.race([underWay, digests]);
+  const cancel = () => {
+    controller.abort();
+    held.release();
+  };
+  return {
+    size: held.size,
+    take: async (image) => {
+      const same = await image.sameFile();
+      const matches = same !== undefined && same.dev === held.file.dev &&
+        same.ino === held.file.ino &&
+        samePlan(planned, streamed.groups, select(image.descriptors), image);
+      // The image holds the file open now: the worker may let go of it.
+      held.release();
+      if (!matches) {
+        controller.abort();
+        return undefined;
+      }
+      return {
+        digests,
+        cancel: () => controller.abort(),
+        objects: new Set(planned.map((p) => p.id)),
+        follow: (listener) => {
+          if (hashed > 0) listener(hashed);
+          listeners.push(listener);
+        },
+      };
+    },
+    cancel,
+  };
 }
 
 /** Options of {@linkcode hashAhead}. */
@@ -71,4 +189,23 @@ export async function hashAhead(
   }, () => undefined);
   await Promise.race([underWay, digests]);
   return { digests, cancel: () => controller.abort() };
+}
+
+/**
+ * Whether the digests planned from a file's first bytes are those `now` asks of `image`: the
+ * same objects at the same offsets and of the same sizes, and the same one-object groups. The
+ * descriptors may have changed in between (the file is the user's): then they are not.
+ */
+function samePlan(
+  planned: readonly { id: number; offset: number; size: number }[],
+  groups: ReadonlyMap<number, number>,
+  now: NeededDigests,
+  image: SifImage,
+): boolean {
+  if (planned.length !== now.objects.size || groups.size !== now.groups.size) return false;
+  for (const { id, offset, size } of planned) {
+    const d = image.descriptor(id);
+    if (!now.objects.has(id) || d?.offset !== offset || d.size !== size) return false;
+  }
+  return [...groups].every(([group, id]) => now.groups.get(group) === id);
 }

@@ -79,6 +79,23 @@ export interface HashJob {
   signal?: AbortSignal;
 }
 
+/** A file a worker holds open ({@linkcode HashPool.hold}), and jobs that read it. */
+export interface HeldFile {
+  /** The file: the path it was opened by, its device and inode. */
+  readonly file: SameFile;
+  /** Its size when it was opened. */
+  readonly size: number;
+  /** Its first bytes, as many as were asked for (fewer when it is shorter). */
+  readonly head: Uint8Array;
+  /**
+   * Hashes a job on the worker that holds the file, reading the held file; as
+   * {@linkcode HashPool.hash}. `job.read` is used when the worker reads it short.
+   */
+  hash(job: Omit<HashJob, "file">): Promise<string[]>;
+  /** Closes the file, and frees the worker for other jobs. Once only; later calls do nothing. */
+  release(): void;
+}
+
 /** How a pool is sized. */
 export interface HashPoolOptions {
   /** At most this many workers. Default: the number of CPUs, at most {@linkcode MAX_DEFAULT_WORKERS}. */
@@ -174,6 +191,65 @@ export class HashPool implements Disposable {
   }
 
   /**
+   * Has a worker open the file at `path` (read-only, not following a last symbolic link, never
+   * blocking) and hold it open until {@linkcode HeldFile.release}, which also frees the worker:
+   * while it is held its inode cannot be reused, so a file opened later by any path and found of
+   * the same device and inode is the very file. Undefined when it cannot be opened or is not a
+   * regular file.
+   *
+   * @throws HashPoolError when the worker fails or the pool closes
+   */
+  async hold(path: string, headBytes: number): Promise<HeldFile | undefined> {
+    const slot = await this.#acquire();
+    const id = this.#nextJob++;
+    let answer: FromWorker;
+    try {
+      answer = await new Promise<FromWorker>((resolve, reject) => {
+        slot.onFailure = reject;
+        slot.onMessage = (message) => {
+          if (message.job === id) resolve(message);
+        };
+        slot.worker.postMessage({ type: "hold", job: id, path, headBytes } satisfies ToWorker);
+      });
+    } catch (error) {
+      this.#release(slot);
+      throw error;
+    }
+    slot.onMessage = undefined;
+    slot.onFailure = undefined;
+    if (answer.type !== "held") {
+      this.#release(slot);
+      return undefined;
+    }
+    const file = { path, dev: answer.dev, ino: answer.ino };
+    let released = false;
+    let running: Promise<unknown> = Promise.resolve();
+    return {
+      file,
+      size: answer.size,
+      head: answer.head,
+      hash: (job) => {
+        if (released) return Promise.reject(new HashPoolError("closed", "the file was released"));
+        const hashing = this.#run(slot, this.#nextJob++, { ...job, file }, true).finally(() => {
+          slot.onMessage = undefined;
+          slot.onFailure = undefined;
+        });
+        running = hashing.catch(() => undefined);
+        return hashing;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        // After a running job lets go of the worker (at once, when it was stopped).
+        running.then(() => {
+          if (this.#slots.includes(slot)) slot.worker.postMessage({ type: "release", job: id });
+          this.#release(slot);
+        });
+      },
+    };
+  }
+
+  /**
    * Uses at most `count` CPUs (and never more than the machine has) from now on: a job reads
    * ahead (see {@linkcode HashPoolOptions.readAhead}) only while fewer than `count` jobs run. A
    * caller that runs one job at a time and limits the pool to one CPU has it read and hash in
@@ -229,12 +305,13 @@ export class HashPool implements Disposable {
     this.close();
   }
 
-  async #run(slot: Slot, id: number, job: HashJob): Promise<string[]> {
+  /** Runs a job on the slot's worker; `held`: it reads the file it holds. */
+  async #run(slot: Slot, id: number, job: HashJob, held = false): Promise<string[]> {
     job.signal?.throwIfAborted();
     const total = job.ranges.reduce((sum, r) => sum + r.size, 0);
     const chunkSize = Math.max(1, Math.min(this.#chunkSize, total));
     if (job.file !== undefined) {
-      const hex = await this.#runInWorker(slot, id, job, job.file, chunkSize);
+      const hex = await this.#runInWorker(slot, id, job, { ...job.file, held }, chunkSize);
       if (hex !== undefined) return hex;
       job.signal?.throwIfAborted();
       // The worker could not read the file: the job starts again, fed from here.
@@ -249,7 +326,7 @@ export class HashPool implements Disposable {
     slot: Slot,
     id: number,
     job: HashJob,
-    file: SameFile,
+    file: SameFile & { held: boolean },
     chunkSize: number,
   ): Promise<string[] | undefined> {
     const stop = job.signal === undefined ? undefined : new Int32Array(new SharedArrayBuffer(4));
@@ -272,7 +349,14 @@ export class HashPool implements Disposable {
         type: "begin",
         job: id,
         hashes: job.hashes,
-        reading: { file, ranges, chunkSize, readAhead, stop },
+        reading: {
+          file: { path: file.path, dev: file.dev, ino: file.ino },
+          held: file.held,
+          ranges,
+          chunkSize,
+          readAhead,
+          stop,
+        },
       };
       slot.worker.postMessage(message);
       job.onStarted?.(readAhead);

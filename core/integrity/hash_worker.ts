@@ -39,6 +39,8 @@ export interface WorkerRange {
 export interface WorkerReading {
   /** The file (refused unless its device and inode are these: see `SifImage.sameFile`). */
   file: SameFile;
+  /** Read the file the worker holds open ({@linkcode HoldMessage}) instead of opening `file`. */
+  held?: boolean;
   /** The ranges, read and fed in order. */
   ranges: WorkerRange[];
   /** Bytes read at a time. */
@@ -90,6 +92,32 @@ export interface EndMessage {
   job: number;
 }
 
+/**
+ * Pool → worker: open the file at `path` and hold it open (one at a time) until a
+ * {@linkcode ReleaseMessage}, and answer with its first `headBytes` bytes
+ * ({@linkcode HeldMessage}); `unread` when it is not a regular file or cannot be opened. While
+ * the worker holds it, its inode cannot be reused: a file the caller opens later and finds of the
+ * same device and inode is the very file the worker read.
+ */
+export interface HoldMessage {
+  /** The kind of message. */
+  type: "hold";
+  /** The job the message is about. */
+  job: number;
+  /** The file's path (a last symbolic link is not followed). */
+  path: string;
+  /** How many of its first bytes to send back. */
+  headBytes: number;
+}
+
+/** Pool → worker: close the file it holds. */
+export interface ReleaseMessage {
+  /** The kind of message. */
+  type: "release";
+  /** The job the message is about. */
+  job: number;
+}
+
 /** Pool → worker: forget the job (its reading failed). */
 export interface AbortMessage {
   /** The kind of message. */
@@ -99,7 +127,13 @@ export interface AbortMessage {
 }
 
 /** What the pool sends a worker. */
-export type ToWorker = BeginMessage | DataMessage | EndMessage | AbortMessage;
+export type ToWorker =
+  | BeginMessage
+  | DataMessage
+  | EndMessage
+  | AbortMessage
+  | HoldMessage
+  | ReleaseMessage;
 
 /** Worker → pool: this chunk is hashed; its buffer is returned for reuse. */
 export interface HashedMessage {
@@ -132,6 +166,22 @@ export interface UnreadMessage {
   job: number;
 }
 
+/** Worker → pool: the file of a {@linkcode HoldMessage} is held open; what `fstat` says, and its head. */
+export interface HeldMessage {
+  /** The kind of message. */
+  type: "held";
+  /** The job the message is about. */
+  job: number;
+  /** Its device. */
+  dev: number;
+  /** Its inode. */
+  ino: number;
+  /** Its size in bytes. */
+  size: number;
+  /** Its first bytes (fewer when the file is shorter). */
+  head: Uint8Array;
+}
+
 /** Worker → pool: the job's digests, in lower-case hex, in the order of its `hashes`. */
 export interface DigestsMessage {
   /** The kind of message. */
@@ -157,6 +207,7 @@ export type FromWorker =
   | HashedMessage
   | ProgressMessage
   | UnreadMessage
+  | HeldMessage
   | DigestsMessage
   | FailedMessage;
 
@@ -247,6 +298,44 @@ export function hashWorkerMain(
   openFile: (path: string) => WorkerFile,
 ): void {
   const jobs = new Map<number, Hash[]>();
+  let held: WorkerFile | undefined;
+  const release = () => {
+    held?.close();
+    held = undefined;
+  };
+  /** Reads `length` bytes from the start of `file`, fewer at its end. */
+  const readHead = (file: WorkerFile, length: number): Uint8Array => {
+    const head = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const n = file.readSync(head.subarray(filled), filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    return head.subarray(0, filled);
+  };
+  /** Opens and holds the file (see HoldMessage); what to answer. */
+  const hold = (job: number, path: string, headBytes: number): FromWorker => {
+    release();
+    let file: WorkerFile;
+    try {
+      file = openFile(path);
+    } catch {
+      return { type: "unread", job };
+    }
+    try {
+      const info = file.stat();
+      if (info.isFile) {
+        const head = readHead(file, Math.min(headBytes, info.size));
+        held = file;
+        return { type: "held", job, dev: info.dev, ino: info.ino, size: info.size, head };
+      }
+    } catch {
+      // answered as unread
+    }
+    file.close();
+    return { type: "unread", job };
+  };
   const fail = (job: number, error: unknown) => {
     jobs.delete(job);
     const message = error instanceof Error ? error.message : String(error);
@@ -263,7 +352,8 @@ export function hashWorkerMain(
   ): Promise<boolean> => {
     let file: WorkerFile;
     try {
-      file = openFile(reading.file.path);
+      if (reading.held && held === undefined) return false;
+      file = reading.held ? held! : openFile(reading.file.path);
     } catch {
       return false;
     }
@@ -312,7 +402,7 @@ export function hashWorkerMain(
     } catch {
       return false;
     } finally {
-      file.close();
+      if (file !== held) file.close();
     }
   };
   scope.onmessage = (event) => {
@@ -340,6 +430,14 @@ export function hashWorkerMain(
         scope.postMessage({ type: "hashed", job, chunk: message.chunk }, [
           message.chunk.buffer as ArrayBuffer,
         ]);
+      } else if (message.type === "hold") {
+        const answer = hold(job, message.path, message.headBytes);
+        scope.postMessage(
+          answer,
+          answer.type === "held" ? [answer.head.buffer as ArrayBuffer] : [],
+        );
+      } else if (message.type === "release") {
+        release();
       } else if (message.type === "end") {
         const hashes = jobs.get(job);
         jobs.delete(job);

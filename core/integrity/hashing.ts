@@ -15,6 +15,7 @@ import type { Hash } from "node:crypto";
 import type { Descriptor, SifImage } from "../sif/mod.ts";
 import { createHasher, type Digest, type DigestAlgorithm, nodeHashName } from "./digest.ts";
 import { type HashPool, type HashRange, POOL_MIN_BYTES, sharedHashPool } from "./hash_pool.ts";
+import type { DigestsAhead } from "./digests_ahead.ts";
 import type { KnownDigests } from "./stream_digests.ts";
 
 /** Reports hashing progress: bytes read so far, and in all. */
@@ -31,6 +32,12 @@ export interface HashingOptions {
    * cover everything asked for, no data is read.
    */
   known?: KnownDigests;
+  /**
+   * Digests under way already (./digests_ahead.ts): awaited and used when they are of exactly
+   * the objects asked for and cover everything; otherwise the work is stopped (or its digests
+   * left unused) and the data hashed as usual.
+   */
+  ahead?: DigestsAhead;
   /**
    * Called once, as soon as the hashing is under way (a worker has the work), or at once when
    * there is nothing to hash or it is hashed here: the caller may then load what it needs
@@ -67,19 +74,30 @@ export class DigestPlan {
     onProgress?: ProgressCallback,
     options: HashingOptions = {},
   ): Promise<void> {
+    let startedOnce = false;
+    const onStarted = () => {
+      if (!startedOnce) options.onStarted?.();
+      startedOnce = true;
+    };
     if (options.known !== undefined && this.#useKnown(options.known)) {
-      options.onStarted?.();
+      onStarted();
       return;
     }
     const work = image.descriptors.filter((d) =>
       this.#objects.has(d.id) || this.#groups.has(d.groupId)
     );
     const total = work.reduce((sum, d) => sum + d.size, 0);
+    if (
+      options.ahead !== undefined &&
+      await this.#useAhead(options.ahead, total, onProgress, onStarted)
+    ) {
+      return;
+    }
     if (options.pool !== false && total >= (options.poolMinBytes ?? POOL_MIN_BYTES)) {
       const pool = options.pool ?? sharedHashPool();
-      await this.#runPooled(pool, image, work, total, onProgress, options.onStarted);
+      await this.#runPooled(pool, image, work, total, onProgress, onStarted);
     } else {
-      options.onStarted?.();
+      onStarted();
       await this.#runInline(image, work, total, onProgress);
     }
   }
@@ -103,6 +121,35 @@ export class DigestPlan {
     const result = await meanwhile();
     await hashing;
     return result;
+  }
+
+  /**
+   * Waits for digests under way and takes them when they are of exactly the objects asked for
+   * and cover everything; else stops them. Whether it took them.
+   */
+  async #useAhead(
+    ahead: DigestsAhead,
+    total: number,
+    onProgress: ProgressCallback | undefined,
+    onStarted: () => void,
+  ): Promise<boolean> {
+    const asked = [...this.#objects.keys()];
+    if (
+      ahead.objects !== undefined &&
+      (asked.length !== ahead.objects.size || !asked.every((id) => ahead.objects!.has(id)))
+    ) {
+      ahead.cancel();
+      return false;
+    }
+    onStarted();
+    let done = 0;
+    onProgress?.(0, total);
+    ahead.follow?.((bytes) => {
+      done += bytes;
+      onProgress?.(Math.min(done, total), total);
+    });
+    const known = await ahead.digests;
+    return known !== undefined && this.#useKnown(known);
   }
 
   /** Takes every digest asked for from `known`, if it has them all (else takes none). */

@@ -49,6 +49,7 @@ export {
   type HashPoolErrorKind,
   type HashPoolOptions,
   type HashRange,
+  type HeldFile,
   sharedHashPool,
 } from "./hash_pool.ts";
 export type { HashingOptions, ProgressCallback } from "./hashing.ts";
@@ -73,6 +74,14 @@ export {
   type KnownDigests,
   type NeededDigests,
   neededDigests,
+  signedByDefault,
   StreamedDigests,
 } from "./stream_digests.ts";
-export { type DigestsAhead, hashAhead, type HashAheadOptions } from "./digests_ahead.ts";
+export {
+  type DigestsAhead,
+  type FileAheadOptions,
+  type FileDigestsAhead,
+  hashAhead,
+  type HashAheadOptions,
+  hashFileAhead,
+} from "./digests_ahead.ts";

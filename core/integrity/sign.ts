@@ -17,6 +17,7 @@ import {
   signatureExtra,
 } from "../sif/mod.ts";
 import { digestOf } from "./digest.ts";
+import type { DigestsAhead } from "./digests_ahead.ts";
 import { signEnvelope } from "./dsse.ts";
 import { DigestPlan, type ProgressCallback } from "./hashing.ts";
 import {
@@ -48,6 +49,8 @@ export interface SignRequest {
   date?: Date;
   /** Hashing progress. */
   onProgress?: ProgressCallback;
+  /** Digests under way already (./digests_ahead.ts), used when they are the ones needed. */
+  digestsAhead?: DigestsAhead;
 }
 
 /** The objects one signature covers. */
@@ -74,7 +77,7 @@ export async function signImage(
   const signingKey = await plan.runWhile(
     image,
     request.onProgress,
-    {},
+    { ahead: request.digestsAhead },
     () => typeof key === "function" ? key() : Promise.resolve(key),
   );
   const documents = jobs.map((job) => encodeMetadata(metadataOf(image, job, plan)));

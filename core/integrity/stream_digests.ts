@@ -76,6 +76,17 @@ export function neededDigests(descriptors: readonly Descriptor[]): NeededDigests
   return { objects, groups };
 }
 
+/**
+ * The objects `sign` signs when it is not told which (core/integrity/sign.ts): every object of a
+ * group, each by its own SHA-256 digest.
+ */
+export function signedByDefault(descriptors: readonly Descriptor[]): NeededDigests {
+  return {
+    objects: new Set(descriptors.filter((d) => d.groupId !== 0).map((d) => d.id)),
+    groups: new Map(),
+  };
+}
+
 /** Bytes `start`–`end` (exclusive) of a chunk, that feed the digest numbered `sink`. */
 export interface DigestSegment {
   /** The digest (of {@linkcode StreamedDigests.sinks}) the bytes feed. */
@@ -99,10 +110,19 @@ interface Sink {
  * digests computed into {@linkcode KnownDigests}.
  */
 export class StreamedDigests {
+  readonly #select: (descriptors: readonly Descriptor[]) => NeededDigests;
   #planned = false;
   #sinks: Sink[] = [];
   /** Group ID → the sink of its one object. */
   #groups = new Map<number, number>();
+
+  /**
+   * A planner of the digests `select` asks for, by the descriptors: by default those a
+   * verification needs ({@linkcode neededDigests}).
+   */
+  constructor(select: (descriptors: readonly Descriptor[]) => NeededDigests = neededDigests) {
+    this.#select = select;
+  }
 
   /**
    * Plans from the image's first bytes: true once done (with nothing to hash when the bytes
@@ -130,7 +150,7 @@ export class StreamedDigests {
     if (ids.size !== descriptors.length || descriptors.some((d) => d.offset < 0 || d.size < 0)) {
       return this.#done();
     }
-    const needed = neededDigests(descriptors);
+    const needed = this.#select(descriptors);
     const sinkOf = new Map<number, number>();
     for (const d of descriptors) {
       if (!needed.objects.has(d.id)) continue;
@@ -144,6 +164,16 @@ export class StreamedDigests {
   /** The number of digests planned. */
   get sinks(): number {
     return this.#sinks.length;
+  }
+
+  /** The objects planned, one digest each, in the order of the sinks (the descriptors). */
+  get objects(): { id: number; offset: number; size: number }[] {
+    return this.#sinks.map(({ id, start, end }) => ({ id, offset: start, size: end - start }));
+  }
+
+  /** The groups planned, each of one object: group ID → that object's ID. */
+  get groups(): Map<number, number> {
+    return new Map([...this.#groups].map(([group, sink]) => [group, this.#sinks[sink].id]));
   }
 
   /** The parts of the stream's bytes `offset`… `offset + length` that feed each digest. */

@@ -2,7 +2,8 @@
  * Large images are hashed on worker threads (core/integrity/hash_pool.ts), whose code is
  * started from a Blob URL so that it survives bundling: `sign` and `verify` of an image above
  * the pool's threshold work from the command line, from source and (`SIFTRUST_CLI`) from the
- * bundle, and a changed byte is still caught; so does `check`, whose first image is hashed
+ * bundle, hashed before the program has loaded (cli/image_ahead.ts), and a changed byte is
+ * still caught; so does `check`, whose first image is hashed
  * ahead (cli/check_ahead.ts) on a worker the bundle's entry started (cli/worker_ahead.ts).
  */
 
@@ -57,6 +58,12 @@ Deno.test("sign and verify of a 12 MiB image hash on workers, from the CLI", asy
     runCli(["verify", "--local", "--keyring", `${KEYS}/example-key.pub.asc`, image], { env });
   const good = await verify();
   assertEquals(good.code, 0, good.stderr);
+  // One group asked for: it takes the digests of the group hashed ahead (cli/image_ahead.ts).
+  const group = await runCli(
+    ["verify", "--local", "--keyring", `${KEYS}/example-key.pub.asc`, "--group-id", "1", image],
+    { env },
+  );
+  assertEquals(group.code, 0, group.stderr);
 
   await tamper(image);
   const bad = await verify();
