@@ -61,15 +61,18 @@ export async function cliPermissions(): Promise<string[]> {
 /**
  * The program and arguments that run `siftrust ARGS…` as `deno task siftrust` does: from the
  * sources, or from another entry such as the bundle's `dist/siftrust.js` (see
- * {@linkcode buildBundle}), with the same permissions.
+ * {@linkcode buildBundle}), with the same permissions. The bundle runs with `--no-config`, as
+ * docs/install.md runs it: it needs nothing of this repository's deno.json, which Deno would
+ * otherwise find above `dist/` and read, with its lock file, at every start (some 20 ms).
  */
 export async function siftrustCommand(
   args: string[],
   entry = "cli/main.ts",
 ): Promise<{ program: string; args: string[] }> {
+  const config = entry.startsWith("dist/") ? ["--no-config"] : [];
   return {
     program: Deno.execPath(),
-    args: ["run", "--quiet", ...await cliPermissions(), `${REPO_ROOT}${entry}`, ...args],
+    args: ["run", "--quiet", ...config, ...await cliPermissions(), `${REPO_ROOT}${entry}`, ...args],
   };
 }
 

@@ -132,3 +132,34 @@ Deno.test("the built bundle refuses a program others can write, a missing one, o
   equal(missing.code, 2, missing.stderr);
   match(missing.stderr, /^ERROR: +the program .+siftrust-full\.js is missing: .*\n$/);
 });
+
+Deno.test("run as docs/install.md runs it (--no-config), a deno.json above the bundle cannot swap the program", async () => {
+  await using box = await testEnv("siftrust-program-config-");
+  const entry = await buildBundle(`${box.dir}/lib`);
+  const program = pathToFileURL(`${box.dir}/lib/${PROGRAM_FILE}`).href;
+  // Whoever can write a folder above the bundle's could leave an import map there.
+  await Deno.writeTextFile(
+    `${box.dir}/swapped.js`,
+    'console.log("swapped program"); export function runMain() { Deno.exit(0); }\n',
+  );
+  await Deno.writeTextFile(
+    `${box.dir}/deno.json`,
+    JSON.stringify({ imports: { [program]: "./swapped.js" } }),
+  );
+  const run = async (...flags: string[]) => {
+    const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", ...flags, ...PERMISSIONS, entry, "sif", "--help"],
+      cwd: box.dir,
+      env: { NO_COLOR: "1", DENO_DIR, ...box.env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return { code, stdout: new TextDecoder().decode(stdout) };
+  };
+  // Why the flag is documented: without it, Deno finds the deno.json and follows its map.
+  equal((await run()).stdout, "swapped program\n");
+  const documented = await run("--no-config");
+  equal(documented.code, 0);
+  match(documented.stdout, /^Usage: siftrust sif/);
+});
