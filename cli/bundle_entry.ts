@@ -19,7 +19,7 @@ import { ExitCode } from "./exit.ts";
 import { printFastCheck, tryFastCheck } from "./fast_check.ts";
 import { log } from "./output.ts";
 import { VERSION_LINE, versionOnly } from "./version.ts";
-import { startImageAhead } from "./image_ahead.ts";
+import { startHashingAhead } from "./image_ahead.ts";
 import { hashWorkersAhead } from "./worker_ahead.ts";
 
 // `--version` needs nothing of the program: its line is printed as the program prints it.
@@ -39,9 +39,9 @@ if (fastPathTried) {
   }
 }
 // The hashing workers of a command that will hash a large image start while the program loads,
-// and `verify` and `sign` have theirs hash the image meanwhile.
-const { ahead: imageAhead, workers: hashWorkers } = failure === undefined
-  ? await startImageAhead(Deno.args, hashWorkersAhead(Deno.args))
+// and hash the first images meanwhile (cli/image_ahead.ts).
+const { ahead: hashingAhead, workers: hashWorkers } = failure === undefined
+  ? await startHashingAhead(Deno.args, hashWorkersAhead(Deno.args))
   : { workers: [] };
 const program = await locateProgram(import.meta.url);
 if ("problem" in program) {
@@ -51,7 +51,7 @@ if ("problem" in program) {
 const runMain = await loadProgram(program.url);
 await runMain(
   Deno.args,
-  failure === undefined ? { fastPathTried, hashWorkers, imageAhead } : { failure: failure.error },
+  failure === undefined ? { fastPathTried, hashWorkers, hashingAhead } : { failure: failure.error },
 );
 
 /** The program's `runMain`; a program that cannot be loaded ends the run (exit 70). */

@@ -1,10 +1,11 @@
 /**
- * `check`'s head start: when its `-j` lets it use a second CPU, the first image is opened and
- * its hashing starts (policy/open_ahead.ts `openAhead`) before the program's commands, the
- * policy and its keys load, which then run on the first CPU meanwhile. With `-j 1` nothing
- * starts early: that run hashes only once the loading is done, on one CPU. The `check` command
- * takes the image (by its path, as given) and checks it as it was opened; a run that does not
- * (a usage error, a policy problem) drops it.
+ * `check`'s head start: when its `-j` lets it use a second CPU, its first images are opened
+ * and their digests taken from the hashing started before the program loaded (./image_ahead.ts),
+ * or, without that, the first image's hashing starts now (policy/open_ahead.ts `openAhead`),
+ * before the program's commands, the policy and its keys load, which then run on the first CPU
+ * meanwhile. With `-j 1` nothing starts early: that run hashes only once the loading is done, on
+ * one CPU. The `check` command takes the images (by their paths, as given) and checks them as
+ * they were opened; a run that does not (a usage error, a policy problem) drops them.
  *
  * Only the plain command lines of ./check_args.ts get a head start; the others are read by
  * commander alone.
@@ -16,6 +17,7 @@ import { sharedHashPool } from "../core/integrity/hash_pool.ts";
 import type { OpenedImage } from "../policy/check.ts";
 import { openAhead } from "../policy/open_ahead.ts";
 import { CPUS, plainCheck } from "./check_args.ts";
+import type { ImageAhead } from "./image_ahead.ts";
 
 /** An image opened, and its hashing started, ahead of its check. */
 export interface CheckAhead {
@@ -25,36 +27,56 @@ export interface CheckAhead {
   opened: OpenedImage;
 }
 
-let pending: CheckAhead | undefined;
+let pending: CheckAhead[] = [];
+/** Whether workers hashing ahead come to the process's pool as they finish. */
+let workersComing = false;
 
 /**
- * Starts the head start for these arguments when they are a plain `check` whose `-j` (by
- * default the number of CPUs) and the machine allow two CPUs; resolves once the hashing is
- * under way, or at once when there is none. Never fails: an image that cannot be opened is left
- * to the check to report.
+ * Opens the images of a plain `check` hashed ahead (`hashed`), or else its first image and
+ * starts hashing it, when its `-j` and the CPUs allow two at once; anything that fails is left
+ * to the check, which opens the image itself and says what is wrong.
  */
-export async function startCheckAhead(args: readonly string[]): Promise<void> {
+export async function startCheckAhead(
+  args: readonly string[],
+  hashed: readonly ImageAhead[] = [],
+): Promise<void> {
   const plain = plainCheck(args);
-  if (plain === undefined || pending !== undefined) return;
-  const jobs = plain.jobs ?? CPUS;
-  if (Math.min(jobs, CPUS) < 2) return;
-  try {
-    sharedHashPool().limitCpus(jobs);
-    const opened = await openAhead(plain.images[0]);
-    if (opened !== undefined) pending = { path: plain.images[0], opened };
-  } catch {
-    // No head start: the check opens the image itself, and says what is wrong.
+  const jobs = plain?.jobs ?? CPUS;
+  if (plain === undefined || pending.length > 0 || Math.min(jobs, CPUS) < 2) {
+    for (const image of hashed) image.digests.cancel();
+    return;
   }
+  sharedHashPool().limitCpus(jobs);
+  workersComing = hashed.length > 0;
+  const wanted = hashed.length > 0 ? hashed : [{ path: plain.images[0], digests: undefined }];
+  const opened = await Promise.all(wanted.map(async ({ path, digests }) => {
+    try {
+      const image = await openAhead(path, digests);
+      return image === undefined ? undefined : { path, opened: image };
+    } catch {
+      digests?.cancel();
+      return undefined;
+    }
+  }));
+  pending = opened.filter((ahead) => ahead !== undefined);
 }
 
-/** The image started ahead, if any, now the caller's to close. */
-export function takeCheckAhead(): CheckAhead | undefined {
+/**
+ * Whether the process's pool gets workers that hashed ahead, as they finish: the check then
+ * starts none of its own ahead of its jobs.
+ */
+export function hashingWorkersComing(): boolean {
+  return workersComing;
+}
+
+/** The images opened ahead, once: the `check` command takes them. */
+export function takeCheckAhead(): CheckAhead[] {
   const ahead = pending;
-  pending = undefined;
+  pending = [];
   return ahead;
 }
 
-/** Closes the image started ahead, if nobody took it (its hashing stops). */
+/** Closes images opened ahead that no check took. */
 export function dropCheckAhead(): void {
-  takeCheckAhead()?.opened.close();
+  for (const ahead of takeCheckAhead()) ahead.opened.close();
 }

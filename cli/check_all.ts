@@ -13,8 +13,8 @@ import type { CheckAhead } from "./check_ahead.ts";
 export interface CheckAllOptions {
   /** How many images are checked at a time. */
   jobs: number;
-  /** An image opened ahead (./check_ahead.ts): the first image of its path is checked as it. */
-  ahead?: CheckAhead;
+  /** Images opened ahead (./check_ahead.ts): the first image of each path is checked as it. */
+  ahead?: readonly CheckAhead[];
 }
 
 /** Checks images `jobs` at a time, reporting each as it is decided, in input order. */
@@ -24,7 +24,11 @@ export async function checkAll(
   { jobs, ahead }: CheckAllOptions,
   report: (result: CheckResult) => Promise<void>,
 ): Promise<CheckResult[]> {
-  const aheadIndex = ahead === undefined ? -1 : images.indexOf(ahead.path);
+  const aheadAt = new Map<number, CheckAhead["opened"]>();
+  for (const { path, opened } of ahead ?? []) {
+    const index = images.indexOf(path);
+    if (index >= 0 && !aheadAt.has(index)) aheadAt.set(index, opened);
+  }
   const results: CheckResult[] = new Array(images.length);
   const done: boolean[] = new Array(images.length).fill(false);
   let next = 0;
@@ -47,7 +51,7 @@ export async function checkAll(
   const worker = async () => {
     while (next < images.length) {
       const index = next++;
-      const opened = index === aheadIndex ? ahead?.opened : undefined;
+      const opened = aheadAt.get(index);
       try {
         results[index] = await checkImage(images[index], context, undefined, opened);
       } finally {

@@ -1,13 +1,15 @@
 /**
- * `verify` and `sign` hash their image before the program has loaded: the bundle's entry
- * (./bundle_entry.ts), or {@linkcode main} run from the sources, gives the hashing worker it
- * started (./worker_ahead.ts) the image named by the last argument
- * (`hashFileAhead`, core/integrity/digests_ahead.ts), with the digests the command will ask
- * for by default. The command then takes them for the image it opens (only when that is the
- * very file, with the same objects where they were planned), and a command asked for other
- * digests (`--group-id`, `--sif-id`) stops the work and hashes its own. The bundle loads the
- * program in about 100 ms: this is how much sooner the hashing of a large image starts
- * (bench/RESULTS.md). This module loads no `node:` module, as the entry must not.
+ * Images are hashed before the program has loaded: the bundle's entry (./bundle_entry.ts), or
+ * `main` run from the sources (./main.ts), gives the hashing workers it started
+ * (./worker_ahead.ts) the image of a `verify` or a `sign` (the last argument), or the first
+ * images of a plain `check` with `-j` of 2 or more, one each (`hashFileAhead`,
+ * core/integrity/digests_ahead.ts), with the digests the command will ask for by default. The
+ * command then takes them for the image it opens (only when that is the very file, with the same
+ * objects where they were planned: `check` through ./check_ahead.ts), and a command asked for
+ * other digests (`--group-id`, `--sif-id`) stops the work and hashes its own. The program's pool
+ * takes the workers as they finish. The bundle loads the program in about 100 ms: this is how
+ * much sooner the hashing starts (bench/RESULTS.md). This module loads no `node:` module, as
+ * the entry must not.
  *
  * @module
  */
@@ -15,8 +17,9 @@
 import { type FileDigestsAhead, hashFileAhead } from "../core/integrity/digests_ahead.ts";
 import { HashPool } from "../core/integrity/hash_pool.ts";
 import type { StartedHashWorker } from "../core/integrity/hash_worker.ts";
-import { signedByDefault } from "../core/integrity/stream_digests.ts";
-import type { SifImage } from "../core/sif/mod.ts";
+import { type NeededDigests, signedByDefault } from "../core/integrity/stream_digests.ts";
+import type { Descriptor, SifImage } from "../core/sif/mod.ts";
+import { CPUS, plainCheck } from "./check_args.ts";
 import type { DigestsAhead } from "../core/integrity/digests_ahead.ts";
 
 /** An image being hashed ahead of its command. */
@@ -27,33 +30,59 @@ export interface ImageAhead {
   digests: FileDigestsAhead;
 }
 
+/** What is hashed before the program has loaded: images, and the pool that hashes them. */
+export interface HashingAhead {
+  /** The images, in the order of the arguments. */
+  images: ImageAhead[];
+  /**
+   * The pool whose workers hash them: a pool of its own (in the bundle its class is the entry's
+   * copy, not the program's), which the program's pool takes the workers of as they finish
+   * (`HashPool.handOver`).
+   */
+  pool: HashPool;
+}
+
+/** The images these arguments will hash first, and the digests they ask for. */
+function imagesAhead(
+  args: readonly string[],
+  workers: number,
+): { paths: string[]; select?: (descriptors: readonly Descriptor[]) => NeededDigests } {
+  if (args[0] === "verify" || args[0] === "sign") {
+    const select = args[0] === "sign" ? signedByDefault : undefined;
+    return { paths: [args[args.length - 1]], select };
+  }
+  const plain = plainCheck(args);
+  // -j 1 hashes on one CPU: nothing beside the loading (cli/check_ahead.ts).
+  if (plain === undefined || Math.min(plain.jobs ?? CPUS, CPUS) < 2) return { paths: [] };
+  return { paths: [...new Set(plain.images)].slice(0, workers) };
+}
+
 /**
- * Starts hashing the image of a `verify` or `sign` on the first of `workers` (the others are
- * given back); none for another command, or when the image is not worth it.
+ * Starts hashing the images of a `verify`, a `sign` or a plain `check` (./check_args.ts, `-j`
+ * of 2 or more) on `workers` (./worker_ahead.ts started them for these arguments); none for
+ * another command, and no image that is not worth it. The workers not used are given back.
  */
-export async function startImageAhead(
+export async function startHashingAhead(
   args: readonly string[],
   workers: StartedHashWorker[],
-): Promise<{ ahead?: ImageAhead; workers: StartedHashWorker[] }> {
-  const command = args[0];
-  if ((command !== "verify" && command !== "sign") || workers.length === 0) return { workers };
-  const path = args[args.length - 1];
-  // A pool of its own: in the bundle its class is the entry's copy, not the program's.
-  const pool = new HashPool({ size: 1 });
-  if (!pool.adopt(workers[0])) return { workers: workers.slice(1) };
-  try {
-    const digests = await hashFileAhead(path, {
-      pool,
-      select: command === "sign" ? signedByDefault : undefined,
-    });
-    return {
-      ahead: digests === undefined ? undefined : { path, digests },
-      workers: workers.slice(1),
-    };
-  } catch {
-    // The command hashes the image itself, and says what is wrong with it.
-    return { workers: workers.slice(1) };
-  }
+): Promise<{ ahead?: HashingAhead; workers: StartedHashWorker[] }> {
+  const { paths, select } = imagesAhead(args, workers.length);
+  if (paths.length === 0 || workers.length === 0) return { workers };
+  const pool = new HashPool({ size: paths.length });
+  for (const worker of workers.slice(0, paths.length)) pool.adopt(worker);
+  const images = await Promise.all(paths.map(async (path) => {
+    try {
+      const digests = await hashFileAhead(path, { pool, select });
+      return digests === undefined ? undefined : { path, digests };
+    } catch {
+      // The command hashes the image itself, and says what is wrong with it.
+      return undefined;
+    }
+  }));
+  return {
+    ahead: { images: images.filter((image) => image !== undefined), pool },
+    workers: workers.slice(paths.length),
+  };
 }
 
 let pending: ImageAhead | undefined;

@@ -8,7 +8,7 @@
  */
 
 import type { StartedHashWorker } from "../core/integrity/hash_worker.ts";
-import type { ImageAhead } from "./image_ahead.ts";
+import type { HashingAhead } from "./image_ahead.ts";
 import { SifError } from "../core/sif/errors.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
@@ -19,8 +19,8 @@ export interface MainOptions {
   fastPathTried?: boolean;
   /** Hashing workers the caller started (cli/worker_ahead.ts), for the process's pool. */
   hashWorkers?: StartedHashWorker[];
-  /** The image of `verify` or `sign`, hashed already by the caller (cli/image_ahead.ts). */
-  imageAhead?: ImageAhead;
+  /** The images the caller hashes already, and its pool (cli/image_ahead.ts). */
+  hashingAhead?: HashingAhead;
 }
 
 /** Runs siftrust with these arguments and returns the exit code. */
@@ -34,11 +34,14 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
       const answer = await fast.tryFastCheck(args);
       if (answer !== undefined) return fast.printFastCheck(answer);
     }
-    imageAhead = await hashAhead(args, options);
-    // The first image's hashing starts while the commands, the policy and its keys load.
+    const ahead = await hashAhead(args, options);
+    // The first images' hashing runs while the commands, the policy and its keys load.
     if (checking) {
       checkAhead = await import("./check_ahead.ts");
-      await checkAhead.startCheckAhead(args);
+      await checkAhead.startCheckAhead(args, ahead?.images);
+    } else if (ahead !== undefined && ahead.images.length > 0) {
+      imageAhead = await import("./image_ahead.ts");
+      imageAhead.keepImageAhead(ahead.images[0]);
     }
     const [{ buildProgram }, { CommanderError }] = await Promise.all([
       import("./program.ts"),
@@ -61,30 +64,24 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
 
 /**
  * Gives the process's hashing pool the workers the caller started (cli/bundle_entry.ts), and
- * keeps the image it hashes already (cli/image_ahead.ts); run from the sources, starts those
- * the command will need (cli/worker_ahead.ts), so that they load and hash while the program
- * loads. Gives the module that holds the image hashed ahead, if there is one.
+ * those hashing ahead as they finish; run from the sources, starts them and their hashing
+ * first (cli/worker_ahead.ts, cli/image_ahead.ts), so that they load and hash while the
+ * program loads. Gives what is being hashed ahead.
  */
-async function hashAhead(
-  args: string[],
-  options: MainOptions,
-): Promise<typeof import("./image_ahead.ts") | undefined> {
-  let { hashWorkers: workers, imageAhead: image } = options;
+async function hashAhead(args: string[], options: MainOptions): Promise<HashingAhead | undefined> {
+  let { hashWorkers: workers, hashingAhead: ahead } = options;
   if (workers === undefined && HASHING_COMMANDS.has(args[0])) {
-    const [{ hashWorkersAhead }, { startImageAhead }] = await Promise.all([
+    const [{ hashWorkersAhead }, { startHashingAhead }] = await Promise.all([
       import("./worker_ahead.ts"),
       import("./image_ahead.ts"),
     ]);
-    ({ ahead: image, workers } = await startImageAhead(args, hashWorkersAhead(args)));
+    ({ ahead, workers } = await startHashingAhead(args, hashWorkersAhead(args)));
   }
-  if (workers !== undefined && workers.length > 0) {
-    const { sharedHashPool } = await import("../core/integrity/hash_pool.ts");
-    for (const worker of workers) sharedHashPool().adopt(worker);
-  }
-  if (image === undefined) return undefined;
-  const module = await import("./image_ahead.ts");
-  module.keepImageAhead(image);
-  return module;
+  if ((workers === undefined || workers.length === 0) && ahead === undefined) return undefined;
+  const { sharedHashPool } = await import("../core/integrity/hash_pool.ts");
+  for (const worker of workers ?? []) sharedHashPool().adopt(worker);
+  ahead?.pool.handOver((worker) => sharedHashPool().adopt(worker));
+  return ahead;
 }
 
 /** The commands cli/worker_ahead.ts may start hashing workers for. */

@@ -6,29 +6,38 @@
  * @module
  */
 
-import { hashAhead } from "../core/integrity/digests_ahead.ts";
+import { type FileDigestsAhead, hashAhead } from "../core/integrity/digests_ahead.ts";
 import { SifError } from "../core/sif/errors.ts";
 import { type OpenImageFile, openImageOnce } from "../core/sif/open_once.ts";
 import type { OpenedImage } from "./check.ts";
 
 /**
  * Opens the image at `path` once, as `checkImage` (./check.ts) would, and starts hashing what
- * its signatures will need; resolves once the hashing is under way, or undefined when the path
- * cannot be opened or read as an image (its check then says why). Give the result to
+ * its signatures will need (or takes those `hashed` ahead of the opening, when they are of this
+ * very image: core/integrity/digests_ahead.ts `hashFileAhead`); resolves once the hashing is
+ * under way, or undefined when the path cannot be opened or read as an image (its check then
+ * says why). Give the result to
  * `checkImage` as `opened`: the check then uses the image as it was read here, and the digests
  * when they are done. The caller closes it, which stops any hashing left.
  */
-export async function openAhead(path: string): Promise<OpenedImage | undefined> {
+export async function openAhead(
+  path: string,
+  hashed?: FileDigestsAhead,
+): Promise<OpenedImage | undefined> {
   let file: OpenImageFile;
   try {
     file = openImageOnce(path);
   } catch (error) {
+    hashed?.cancel();
     if (error instanceof SifError) return undefined;
     throw error;
   }
   try {
-    const image = await file.image();
-    const digestsAhead = await hashAhead(image);
+    const image = await file.image().catch((error) => {
+      hashed?.cancel();
+      throw error;
+    });
+    const digestsAhead = await hashed?.take(image) ?? await hashAhead(image);
     return {
       ...file,
       image: () => Promise.resolve(image),

@@ -10,7 +10,7 @@ import { sharedHashPool } from "../../core/integrity/hash_pool.ts";
 import { rememberCheckSetup } from "../../policy/check_setup.ts";
 import type { CheckContext } from "../../policy/mod.ts";
 import { auditCheck } from "../audit_log.ts";
-import { type CheckAhead, takeCheckAhead } from "../check_ahead.ts";
+import { type CheckAhead, hashingWorkersComing, takeCheckAhead } from "../check_ahead.ts";
 import { CPUS } from "../check_args.ts";
 import { checkAll } from "../check_all.ts";
 import { CliError, decisionExitCode, usageError } from "../exit.ts";
@@ -20,10 +20,10 @@ import { loadPolicyAndKeys, policyOption } from "../policy_loading.ts";
 import { decisionJson, decisionLine, explainText, summaryLine } from "../render/check_text.ts";
 import { cacheProblemText } from "../render/decision_words.ts";
 
-/** The image started ahead (../check_ahead.ts), closed when the command ends. */
-function aheadImage(): CheckAhead & Disposable | undefined {
-  const ahead = takeCheckAhead();
-  return ahead === undefined ? undefined : { ...ahead, [Symbol.dispose]: ahead.opened.close };
+/** The images started ahead (../check_ahead.ts), closed when the command ends. */
+function aheadImages(): { images: CheckAhead[] } & Disposable {
+  const images = takeCheckAhead();
+  return { images, [Symbol.dispose]: () => images.forEach((ahead) => ahead.opened.close()) };
 }
 
 /** Adds `check` to the program. */
@@ -61,8 +61,9 @@ export function registerCheck(program: Command): void {
       }
       // Hashing workers start while the policy and its keys load; -j 1 hashes on one CPU.
       sharedHashPool().limitCpus(jobs);
-      sharedHashPool().prestart(jobs);
-      using ahead = aheadImage();
+      // (Workers that hashed ahead come to the pool as they finish: none is started for them.)
+      if (!hashingWorkersComing()) sharedHashPool().prestart(jobs);
+      using ahead = aheadImages();
       const { policy, keys } = await loadPolicyAndKeys({
         command: "check",
         policy: options.policy,
@@ -75,16 +76,21 @@ export function registerCheck(program: Command): void {
         keys,
         cacheDir: options.cache ? keys.resolution.locations.decisionCacheDir : undefined,
       };
-      const results = await checkAll(images, context, { jobs, ahead }, async (result) => {
-        for (const notice of result.notices) log("warning", cacheProblemText(notice));
-        if (options.auditLog !== undefined) await auditCheck(options.auditLog, result, policy);
-        if (options.json) return;
-        print(
-          options.explain
-            ? explainText(result.decision, policy)
-            : decisionLine(result.decision, result.cached),
-        );
-      });
+      const results = await checkAll(
+        images,
+        context,
+        { jobs, ahead: ahead.images },
+        async (result) => {
+          for (const notice of result.notices) log("warning", cacheProblemText(notice));
+          if (options.auditLog !== undefined) await auditCheck(options.auditLog, result, policy);
+          if (options.json) return;
+          print(
+            options.explain
+              ? explainText(result.decision, policy)
+              : decisionLine(result.decision, result.cached),
+          );
+        },
+      );
       if (options.cache) await rememberCheckSetup(policy, keys);
       if (options.json) {
         printJson({

@@ -147,6 +147,8 @@ export class HashPool implements Disposable {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #nextJob = 1;
   #closed = false;
+  /** Where workers go once free, after {@linkcode HashPool.handOver}. */
+  #heir: ((started: StartedHashWorker) => void) | undefined;
 
   /** A pool; no worker starts before the first job. */
   constructor(options: HashPoolOptions = {}) {
@@ -289,6 +291,22 @@ export class HashPool implements Disposable {
     this.#add(started.worker).busy = false;
     this.#scheduleIdle(graceMs);
     return true;
+  }
+
+  /**
+   * Gives this pool's workers to `heir` (another pool's `adopt`), each as soon as it is free:
+   * the idle ones now, the busy ones when their job ends (a file held, when it is released).
+   * In the bundle the entry's pool hands its workers, busy hashing ahead, to the program's.
+   * The pool takes no new job after this (its jobs fail with HashPoolError("closed")).
+   */
+  handOver(heir: (started: StartedHashWorker) => void): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#heir = heir;
+    for (const waiter of this.#waiters.splice(0)) {
+      waiter.reject(new HashPoolError("closed", "the hashing pool was handed over"));
+    }
+    this.#handOverIdle();
   }
 
   /** Stops every worker; running and waiting jobs fail with HashPoolError("closed"). */
@@ -477,7 +495,20 @@ export class HashPool implements Disposable {
       return;
     }
     slot.busy = false;
-    this.#scheduleIdle();
+    if (this.#heir !== undefined) this.#handOverIdle();
+    else this.#scheduleIdle();
+  }
+
+  /** Gives every idle worker to the heir: out of this pool, not stopped, with no handlers. */
+  #handOverIdle(): void {
+    for (const slot of this.#slots.filter((s) => !s.busy)) {
+      this.#slots = this.#slots.filter((s) => s !== slot);
+      slot.worker.onmessage = null;
+      slot.worker.onerror = null;
+      slot.worker.onmessageerror = null;
+      this.#heir!({ worker: slot.worker, boot: HASH_WORKER_BOOT });
+    }
+    if (this.#slots.length === 0) this.#cancelIdle();
   }
 
   /** Starts a worker, busy for the caller. */

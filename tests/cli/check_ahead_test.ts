@@ -16,6 +16,8 @@ import { SifImage } from "../../core/sif/mod.ts";
 import { plainCheck } from "../../cli/check_args.ts";
 import { dropCheckAhead, startCheckAhead, takeCheckAhead } from "../../cli/check_ahead.ts";
 import { hashWorkersAhead } from "../../cli/worker_ahead.ts";
+import { startHashingAhead } from "../../cli/image_ahead.ts";
+import { HashPool } from "../../core/integrity/hash_pool.ts";
 import { checkImage, loadPolicy, policyKeys } from "../../policy/mod.ts";
 import { openAhead } from "../../policy/open_ahead.ts";
 import { withTempDir } from "../helpers/env.ts";
@@ -93,8 +95,9 @@ Deno.test("the first image is hashed ahead with -j 2 and up, never with -j 1", a
     const started = async (args: string[]) => {
       await startCheckAhead(args);
       const ahead = takeCheckAhead();
-      ahead?.opened.close();
-      return ahead?.path;
+      for (const { opened } of ahead) opened.close();
+      assertEquals(ahead.length < 2, true);
+      return ahead[0]?.path;
     };
     assertEquals(await started(["check", "-j", "1", image]), undefined);
     assertEquals(await started(["check", "-r", image]), undefined);
@@ -105,7 +108,7 @@ Deno.test("the first image is hashed ahead with -j 2 and up, never with -j 1", a
     // Not taken: dropped (closed, its hashing stopped).
     await startCheckAhead(["check", "-j", "2", image]);
     dropCheckAhead();
-    assertEquals(takeCheckAhead(), undefined);
+    assertEquals(takeCheckAhead(), []);
   });
 });
 
@@ -177,5 +180,44 @@ Deno.test("the entry starts workers for what will hash a large file, and only fo
     ) {
       assertEquals(count(args), 0, args.join(" "));
     }
+  });
+});
+
+Deno.test("images hashed before the program loads are opened ahead and decided as usual", async () => {
+  await withTempDir(async (dir) => {
+    const { image, context } = await signedLab(dir);
+    const second = `${dir}/second.sif`;
+    await Deno.copyFile(image, second);
+    const usual = await checkImage(image, context);
+    assertEquals(usual.decision.decision, "allow");
+    const args = ["check", "-j", "2", image, second, image];
+    const workers = hashWorkersAhead(args);
+    const { ahead, workers: left } = await startHashingAhead(args, workers);
+    if ((navigator.hardwareConcurrency || 1) < 2) {
+      // One CPU: -j 2 hashes nothing beside the loading.
+      assertEquals(ahead, undefined);
+      for (const { worker } of left) worker.terminate();
+      return;
+    }
+    assertEquals([ahead?.images.map((i) => i.path), left.length], [[image, second], 0]);
+    // The program's pool takes the workers once they are done.
+    using pool = new HashPool({ size: 2 });
+    ahead!.pool.handOver((worker) => pool.adopt(worker));
+    await startCheckAhead(args, ahead!.images);
+    const opened = takeCheckAhead();
+    try {
+      assertEquals(opened.map((o) => o.path), [image, second]);
+      for (const { path, opened: one } of opened) {
+        const known = await one.digestsAhead?.digests;
+        ok(known !== undefined && known.objects.size > 0, `${path}: the digests came ahead`);
+        assertEquals((await checkImage(path, context, undefined, one)).decision, {
+          ...usual.decision,
+          image: (await checkImage(path, context)).decision.image,
+        });
+      }
+    } finally {
+      for (const { opened: one } of opened) one.close();
+    }
+    assertEquals(pool.workers, 2);
   });
 });
