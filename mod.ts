@@ -217,7 +217,7 @@ export {
   type X509ErrorKind,
 } from "./core/x509/mod.ts";
 export type { OpenImageFile } from "./core/sif/mod.ts";
-export type { DigestsAhead, KnownDigests } from "./core/integrity/mod.ts";
+export type { DigestsAhead, FileDigestsAhead, KnownDigests } from "./core/integrity/mod.ts";
 export type { Enforcement } from "./core/config/mod.ts";
 export type { CommitOptions, HashedCopy } from "./core/files/copy_hashed.ts";
 export type { RegularFd } from "./core/sif/open_fd.ts";
