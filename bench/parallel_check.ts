@@ -268,13 +268,15 @@ export async function parallelCheck(runs: number): Promise<BenchResult> {
         "signed once by a throw-away Ed25519 key); policy: that signer, `keys.files` + " +
         "`offline: true`, `local: false`; copies made for the run and removed after it",
         `\`siftrust check --no-cache --policy P -j N IMAGE…\` (\`deno run\` with the ` +
-        "`siftrust` task's permissions, of cli/main.ts and of dist/siftrust.js) under GNU " +
+        "`siftrust` task's permissions, of cli/main.ts and of dist/siftrust.js with " +
+        "`--no-config`) under GNU " +
         `time; one warm-up round (page cache warm), then ${runs} rounds, each running \`cat\` ` +
         "and every command in turn",
         ...(cpus >= 2 ? [] : [`only ${cpus} CPU: the -j 2 target is not checked`]),
         scaling(rows, totalBytes),
-        "one image alone (the bundle): with `-j 2` its hashing starts while the commands, the " +
-        "policy and its keys load (cli/check_ahead.ts); `-j 1` waits for them",
+        "one image alone (the bundle): with `-j 2` its hashing starts from the bundle's entry, " +
+        "before the program loads (cli/image_ahead.ts); `-j 1` waits for the program, the " +
+        "policy and its keys",
         `from the bundle, -j 2 is ${speedup.toFixed(2)}× faster than -j 1; from the sources ` +
         `${sourceSpeedup.toFixed(2)}×: the sources take longer to load (tens of ms before the ` +
         "first image is hashed, in both), and that start-up does not scale",
