@@ -20,6 +20,7 @@ import type * as openpgp from "openpgp";
 import { DataType, SifImage } from "../core/sif/mod.ts";
 import {
   type BenchResult,
+  buildBundle,
   humanSize,
   type Measurement,
   REPO_ROOT,
@@ -33,6 +34,8 @@ import { benchKey, makeSignedImage, writeBenchPolicy } from "./fixtures.ts";
 
 /** Where this benchmark keeps its files. */
 const DIR = `${REPO_ROOT}bench/data/admit`;
+/** siftrust as it ships: the bundle (`deno task bundle`, built before the rounds). */
+const ENTRY = "dist/siftrust.js";
 /** `admit` may take at most this many times the wall time of `cp` + `sync`. */
 const RATIO_LIMIT = 1.3;
 
@@ -96,7 +99,8 @@ export async function admitSpeed(runs: number): Promise<BenchResult> {
   const imageBytes = (await Deno.stat(image)).size;
   const library = `${DIR}/library`;
   const plain = `${DIR}/cp-target`;
-  const admit = await siftrustCommand(["admit", "--policy", policy, image, library]);
+  await buildBundle();
+  const admit = await siftrustCommand(["admit", "--policy", policy, image, library], ENTRY);
   // The third reads and hashes the image once, writing nothing: the floor of what admit must
   // do beyond copying (it hashes what it writes), measured in the same rounds.
   const contenders: { command: string; program: string; args: string[]; folder?: string }[] = [
@@ -159,8 +163,9 @@ export async function admitSpeed(runs: number): Promise<BenchResult> {
       `image: ${image} (one group: a squashfs-type partition of xorshift32 bytes, signed by a ` +
       "throw-away Ed25519 key; kept for later runs); policy: that signer, `keys.files` + " +
       "`offline: true`, `local: false`",
-      `\`siftrust admit --policy P IMAGE ${library}/\` (\`deno run\` with the \`siftrust\` ` +
-      "task's permissions; it copies, a worker hashing what the main thread reads and writes, " +
+      `\`siftrust admit --policy P IMAGE ${library}/\` (the bundle, \`deno run --no-config\` ` +
+      "of dist/siftrust.js built from the current sources, with the `siftrust` task's " +
+      "permissions; it copies, a worker hashing what the main thread reads and writes, " +
       "decides, fsyncs and renames) against " +
       `\`sh -c 'cp IMAGE ${plain}/ && sync ${plain}/NAME'\` (GNU \`sync FILE\`: fsync of the ` +
       "copy); `openssl dgst -sha256 IMAGE` (one SHA-256 pass, nothing written) shows the " +

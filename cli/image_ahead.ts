@@ -17,9 +17,9 @@
 import { type FileDigestsAhead, hashFileAhead } from "../core/integrity/digests_ahead.ts";
 import { HashPool } from "../core/integrity/hash_pool.ts";
 import type { StartedHashWorker } from "../core/integrity/hash_worker.ts";
-import { type NeededDigests, signedByDefault } from "../core/integrity/stream_digests.ts";
-import type { Descriptor, SifImage } from "../core/sif/mod.ts";
-import { CPUS, plainCheck } from "./check_args.ts";
+import { signedByDefault } from "../core/integrity/stream_digests.ts";
+import type { SifImage } from "../core/sif/mod.ts";
+import { hashingPlan } from "./worker_ahead.ts";
 import type { DigestsAhead } from "../core/integrity/digests_ahead.ts";
 
 /** An image being hashed ahead of its command. */
@@ -42,21 +42,6 @@ export interface HashingAhead {
   pool: HashPool;
 }
 
-/** The images these arguments will hash first, and the digests they ask for. */
-function imagesAhead(
-  args: readonly string[],
-  workers: number,
-): { paths: string[]; select?: (descriptors: readonly Descriptor[]) => NeededDigests } {
-  if (args[0] === "verify" || args[0] === "sign") {
-    const select = args[0] === "sign" ? signedByDefault : undefined;
-    return { paths: [args[args.length - 1]], select };
-  }
-  const plain = plainCheck(args);
-  // -j 1 hashes on one CPU: nothing beside the loading (cli/check_ahead.ts).
-  if (plain === undefined || Math.min(plain.jobs ?? CPUS, CPUS) < 2) return { paths: [] };
-  return { paths: [...new Set(plain.images)].slice(0, workers) };
-}
-
 /**
  * Starts hashing the images of a `verify`, a `sign` or a plain `check` (./check_args.ts, `-j`
  * of 2 or more) on `workers` (./worker_ahead.ts started them for these arguments); none for
@@ -66,8 +51,10 @@ export async function startHashingAhead(
   args: readonly string[],
   workers: StartedHashWorker[],
 ): Promise<{ ahead?: HashingAhead; workers: StartedHashWorker[] }> {
-  const { paths, select } = imagesAhead(args, workers.length);
-  if (paths.length === 0 || workers.length === 0) return { workers };
+  const plan = hashingPlan(args);
+  if (plan === undefined || !plan.early || workers.length === 0) return { workers };
+  const paths = plan.images.slice(0, workers.length);
+  const select = plan.command === "sign" ? signedByDefault : undefined;
   const pool = new HashPool({ size: paths.length });
   for (const worker of workers.slice(0, paths.length)) pool.adopt(worker);
   const images = await Promise.all(paths.map(async (path) => {

@@ -12,6 +12,7 @@ import type { HashingAhead } from "./image_ahead.ts";
 import { SifError } from "../core/sif/errors.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
+import { hashingPlan, hashWorkersAhead } from "./worker_ahead.ts";
 
 /** How {@linkcode main} is called. */
 export interface MainOptions {
@@ -70,11 +71,8 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
  */
 async function hashAhead(args: string[], options: MainOptions): Promise<HashingAhead | undefined> {
   let { hashWorkers: workers, hashingAhead: ahead } = options;
-  if (workers === undefined && HASHING_COMMANDS.has(args[0])) {
-    const [{ hashWorkersAhead }, { startHashingAhead }] = await Promise.all([
-      import("./worker_ahead.ts"),
-      import("./image_ahead.ts"),
-    ]);
+  if (workers === undefined && hashingPlan(args) !== undefined) {
+    const { startHashingAhead } = await import("./image_ahead.ts");
     ({ ahead, workers } = await startHashingAhead(args, hashWorkersAhead(args)));
   }
   if ((workers === undefined || workers.length === 0) && ahead === undefined) return undefined;
@@ -83,9 +81,6 @@ async function hashAhead(args: string[], options: MainOptions): Promise<HashingA
   ahead?.pool.handOver((worker) => sharedHashPool().adopt(worker));
   return ahead;
 }
-
-/** The commands cli/worker_ahead.ts may start hashing workers for. */
-const HASHING_COMMANDS = new Set(["check", "verify", "sign"]);
 
 /** The exit code of commander's own errors (help and --version are not errors). */
 function commanderExit(error: { exitCode: number; code: string }): number {

@@ -5,8 +5,9 @@
  * `verify` of 1 GiB about 45 ms (bench/RESULTS.md). A plain `check` (./check_args.ts) that its
  * fast path did not answer gets as many as it will hash images at once; `verify` and `sign` get
  * one for their last argument, their image. Only a regular file of at least the pool's
- * threshold counts: a wrong guess costs a worker that stops unused. This module loads no `node:`
- * module, as the entry must not.
+ * threshold counts: a wrong guess costs a worker that stops unused. What a command line will hash
+ * ({@linkcode hashingPlan}) is read here only, for this and for ./image_ahead.ts. This module
+ * loads no `node:` module, as the entry must not.
  *
  * @module
  */
@@ -15,19 +16,37 @@ import { POOL_MIN_BYTES } from "../core/integrity/hash_pool.ts";
 import { type StartedHashWorker, startHashWorker } from "../core/integrity/hash_worker.ts";
 import { CPUS, plainCheck } from "./check_args.ts";
 
-/** The commands that hash the image named by their last argument. */
-const LAST_IS_IMAGE = new Set(["verify", "sign"]);
+/** What a command line will hash first (see {@linkcode hashingPlan}). */
+export interface HashingPlan {
+  /** The command. */
+  command: "check" | "verify" | "sign";
+  /** Its images, as given, each once, in order. */
+  images: string[];
+  /** How many it hashes at once. */
+  workers: number;
+  /**
+   * Whether they may be hashed before the program has loaded (./image_ahead.ts): not with a
+   * `check` that may use one CPU only (`-j 1`, or one CPU), which hashes once it has loaded.
+   */
+  early: boolean;
+}
 
-/** The first image these arguments will hash, and with how many workers at once. */
-function hashingAhead(args: readonly string[]): { image: string; workers: number } | undefined {
+/**
+ * What these arguments will hash first: the images of a plain `check` (./check_args.ts), or
+ * the last argument of `verify` and `sign`, their image; undefined for anything else.
+ */
+export function hashingPlan(args: readonly string[]): HashingPlan | undefined {
   const plain = plainCheck(args);
   if (plain !== undefined) {
-    const workers = Math.min(plain.jobs ?? CPUS, CPUS, new Set(plain.images).size);
-    return { image: plain.images[0], workers };
+    const cpus = Math.min(plain.jobs ?? CPUS, CPUS);
+    const images = [...new Set(plain.images)];
+    return { command: "check", images, workers: Math.min(cpus, images.length), early: cpus >= 2 };
   }
-  if (!LAST_IS_IMAGE.has(args[0]) || args.length < 2) return undefined;
+  const command = args[0];
+  if ((command !== "verify" && command !== "sign") || args.length < 2) return undefined;
   const image = args[args.length - 1];
-  return image.startsWith("-") ? undefined : { image, workers: 1 };
+  if (image.startsWith("-")) return undefined;
+  return { command, images: [image], workers: 1, early: true };
 }
 
 /**
@@ -35,14 +54,14 @@ function hashingAhead(args: readonly string[]): { image: string; workers: number
  * need one soon.
  */
 export function hashWorkersAhead(args: readonly string[]): StartedHashWorker[] {
-  const ahead = hashingAhead(args);
-  if (ahead === undefined) return [];
+  const plan = hashingPlan(args);
+  if (plan === undefined) return [];
   const workers: StartedHashWorker[] = [];
   try {
     // Only a guess at the work ahead: the command opens the image itself.
-    const info = Deno.statSync(ahead.image);
+    const info = Deno.statSync(plan.images[0]);
     if (!info.isFile || info.size < POOL_MIN_BYTES) return [];
-    while (workers.length < ahead.workers) workers.push(startHashWorker());
+    while (workers.length < plan.workers) workers.push(startHashWorker());
   } catch {
     // As many as could start: the pool starts the others when it needs them.
   }
