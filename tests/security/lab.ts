@@ -14,7 +14,8 @@ import {
 } from "../../policy/mod.ts";
 import { tempDir } from "../helpers/env.ts";
 import { REPO_ROOT } from "../helpers/peers.ts";
-import { NOBODY } from "../helpers/unprivileged.ts";
+import assert from "node:assert/strict";
+import { NOBODY, spawnAsNobody } from "../helpers/unprivileged.ts";
 
 /** The signed example image (allowed by the example policy). */
 export const SIGNED = `${REPO_ROOT}examples/example-signed.sif`;
@@ -96,4 +97,38 @@ export async function checker(
 export async function sameBytes(a: string, b: string): Promise<boolean> {
   const [x, y] = await Promise.all([Deno.readFile(a), Deno.readFile(b)]);
   return x.length === y.length && x.every((byte, i) => byte === y[i]);
+}
+
+/** How long each swapper runs, in seconds. */
+export const SWAP_SECONDS = 3;
+
+/**
+ * Starts the attacker's swapper (./exchange.ts) as `nobody` on paths A and B, for `seconds`: as
+ * fast as it can, or every `pauseMs` milliseconds.
+ */
+export async function startExchange(
+  l: Lab,
+  a: string,
+  b: string,
+  { pauseMs = 0, seconds = SWAP_SECONDS }: { pauseMs?: number; seconds?: number } = {},
+): Promise<Deno.ChildProcess> {
+  // The swapper must be readable by nobody: copy it into the lab.
+  const script = `${l.dir}/exchange.ts`;
+  await Deno.copyFile(`${REPO_ROOT}tests/security/exchange.ts`, script);
+  await Deno.chmod(script, 0o644);
+  return await spawnAsNobody(
+    [
+      Deno.execPath(),
+      ...["run", "--quiet", "--allow-ffi", script, a, b, String(seconds), String(pauseMs)],
+    ],
+    { home: l.home },
+  );
+}
+
+/** Waits for the swapper and returns how many exchanges it made. */
+export async function exchanges(child: Deno.ChildProcess): Promise<number> {
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  assert.ok(out.success, `the swapper failed: ${decoder.decode(out.stderr)}`);
+  return Number(decoder.decode(out.stdout).trim());
 }

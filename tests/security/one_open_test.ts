@@ -10,32 +10,19 @@
 
 import assert from "node:assert/strict";
 import { CLI_ENTRY, DENO_DIR, PERMISSIONS } from "../helpers/cli.ts";
-import { REPO_ROOT } from "../helpers/peers.ts";
 import { CAN_DROP_PRIVILEGES, NOBODY, spawnAsNobody } from "../helpers/unprivileged.ts";
-import { checker, giveToNobody, type Lab, lab, sameBytes, SIGNED, UNSIGNED } from "./lab.ts";
-
-/** How long each swapper runs. */
-const SWAP_SECONDS = 3;
-
-/** Starts the attacker's swapper (./exchange.ts) as `nobody` on paths A and B. */
-async function startExchange(l: Lab, a: string, b: string): Promise<Deno.ChildProcess> {
-  // The swapper must be readable by nobody: copy it into the lab.
-  const script = `${l.dir}/exchange.ts`;
-  await Deno.copyFile(`${REPO_ROOT}tests/security/exchange.ts`, script);
-  await Deno.chmod(script, 0o644);
-  return await spawnAsNobody(
-    [Deno.execPath(), "run", "--quiet", "--allow-ffi", script, a, b, String(SWAP_SECONDS)],
-    { home: l.home },
-  );
-}
-
-/** Waits for the swapper and returns how many exchanges it made. */
-async function exchanges(child: Deno.ChildProcess): Promise<number> {
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  assert.ok(out.success, `the swapper failed: ${decoder.decode(out.stderr)}`);
-  return Number(decoder.decode(out.stdout).trim());
-}
+import {
+  checker,
+  exchanges,
+  giveToNobody,
+  type Lab,
+  lab,
+  sameBytes,
+  SIGNED,
+  startExchange,
+  SWAP_SECONDS,
+  UNSIGNED,
+} from "./lab.ts";
 
 Deno.test({
   name: "a folder exchanged during root's check never leaves an ALLOW for the unsigned image",
