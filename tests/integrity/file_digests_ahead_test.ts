@@ -135,13 +135,14 @@ Deno.test("sign plans its own objects; a plan asked for other objects hashes its
       const checks = await analyzeSignatures(image, await readSignatureObjects(image));
       assert.deepEqual(checks.map((c) => c.integrity), ["ok"]);
     }
-    // Signing one object only: the work planned for the group stops, and that object is hashed.
+    // Signing one object only: the work planned for the group is stopped (it may have ended
+    // already) and that object is hashed for the signature.
     const ahead = await hashFileAhead(path, { pool, minBytes: 0, select: signedByDefault });
     using image = await SifImage.open(path, { write: true });
     const digestsAhead = await ahead!.take(image);
+    assert.ok(digestsAhead !== undefined && digestsAhead.objects!.size === 2);
     const partition = image.descriptors.find((d) => d.size === PARTITION.length)!;
     await signImage(image, { kind: "pgp", key }, { objects: [partition.id], digestsAhead });
-    assert.equal(await digestsAhead!.digests, undefined);
     const checks = await analyzeSignatures(image, await readSignatureObjects(image));
     assert.deepEqual(checks.map((c) => c.integrity), ["ok", "ok"]);
   });
