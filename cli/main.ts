@@ -12,7 +12,7 @@ import type { HashingAhead } from "./image_ahead.ts";
 import { SifError } from "../core/sif/errors.ts";
 import { CliError, ExitCode } from "./exit.ts";
 import { log } from "./output.ts";
-import { hashingPlan, hashWorkersAhead } from "./worker_ahead.ts";
+import { hashingPlan } from "./hashing_plan.ts";
 
 /** How {@linkcode main} is called. */
 export interface MainOptions {
@@ -72,7 +72,10 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
 async function hashAhead(args: string[], options: MainOptions): Promise<HashingAhead | undefined> {
   let { hashWorkers: workers, hashingAhead: ahead } = options;
   if (workers === undefined && hashingPlan(args) !== undefined) {
-    const { startHashingAhead } = await import("./image_ahead.ts");
+    const [{ hashWorkersAhead }, { startHashingAhead }] = await Promise.all([
+      import("./worker_ahead.ts"),
+      import("./image_ahead.ts"),
+    ]);
     ({ ahead, workers } = await startHashingAhead(args, hashWorkersAhead(args)));
   }
   if ((workers === undefined || workers.length === 0) && ahead === undefined) return undefined;

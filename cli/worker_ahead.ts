@@ -6,48 +6,14 @@
  * fast path did not answer gets as many as it will hash images at once; `verify` and `sign` get
  * one for their last argument, their image. Only a regular file of at least the pool's
  * threshold counts: a wrong guess costs a worker that stops unused. What a command line will hash
- * ({@linkcode hashingPlan}) is read here only, for this and for ./image_ahead.ts. This module
- * loads no `node:` module, as the entry must not.
+ * is read by ./hashing_plan.ts. This module loads no `node:` module, as the entry must not.
  *
  * @module
  */
 
 import { POOL_MIN_BYTES } from "../core/integrity/hash_pool.ts";
 import { type StartedHashWorker, startHashWorker } from "../core/integrity/hash_worker.ts";
-import { CPUS, plainCheck } from "./check_args.ts";
-
-/** What a command line will hash first (see {@linkcode hashingPlan}). */
-export interface HashingPlan {
-  /** The command. */
-  command: "check" | "verify" | "sign";
-  /** Its images, as given, each once, in order. */
-  images: string[];
-  /** How many it hashes at once. */
-  workers: number;
-  /**
-   * Whether they may be hashed before the program has loaded (./image_ahead.ts): not with a
-   * `check` that may use one CPU only (`-j 1`, or one CPU), which hashes once it has loaded.
-   */
-  early: boolean;
-}
-
-/**
- * What these arguments will hash first: the images of a plain `check` (./check_args.ts), or
- * the last argument of `verify` and `sign`, their image; undefined for anything else.
- */
-export function hashingPlan(args: readonly string[]): HashingPlan | undefined {
-  const plain = plainCheck(args);
-  if (plain !== undefined) {
-    const cpus = Math.min(plain.jobs ?? CPUS, CPUS);
-    const images = [...new Set(plain.images)];
-    return { command: "check", images, workers: Math.min(cpus, images.length), early: cpus >= 2 };
-  }
-  const command = args[0];
-  if ((command !== "verify" && command !== "sign") || args.length < 2) return undefined;
-  const image = args[args.length - 1];
-  if (image.startsWith("-")) return undefined;
-  return { command, images: [image], workers: 1, early: true };
-}
+import { hashingPlan } from "./hashing_plan.ts";
 
 /**
  * Hashing workers for these arguments (see the module documentation); none when they will not
