@@ -14,13 +14,16 @@
  * @module
  */
 
-import { type FileDigestsAhead, hashFileAhead } from "../core/integrity/digests_ahead.ts";
+import {
+  type DigestsAhead,
+  type FileDigestsAhead,
+  hashFileAhead,
+} from "../core/integrity/digests_ahead.ts";
 import { HashPool } from "../core/integrity/hash_pool.ts";
 import type { StartedHashWorker } from "../core/integrity/hash_worker.ts";
 import { signedByDefault } from "../core/integrity/stream_digests.ts";
 import type { SifImage } from "../core/sif/mod.ts";
 import { hashingPlan } from "./hashing_plan.ts";
-import type { DigestsAhead } from "../core/integrity/digests_ahead.ts";
 
 /** An image being hashed ahead of its command. */
 export interface ImageAhead {
