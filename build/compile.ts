@@ -2,9 +2,10 @@
  * `deno task compile`: the single-file binaries, `dist/siftrust-x86_64-linux` and
  * `dist/siftrust-aarch64-linux`, plus `dist/siftrust` for this machine. They get exactly the
  * permissions of `deno task siftrust` (deno.json), never `-A`. They are compiled from the
- * sources (cli/main.ts), not from the bundle: a binary keeps each module apart and loads it
- * when it is first imported, so `check`'s fast path loads only its own modules there, as from
- * the sources (the bundle's two files, `deno task bundle`, are for `deno run`).
+ * sources (cli/full_entry.ts, which names the commands by a literal specifier, so that they are
+ * compiled in), not from the bundle: a binary keeps each module apart and loads it when it is
+ * first imported, so `check`'s fast path loads only its own modules there, as from the sources
+ * (the bundle's two files, `deno task bundle`, are for `deno run`).
  *
  * `deno compile` downloads Deno's runtime (`denort`) for each target. Without internet access,
  * set `DENORT_BIN` to a denort binary: it is used for this machine's target only (a binary for
@@ -44,7 +45,7 @@ async function compile(target: string): Promise<boolean> {
       target,
       "--output",
       output,
-      "cli/main.ts",
+      "cli/full_entry.ts",
     ],
     stdout: "null",
     stderr: "piped",

@@ -1,13 +1,13 @@
 /**
  * The entry of the shipped bundle (`deno task bundle`): this small file, `dist/siftrust.js`,
  * answers `--version` and `check`'s fast path (cli/fast_check.ts) and loads the program, bundled from
- * cli/main.ts as `siftrust-full.js` in the same folder, only when it must
+ * cli/full_entry.ts as `siftrust-full.js` in the same folder, only when it must
  * (cli/bundle_program.ts finds it and checks that it is as protected as this file). A one-file
  * bundle would make Deno compile the whole program and load its Node layer before the first line
  * runs (bench/RESULTS.md). The task runs
  *
  * ```sh
- * deno bundle --output dist/siftrust-full.js cli/main.ts
+ * deno bundle --output dist/siftrust-full.js cli/full_entry.ts
  * deno bundle --output dist/siftrust.js cli/bundle_entry.ts
  * ```
  *
@@ -34,7 +34,7 @@ if (fastPathTried) {
     const answer = await tryFastCheck(Deno.args);
     if (answer !== undefined) Deno.exit(printFastCheck(answer));
   } catch (error) {
-    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0); // e.g. `| head`, as cli/main.ts
+    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0); // e.g. `| head`, as cli/run.ts
     failure = { error };
   }
 }
@@ -55,7 +55,7 @@ await runMain(
 );
 
 /** The program's `runMain`; a program that cannot be loaded ends the run (exit 70). */
-async function loadProgram(url: string): Promise<typeof import("./main.ts").runMain> {
+async function loadProgram(url: string): Promise<typeof import("./full_entry.ts").runMain> {
   let problem: string;
   try {
     // A computed specifier, so that `deno bundle` leaves the program out of this file.

@@ -2,8 +2,8 @@
  * What a command line will hash first, read without commander before the program loads: the
  * images of a plain `check` (./check_args.ts), or the image of `verify` and `sign` (their last
  * argument). ./worker_ahead.ts starts hashing workers for it, ./image_ahead.ts hashes its images
- * ahead, and ./main.ts asks whether there is any. A light module (no `node:` module, no npm
- * package): ./main.ts loads it before `check`'s fast path.
+ * ahead, and ./run.ts asks whether there is any. A light module (no `node:` module, no npm
+ * package): ./run.ts loads it before `check`'s fast path.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * Images are hashed before the program has loaded: the bundle's entry (./bundle_entry.ts), or
- * `main` run from the sources (./main.ts), gives the hashing workers it started
+ * `main` run from the sources (./run.ts), gives the hashing workers it started
  * (./worker_ahead.ts) the image of a `verify` or a `sign` (the last argument), or the first
  * images of a plain `check` with `-j` of 2 or more, one each (`hashFileAhead`,
  * core/integrity/digests_ahead.ts), with the digests the command will ask for by default. The

@@ -1,7 +1,7 @@
 /**
  * Hashing workers started by the bundle's entry (./bundle_entry.ts) for a command that will
  * hash a large image: each worker's runtime and node:crypto then load on another CPU while the
- * program loads, and the program's pool adopts them (`HashPool.adopt`, ./main.ts), which saves
+ * program loads, and the program's pool adopts them (`HashPool.adopt`, ./run.ts), which saves
  * `verify` of 1 GiB about 45 ms (bench/RESULTS.md). A plain `check` (./check_args.ts) that its
  * fast path did not answer gets as many as it will hash images at once; `verify` and `sign` get
  * one for their last argument, their image. Only a regular file of at least the pool's

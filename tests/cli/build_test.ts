@@ -111,7 +111,7 @@ Deno.test("deno task bundle: dist/siftrust.js runs with exactly the shipped perm
   const task: string = DENO_JSON.tasks.bundle;
   const outputs = (await bundleCommands("dist")).map((args) => args.slice(-3).join(" "));
   assert.deepEqual(outputs, [
-    "--output dist/siftrust-full.js cli/main.ts",
+    "--output dist/siftrust-full.js cli/full_entry.ts",
     "--output dist/siftrust.js cli/bundle_entry.ts",
   ], task);
   if (TESTING_THE_BUNDLE) {

@@ -318,6 +318,22 @@ Deno.test("fast path: its modules load no package, and not Deno's Node layer", a
   assertNothingHeavyAtStart(reached);
 });
 
+Deno.test("the sources' entry leaves the commands out of Deno's start-up; the bundle's program has them", async () => {
+  // Deno resolves, before the first line runs, every module a literal import() names: the
+  // sources' entry must not name the commands (the whole program and its npm packages) so.
+  const program = pathToFileURL(`${REPO_ROOT}cli/program.ts`).href;
+  const fromSources = await codeGraph(`${REPO_ROOT}cli/main.ts`);
+  ok(fromSources.has(pathToFileURL(`${REPO_ROOT}cli/fast_check.ts`).href), "the graph was read");
+  ok(!fromSources.has(program), "cli/main.ts names the commands literally");
+  const packages = [...fromSources.keys()].filter((s) => s.startsWith("npm:"));
+  assertEquals(packages.map((s) => s.split("@")[1]), ["commander-js/extra-typings"]);
+  // `deno bundle` and `deno compile` follow literal specifiers only: the entry they start from
+  // must name the commands, and so reach every package.
+  const full = await codeGraph(`${REPO_ROOT}cli/full_entry.ts`);
+  ok(full.has(program), "cli/full_entry.ts does not reach the commands");
+  ok([...full.keys()].some((s) => s.startsWith("npm:/openpgp@")), "OpenPGP is not reached");
+});
+
 Deno.test("fast path: its copies of the resolution's constants are the same", () => {
   assertEquals(FAST_SYSTEM_POLICY, SYSTEM_POLICY);
   assertEquals(FAST_SYSTEM_CACHE_DIR, SYSTEM_CACHE_DIR);

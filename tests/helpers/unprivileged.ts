@@ -29,7 +29,7 @@ export function siftrustBundle(): Promise<string> {
     await Deno.chmod(dir, 0o755);
     const bundle = `${dir}/siftrust.js`;
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--no-lock", "--output", bundle, `${REPO_ROOT}cli/main.ts`],
+      args: ["bundle", "--quiet", "--no-lock", "--output", bundle, `${REPO_ROOT}cli/full_entry.ts`],
       cwd: REPO_ROOT,
       stdout: "piped",
       stderr: "piped",
