@@ -393,8 +393,11 @@ Deno.test("an image outside Deno's --allow-read: exit 3 and a clear message", as
   await withImages([], async (img) => {
     const elsewhere = await Deno.makeTempDir({ prefix: "siftrust-cli-" });
     try {
-      // Its own folder stays readable: the bundle's entry loads its program from there.
-      const own = ENTRY.slice(0, ENTRY.lastIndexOf("/"));
+      // Its own files stay readable: the bundle's entry loads its program from its folder, and
+      // the sources' entry (cli/main.ts) the commands from the sources.
+      const own = ENTRY.endsWith("/cli/main.ts")
+        ? REPO_ROOT.replace(/\/$/, "")
+        : ENTRY.slice(0, ENTRY.lastIndexOf("/"));
       const permissions = PERMISSIONS.map((flag) =>
         flag === "--allow-read" ? `--allow-read=${elsewhere},${own}` : flag
       );
