@@ -25,7 +25,14 @@ export {
 export { buildChain, type ChainInput, earliestNotAfter } from "./chain.ts";
 export { checkCrls, type Crl, readCrl } from "./crl.ts";
 export { X509Error, type X509ErrorKind } from "./errors.ts";
-export { checkOcsp, type OcspGood, type OcspOptions, type OcspPost, ocspRequest } from "./ocsp.ts";
+export {
+  checkOcsp,
+  OCSP_CLOCK_SKEW_MS,
+  type OcspGood,
+  type OcspOptions,
+  type OcspPost,
+  ocspRequest,
+} from "./ocsp.ts";
 export { OCSP_MAX_BYTES, ocspOverHttp } from "./ocsp_http.ts";
 
 /** What to verify a signer's certificate against. */

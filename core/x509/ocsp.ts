@@ -40,9 +40,20 @@ export type OcspPost = (url: string, body: Uint8Array, contentType: string) => P
 export interface OcspOptions {
   /** The HTTP POST used for every request. */
   post: OcspPost;
-  /** The current time (default: now). */
+  /**
+   * The time of the check (default: when each answer arrives). An answer is taken while its
+   * thisUpdate is at most {@linkcode OCSP_CLOCK_SKEW_MS} after it and its nextUpdate, if any, at most
+   * that long before it.
+   */
   now?: Date;
 }
+
+/**
+ * How far an answer's times may lie beyond the time of the check: 5 minutes, openssl's default
+ * (`openssl ocsp -validity_period`). A responder's clock is not this machine's, and a check
+ * whose time was taken before the request was sent must still take an answer made a second later.
+ */
+export const OCSP_CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 /** A certificate the responder said is good. */
 export interface OcspGood {
@@ -113,7 +124,10 @@ async function checkCertificate(
   const now = options.now ?? new Date();
   const { basic, basicDer, single } = parseAnswer(answer, certificate, issuer, fail);
   const responder = responderOf(basic, basicDer, issuer, now, fail);
-  if (single.thisUpdate > now || (single.nextUpdate && single.nextUpdate < now)) {
+  const notYet = single.thisUpdate.getTime() > now.getTime() + OCSP_CLOCK_SKEW_MS;
+  const expired = single.nextUpdate !== undefined &&
+    single.nextUpdate.getTime() < now.getTime() - OCSP_CLOCK_SKEW_MS;
+  if (notYet || expired) {
     throw fail("ocsp-invalid", "unreliable OCSP response");
   }
   if (single.certStatus.revoked) {
