@@ -16,11 +16,27 @@
  * @module
  */
 
+import { CliError, ExitCode } from "./exit.ts";
 import { main as runArgs, type MainOptions, runMain } from "./run.ts";
 
-/** The commands, loaded from beside this file when first needed. */
+/**
+ * The commands, loaded from beside this file when first needed. Deno reads a module loaded so
+ * under `--allow-read`: one that does not cover the sources fails here, in one line (exit 2).
+ */
 const fromSources: Pick<MainOptions, "loadProgram"> = {
-  loadProgram: () => import(new URL("./program.ts", import.meta.url).href),
+  loadProgram: async () => {
+    const program = new URL("./program.ts", import.meta.url);
+    try {
+      return await import(program.href);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND") throw error;
+      const sources = new URL("..", program).pathname;
+      throw new CliError(
+        `cannot load siftrust's commands from ${sources}: run from the sources, Deno's --allow-read must include them`,
+        ExitCode.Usage,
+      );
+    }
+  },
 };
 
 /** Runs siftrust with these arguments (the commands from the sources) and returns the exit code. */

@@ -164,6 +164,29 @@ Deno.test("deno task bundle: dist/siftrust.js runs with exactly the shipped perm
   });
 });
 
+Deno.test("run from the sources with an --allow-read that leaves them out: exit 2 and one line", async () => {
+  // The sources' entry loads the commands at run time, which Deno reads under --allow-read.
+  await using temp = await tempDir("siftrust-sources-");
+  const narrow = PERMISSIONS.map((flag) =>
+    flag === "--allow-read" ? `--allow-read=${temp.dir},${REPO_ROOT}cli` : flag
+  );
+  const result = await run(Deno.execPath(), [
+    "run",
+    "--quiet",
+    ...narrow,
+    "cli/main.ts",
+    "sif",
+    "list",
+    "examples/example.sif",
+  ], { DENO_DIR });
+  assert.equal(result.code, 2, context(result));
+  assert.equal(result.stdout, "", context(result));
+  assert.match(
+    result.stderr,
+    /^ERROR: {3}cannot load siftrust's commands from \S+: run from the sources, Deno's --allow-read must include them\n$/,
+  );
+});
+
 Deno.test("deno task compile: builds this machine's binary, or fails in one line naming DENORT_BIN", async () => {
   const target = Deno.build.target;
   const binary = `${REPO_ROOT}dist/siftrust`;
